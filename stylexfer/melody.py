@@ -1,0 +1,207 @@
+"""Monophonic melodies read from score files: ABC, MIDI and MusicXML.
+
+A melody is its notes (MIDI pitch, onset in quarter notes, sounding length) with the
+marks that later stages need to keep structure: the bar each note falls in, its position
+in the bar, the section or phrase it belongs to, and the time signature.
+"""
+
+import collections
+import dataclasses
+import fractions
+import os
+import re
+
+from music21 import chord, converter, harmony, meter, note
+
+ABC_SUFFIXES = ('.abc',)
+MIDI_SUFFIXES = ('.mid', '.midi')
+MUSICXML_SUFFIXES = ('.xml', '.musicxml', '.mxl')
+
+
+class MelodyError(ValueError):
+  """A file or tune that yields no usable melody; the message names it and says why."""
+
+
+class UnreadableFileError(MelodyError):
+  """The file is missing, or cannot be parsed as the format its name says."""
+
+
+class NoNotesError(MelodyError):
+  """The file or tune parses but holds no pitched notes."""
+
+
+@dataclasses.dataclass
+class Melody:
+  """One monophonic line; every per-note list has one entry per note."""
+  tune_id: str
+  title: str
+  source: str
+  pitches: list            # MIDI pitch numbers
+  onsets: list             # Fractions of a quarter note from the start
+  lengths: list            # sounding lengths (quarter notes); the last one ends the melody
+  bars: list               # bar number of each note (0 for a pickup bar)
+  beats: list              # onset within its bar, in quarter notes
+  phrases: list            # phrase or section index: WJazzD phrases, score sections
+  time_signature: str = '4/4'
+  counts: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+  def __len__(self):
+    return len(self.pitches)
+
+  def durations(self):
+    """Inter-onset intervals in quarter notes; rests lengthen the note before them."""
+    iois = [b - a for a, b in zip(self.onsets, self.onsets[1:])]
+    return iois + [self.lengths[-1]] if self.pitches else []
+
+
+def _fraction(value):
+  # music21 offsets are floats or Fractions; tuplets need exact Fractions.
+  return fractions.Fraction(value).limit_denominator(10080)
+
+
+def melody_from_score(score, source, tune_id='', title='', label=''):
+  """The top line (skyline) of a music21 Score, Part or Stream as a Melody.
+
+  Chords keep their highest note and notes sounding together keep the highest one; both
+  are counted in `counts`. Raises NoNotesError when nothing pitched is left.
+  """
+  counts = collections.Counter()
+  # Ties split a note in two; merge them first, but only between equal pitches (the
+  # O'Neill transcriptions use '-' between different notes).
+  score = score.stripTies(matchByPitch=True)
+  top = {}  # onset -> [pitch, length, element]
+  for element in score.flatten().notes:
+    if isinstance(element, harmony.Harmony):
+      continue  # chord symbols above the melody
+    if element.duration.isGrace or element.quarterLength == 0:
+      counts['grace_notes_dropped'] += 1
+      continue
+    if isinstance(element, chord.Chord):
+      midis = [p.midi for p in element.pitches]
+      if not midis:
+        continue
+      counts['chord_notes_dropped'] += len(midis) - 1
+    elif isinstance(element, note.Note):
+      midis = [element.pitch.midi]
+    else:
+      continue  # unpitched percussion
+    onset = _fraction(element.offset)
+    pitch, length = max(midis), _fraction(element.quarterLength)
+    if onset in top:
+      counts['simultaneous_notes_dropped'] += 1
+      if pitch <= top[onset][0]:
+        continue
+    top[onset] = [pitch, length]
+  if not top:
+    raise NoNotesError(f'{source}: {label or "the score"} has no pitched notes')
+  if any(count for key, count in counts.items() if key != 'grace_notes_dropped'):
+    counts['polyphonic_tunes'] = 1
+
+  onsets = sorted(top)
+  bars, beats, phrases = _structure(score, onsets)
+  time_signatures = score.flatten().getElementsByClass(meter.TimeSignature)
+  return Melody(
+      tune_id=tune_id, title=title or '', source=str(source),
+      pitches=[top[o][0] for o in onsets], onsets=onsets,
+      lengths=[top[o][1] for o in onsets], bars=bars, beats=beats, phrases=phrases,
+      time_signature=time_signatures[0].ratioString if time_signatures else '4/4',
+      counts=counts)
+
+
+def _structure(score, onsets):
+  """Bar number, position in the bar and section index of each onset."""
+  parts = score.parts if hasattr(score, 'parts') and score.parts else [score]
+  measures = list(parts[0].getElementsByClass('Measure'))
+  if not measures:
+    # No bar lines (some MIDI files): count bars from the first time signature.
+    signatures = score.flatten().getElementsByClass(meter.TimeSignature)
+    bar_length = _fraction(signatures[0].barDuration.quarterLength if signatures else 4)
+    return ([int(o // bar_length) for o in onsets], [o % bar_length for o in onsets],
+            [0] * len(onsets))
+  # A section ends at a double bar, a final bar or a repeat sign; a pickup bar belongs
+  # to the section it leads into.
+  starts, sections, section = [], [], 0
+  for i, measure in enumerate(measures):
+    after_pickup = i == 1 and measures[0].paddingLeft > 0
+    if i and (measures[i - 1].rightBarline is not None or
+              (measure.leftBarline is not None and not after_pickup)):
+      section += 1
+    starts.append(_fraction(measure.offset))
+    sections.append(section)
+  bars, beats, phrases, m = [], [], [], 0
+  for onset in onsets:
+    while m + 1 < len(measures) and starts[m + 1] <= onset:
+      m += 1
+    measure = measures[m]
+    bars.append(int(measure.number))
+    beats.append(onset - starts[m] + _fraction(measure.paddingLeft))
+    phrases.append(sections[m])
+  return bars, beats, phrases
+
+
+def split_abc(text):
+  """The tunes of an ABC file as (number, title, text), each with the file header."""
+  chunks = re.split(r'(?m)^(?=X:)', text)
+  header = '' if chunks[0].lstrip().startswith('X:') else chunks.pop(0)
+  tunes = []
+  for index, chunk in enumerate(chunks):
+    number = re.match(r'X:\s*(\S*)', chunk).group(1) or str(index + 1)
+    title = re.search(r'(?m)^T:\s*(.*?)\s*$', chunk)
+    tunes.append((number, title.group(1) if title else '', header + chunk))
+  return tunes
+
+
+def parse_abc_tune(text, source, number, title):
+  """One ABC tune's text as a Melody with id '<source>#X:<number>'; errors name the tune."""
+  label = f"tune X:{number}{f' {title!r}' if title else ''}"
+  try:
+    score = converter.parse(text, format='abc')
+  except Exception as error:  # music21 raises many types on bad ABC
+    raise UnreadableFileError(f'{source}: {label} cannot be parsed as ABC ({error})') from error
+  if hasattr(score, 'scores'):  # an Opus of one tune
+    score = score.scores[0]
+  return melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
+                           label=label)
+
+
+def read_text(path):
+  """A text file's contents; raises UnreadableFileError naming the file."""
+  try:
+    with open(path, encoding='utf-8', errors='replace') as f:
+      return f.read()
+  except OSError as error:
+    raise UnreadableFileError(f'{path}: cannot be read ({error.strerror})') from error
+
+
+def read_abc(path):
+  """Every tune of an ABC file as a Melody (raises on the first tune that fails)."""
+  tunes = split_abc(read_text(path))
+  if not tunes:
+    raise NoNotesError(f'{path}: holds no ABC tune (no X: line)')
+  return [parse_abc_tune(text, path, number, title) for number, title, text in tunes]
+
+
+def read_score(path):
+  """A MIDI or MusicXML file's top line as a Melody."""
+  if not os.path.isfile(path):
+    raise UnreadableFileError(f'{path}: no such file')
+  if os.path.getsize(path) == 0:
+    raise UnreadableFileError(f'{path}: the file is empty')
+  try:
+    score = converter.parse(path)
+  except Exception as error:  # music21 raises many types on corrupt files
+    raise UnreadableFileError(f'{path}: cannot be parsed ({error})') from error
+  title = score.metadata.title if score.metadata is not None else ''
+  name = os.path.splitext(os.path.basename(path))[0]
+  return melody_from_score(score, path, tune_id=name, title=title or '')
+
+
+def read_melodies(path):
+  """Every melody in a file, chosen by its suffix: ABC (many tunes), MIDI or MusicXML."""
+  suffix = os.path.splitext(str(path))[1].lower()
+  if suffix in ABC_SUFFIXES:
+    return read_abc(path)
+  if suffix in MIDI_SUFFIXES + MUSICXML_SUFFIXES:
+    return [read_score(path)]
+  raise UnreadableFileError(
+      f'{path}: unknown melody format {suffix!r} (use ABC, MIDI or MusicXML)')

@@ -1,0 +1,162 @@
+"""Small melody files that the tests write themselves, with what they should read back."""
+
+import csv
+import gzip
+import os
+import sqlite3
+
+from music21 import chord, meter, note, stream
+
+# Three tunes that parse and one that does not hold a single note.
+ABC_TUNES = """\
+%abc-2.1 fixture for stylexfer tests
+
+X:1
+T:Pickup Jig
+M:6/8
+L:1/8
+K:G
+D|:GAB c2B|A3 F2D|GAB cBA|G3 G2:|
+|:d|efg dcB|A3 A2B|c3 B2A|G3 G2:|
+
+X:2
+T:Double Stops
+M:4/4
+L:1/4
+K:C
+[ce] d e f|[Gcg] z (3efg|c4|]
+
+X:3
+T:Only Rests
+M:4/4
+L:1/4
+K:C
+z4|z4|]
+
+X:4
+T:Too Short
+M:4/4
+L:1/4
+K:C
+c d e|]
+"""
+
+# What X:1 must read back as: MIDI pitches and inter-onset intervals (quarter notes).
+JIG_PITCHES = [62, 67, 69, 71, 72, 71, 69, 66, 62, 67, 69, 71, 72, 71, 69, 67, 67,
+               74, 76, 78, 79, 74, 72, 71, 69, 69, 71, 72, 71, 69, 67, 67]
+JIG_DURATIONS = [0.5, 0.5, 0.5, 0.5, 1.0, 0.5, 1.5, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+                 0.5, 1.5, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.5, 1.0, 0.5, 1.5,
+                 1.0, 0.5, 1.5, 1.0]
+
+# X:2: chords keep their top note; a rest lengthens the note before it; a quarter-note triplet.
+DOUBLE_STOP_PITCHES = [76, 74, 76, 77, 79, 76, 77, 79, 72]
+DOUBLE_STOP_DURATIONS = [1, 1, 1, 1, 2, 2 / 3, 2 / 3, 2 / 3, 4]
+
+
+def write_abc(folder, name='tunes.abc', text=ABC_TUNES):
+  os.makedirs(folder, exist_ok=True)
+  path = os.path.join(folder, name)
+  with open(path, 'w') as f:
+    f.write(text)
+  return path
+
+
+def melody_stream(pitches, durations, time_signature='4/4', chords=()):
+  """A one-part music21 stream; indices in `chords` get a third below added."""
+  part = stream.Part()
+  part.append(meter.TimeSignature(time_signature))
+  for i, (pitch, quarters) in enumerate(zip(pitches, durations)):
+    if i in chords:
+      element = chord.Chord([pitch - 4, pitch], quarterLength=quarters)
+    else:
+      element = note.Note(pitch, quarterLength=quarters)
+    part.append(element)
+  score = stream.Score([part])
+  return score.makeNotation()
+
+
+# A 3/4 tune with a half note tied across the bar line (note 6) and a chord.
+SCORE_PITCHES = [60, 62, 64, 65, 67, 69, 71, 72, 74, 72]
+SCORE_DURATIONS = [1, 1, 1, 0.5, 0.5, 1, 2, 1.5, 0.5, 3]
+
+
+def write_score(path, pitches=SCORE_PITCHES, durations=SCORE_DURATIONS, chords=(4,),
+                time_signature='3/4'):
+  """Writes MIDI or MusicXML by the file's suffix."""
+  fmt = 'midi' if path.endswith(('.mid', '.midi')) else 'musicxml'
+  melody_stream(pitches, durations, time_signature, chords).write(fmt, fp=path)
+  return path
+
+
+# WJazzD rows: (melid, solo, bar, beat, division, tatum, num, denom, pitch, phrase_id).
+# Solo 1 has a 3/4 bar, a bar without notes and 8th-note triplets; solo 3 is malformed.
+WJAZZD_ROWS = [
+    (1, 'Fixture_Solo', 0, 1, 1, 1, 4, 4, 65, 1),
+    (1, 'Fixture_Solo', 0, 2, 2, 1, 4, 4, 67, 1),
+    (1, 'Fixture_Solo', 0, 2, 2, 2, 4, 4, 69, 1),
+    (1, 'Fixture_Solo', 0, 4, 3, 1, 4, 4, 70, 1),
+    (1, 'Fixture_Solo', 0, 4, 3, 2, 4, 4, 72, 1),
+    (1, 'Fixture_Solo', 0, 4, 3, 3, 4, 4, 74, 2),
+    (1, 'Fixture_Solo', 1, 1, 1, 1, 3, 4, 75, 2),
+    (1, 'Fixture_Solo', 1, 3, 1, 1, 3, 4, 77, 2),
+    (1, 'Fixture_Solo', 3, 1, 1, 1, 4, 4, 79, 3),  # bar 2 is silent (3 beats, like bar 1)
+    (1, 'Fixture_Solo', 3, 2, 4, 4, 4, 4, 31, 3),  # an interval of -48: folded
+    (2, 'Second_Solo', 0, 1, 2, 1, 4, 4, 60, 1),
+    (2, 'Second_Solo', 0, 1, 2, 2, 4, 4, 62, 1),
+    (2, 'Second_Solo', 0, 2, 1, 1, 4, 4, 64, 1),
+    (2, 'Second_Solo', 0, 3, 1, 1, 4, 4, 65, 1),
+    (2, 'Second_Solo', 0, 4, 1, 1, 4, 4, 67, 1),
+    (2, 'Second_Solo', 1, 1, 1, 1, 4, 4, 69, 2),
+    (2, 'Second_Solo', 1, 2, 1, 1, 4, 4, 71, 2),
+    (2, 'Second_Solo', 1, 3, 1, 1, 4, 4, 72, 2),
+    (3, 'Broken_Solo', 0, 1, 0, 1, 4, 4, 60, 1),   # division 0: malformed
+    (3, 'Broken_Solo', 0, 2, 1, 1, 4, 4, 62, 1),
+]
+# Solo 1, inter-onset intervals in quarter notes; the last is its sounding length.
+SOLO_DURATIONS = [1, 0.5, 1.5, 1 / 3, 1 / 3, 1 / 3, 2, 4, 1.75, 0.25]
+SOLO_PITCHES = [65, 67, 69, 70, 72, 74, 75, 77, 79, 31]
+BEAT_SECONDS = 0.5
+COLUMNS = ['melid', 'solo', 'bar', 'beat', 'beatdur', 'denom', 'division', 'duration',
+           'num', 'onset', 'period', 'pitch', 'subtatum', 'tatum', 'phrase_id']
+
+
+def _wjazzd_dicts():
+  rows, bar_start = [], {}
+  for melid, solo, bar, beat, division, tatum, num, denom, pitch, phrase in WJAZZD_ROWS:
+    # Seconds follow the grid at 120 bpm; bars before `bar` are summed by their lengths.
+    start = bar_start.setdefault((melid, bar), bar * 4 if melid != 1 else [0, 4, 7, 10][bar])
+    beats = start + beat - 1 + (tatum - 1) / max(division, 1)
+    rows.append({
+        'melid': melid, 'solo': solo, 'bar': bar, 'beat': beat, 'beatdur': BEAT_SECONDS,
+        'denom': denom, 'division': division, 'duration': BEAT_SECONDS / 8, 'num': num,
+        'onset': beats * BEAT_SECONDS, 'period': 4, 'pitch': float(pitch), 'subtatum': 0,
+        'tatum': tatum, 'phrase_id': phrase})
+  return rows
+
+
+def write_wjazzd_csv(path):
+  opener = gzip.open if path.endswith('.gz') else open
+  with opener(path, 'wt', newline='') as f:
+    writer = csv.DictWriter(f, COLUMNS)
+    writer.writeheader()
+    writer.writerows(_wjazzd_dicts())
+  return path
+
+
+def write_wjazzd_sqlite(path):
+  """The official layout: a `melody` table without phrase ids, phrases in `sections`."""
+  connection = sqlite3.connect(path)
+  columns = ['eventid'] + [c for c in COLUMNS if c not in ('solo', 'phrase_id')]
+  connection.execute(f'CREATE TABLE melody ({", ".join(columns)})')
+  connection.execute('CREATE TABLE sections (melid, type, start, end, value)')
+  phrases = {}
+  for eventid, row in enumerate(_wjazzd_dicts()):
+    connection.execute(f'INSERT INTO melody VALUES ({", ".join("?" * len(columns))})',
+                       [eventid] + [row[c] for c in columns[1:]])
+    phrases.setdefault((row['melid'], row['phrase_id']), []).append(eventid)
+  for (melid, phrase), events in phrases.items():
+    connection.execute('INSERT INTO sections VALUES (?, ?, ?, ?, ?)',
+                       (melid, 'PHRASE', min(events), max(events), phrase))
+  connection.commit()
+  connection.close()
+  return path
