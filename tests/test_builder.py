@@ -9,7 +9,7 @@ from stylexfer import build_data
 from stylexfer import corpus
 from stylexfer import vocabulary
 from stylexfer_datasets.melodies import melodies_dataset_builder
-from tests import fixtures
+import fixtures
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from stylexfer import melody as melody_lib
-from tests import fixtures
+import fixtures
 
 
 @pytest.fixture(scope='module')

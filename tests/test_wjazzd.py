@@ -5,7 +5,7 @@ import pytest
 from stylexfer import melody as melody_lib
 from stylexfer import vocabulary
 from stylexfer import wjazzd
-from tests import fixtures
+import fixtures
 
 
 @pytest.fixture(params=['csv', 'csv.gz', 'sqlite'])
