@@ -1,0 +1,164 @@
+"""From melody records to fixed-length training windows, as tf.data pipelines.
+
+A melody of n notes has intervals i_1..i_{n-1} and durations d_0..d_{n-1}. Note 0 has no
+note before it, so its interval is START. One model step per note plus one for END:
+
+  intervals_in  = [START, START, i_1, ..., i_{n-1}]
+  durations_in  = [START, d_0,   d_1, ..., d_{n-1}]
+  intervals_out = [START, i_1,   ...,      i_{n-1}, END]   pitch head target
+  durations_out = [d_0,   d_1,   ...,      d_{n-1}, END]   duration head target
+
+The pitch head reads intervals_in and durations_in; the duration head reads intervals_out
+(the interval of the note whose duration it predicts) and durations_in. The pitch head is
+not scored on START (see stylexfer.model.target_mask).
+
+Melodies run from a few dozen notes (folk tunes) to about 5,000 (jazz solos), so the
+n + 1 steps are cut into consecutive windows of `window` steps and the last one is padded
+with PAD: every step is a target in exactly one window, and none is dropped. Windows are
+trained independently, the LSTM state starting from zero in each (state is not carried
+from one window to the next), which keeps batches shuffled and of one fixed shape.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from stylexfer import vocabulary
+
+FEATURES = ('intervals_in', 'durations_in', 'intervals_out')
+SEQUENCES = FEATURES + ('durations_out',)
+
+
+class DataNotPreparedError(RuntimeError):
+  """The TFDS melodies data set has not been built in the data folder."""
+
+
+def load_split(config_name, split, data_dir=None):
+  """Melody records of one split ('train', 'validation', 'test') of a built corpus."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  try:
+    import stylexfer_datasets.melodies  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as error:
+    raise DataNotPreparedError(
+        'the melodies data set builder (package stylexfer_datasets) is not importable; '
+        'install this project (pip install -e .) and build the data first') from error
+  builder = tfds.builder('melodies/' + config_name, data_dir=data_dir)
+  if not builder.is_prepared():
+    raise DataNotPreparedError(
+        f'melodies/{config_name} is not built in {builder.data_dir}; build the data first '
+        '(stylexfer-build-data) and pass the same --data_dir')
+  return builder.as_dataset(split=split)
+
+
+def frame(intervals, durations):
+  """The four step sequences (n + 1 each) of a melody's n - 1 intervals and n durations."""
+  intervals = tf.cast(intervals, tf.int32)
+  durations = tf.cast(durations, tf.int32)
+  start = tf.constant([vocabulary.START], tf.int32)
+  end = tf.constant([vocabulary.END], tf.int32)
+  return {
+      'intervals_in': tf.concat([start, start, intervals], 0),
+      'durations_in': tf.concat([start, durations], 0),
+      'intervals_out': tf.concat([start, intervals, end], 0),
+      'durations_out': tf.concat([durations, end], 0),
+  }
+
+
+def cut(framed, window):
+  """Framed sequences as [num_windows, window] blocks, the last padded with PAD."""
+  steps = tf.shape(framed['durations_out'])[0]
+  num_windows = (steps + window - 1) // window
+  padding = num_windows * window - steps
+  return {
+      name: tf.reshape(tf.pad(framed[name], [[0, padding]],
+                              constant_values=vocabulary.PAD), [num_windows, window])
+      for name in SEQUENCES
+  }
+
+
+def melody_windows(melodies, window):
+  """A dataset of single windows (dicts of int32 [window]) from a dataset of melodies."""
+
+  def to_windows(melody):
+    return cut(frame(melody['intervals'], melody['durations']), window)
+
+  return (melodies
+          .map(to_windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+          .unbatch())
+
+
+def count_windows(melodies, window):
+  """How many windows `melody_windows` makes of `melodies` (one pass over the data)."""
+  per_melody = melodies.map(
+      lambda melody: (tf.size(melody['durations']) + window) // window)
+  return int(per_melody.reduce(tf.constant(0), lambda total, count: total + count))
+
+
+def split_targets(windows):
+  """(features, targets) with targets keyed by the model's output names."""
+  features = {name: windows[name] for name in FEATURES}
+  targets = {
+      'pitch_logits': windows['intervals_out'],
+      'duration_logits': windows['durations_out'],
+  }
+  return features, targets
+
+
+def train_batches(windows, batch_size, seed=0, shuffle_buffer=10_000):
+  """Endless shuffled batches of windows, reshuffled on every pass.
+
+  Endless so that an epoch is a fixed number of steps: every worker of a multi-worker
+  run then takes the same number of steps, whatever its shard of the data holds.
+  """
+  return (windows
+          .cache()
+          .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+          .repeat()
+          .batch(batch_size, drop_remainder=True)
+          .map(split_targets)
+          .prefetch(tf.data.AUTOTUNE))
+
+
+def eval_batches(windows, batch_size):
+  """One pass over the windows in full batches, the last one filled with all-PAD windows.
+
+  Filler windows have no scored targets, so they change no metric, and full batches keep
+  one shape (for TPUs) and one number of steps on every worker.
+  """
+  empty = {name: tf.fill([windows.element_spec[name].shape[0]], vocabulary.PAD)
+           for name in SEQUENCES}
+  filler = tf.data.Dataset.from_tensors(empty).repeat(batch_size - 1)
+  return (windows
+          .cache()
+          .concatenate(filler)
+          .batch(batch_size, drop_remainder=True)
+          .map(split_targets)
+          .prefetch(tf.data.AUTOTUNE))
+
+
+def synthetic_melodies(num_melodies, seed=0, min_notes=40, max_notes=400):
+  """Melody records made of short repeated motifs, for tests and throughput runs.
+
+  Repetition makes them learnable, so a falling loss shows that training works.
+  """
+  rng = np.random.default_rng(seed)
+  unison = vocabulary.interval_id(0)
+  common_durations = [vocabulary.duration_id(q) for q in ('1/2', '1', '1/4', '3/2', '1/3')]
+  melodies = []
+  for _ in range(num_melodies):
+    length = int(rng.integers(min_notes, max_notes + 1))
+    motif = int(rng.integers(3, 9))
+    intervals = rng.integers(unison - 5, unison + 6, size=motif)
+    durations = rng.choice(common_durations, size=motif)
+    melodies.append((np.resize(intervals, length - 1).astype(np.int32),
+                     np.resize(durations, length).astype(np.int32)))
+
+  def generate():
+    for intervals, durations in melodies:
+      yield {'intervals': intervals, 'durations': durations}
+
+  return tf.data.Dataset.from_generator(
+      generate,
+      output_signature={
+          'intervals': tf.TensorSpec([None], tf.int32),
+          'durations': tf.TensorSpec([None], tf.int32),
+      })

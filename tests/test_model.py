@@ -1,0 +1,184 @@
+"""Tests of the step framing, the windows, the model and its masked loss."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylexfer import model as melody_model
+from stylexfer import vocabulary
+from stylexfer import windows
+
+PAD, START, END = vocabulary.PAD, vocabulary.START, vocabulary.END
+
+
+def _melodies(*melodies):
+  """A dataset of melody records from (intervals, durations) pairs."""
+  return tf.data.Dataset.from_generator(
+      lambda: ({'intervals': np.array(i, np.int32), 'durations': np.array(d, np.int32)}
+               for i, d in melodies),
+      output_signature={'intervals': tf.TensorSpec([None], tf.int32),
+                        'durations': tf.TensorSpec([None], tf.int32)})
+
+
+def _random_features(batch=2, time=7, seed=0):
+  rng = np.random.default_rng(seed)
+  return {
+      'intervals_in': rng.integers(3, vocabulary.NUM_INTERVALS, (batch, time)),
+      'durations_in': rng.integers(3, vocabulary.NUM_DURATIONS, (batch, time)),
+      'intervals_out': rng.integers(3, vocabulary.NUM_INTERVALS, (batch, time)),
+  }
+
+
+def test_frame_gives_the_four_step_sequences():
+  # Three notes: intervals i1=10, i2=20; durations d0=5, d1=6, d2=7.
+  framed = windows.frame([10, 20], [5, 6, 7])
+  expected = {
+      'intervals_in': [START, START, 10, 20],
+      'durations_in': [START, 5, 6, 7],
+      'intervals_out': [START, 10, 20, END],
+      'durations_out': [5, 6, 7, END],
+  }
+  for name, values in expected.items():
+    np.testing.assert_array_equal(framed[name].numpy(), values, err_msg=name)
+
+
+def test_frame_of_a_single_note():
+  framed = windows.frame(np.zeros([0], np.int32), [9])
+  np.testing.assert_array_equal(framed['intervals_out'].numpy(), [START, END])
+  np.testing.assert_array_equal(framed['durations_out'].numpy(), [9, END])
+
+
+def test_windows_hold_every_step_exactly_once():
+  rng = np.random.default_rng(1)
+  intervals = rng.integers(3, vocabulary.NUM_INTERVALS, 299)
+  durations = rng.integers(3, vocabulary.NUM_DURATIONS, 300)
+  melodies = _melodies((intervals, durations))
+  blocks = list(windows.melody_windows(melodies, 128).as_numpy_iterator())
+
+  assert len(blocks) == 3 == windows.count_windows(melodies, 128)
+  assert all(block[name].shape == (128,) for block in blocks for name in windows.SEQUENCES)
+  framed = windows.frame(intervals, durations)
+  for name in windows.SEQUENCES:
+    joined = np.concatenate([block[name] for block in blocks])
+    np.testing.assert_array_equal(joined[:301], framed[name].numpy(), err_msg=name)
+    assert (joined[301:] == PAD).all()
+  for head, target in melody_model.HEADS.items():
+    non_pad = sum(int((block[target] != PAD).sum()) for block in blocks)
+    assert non_pad == 301, head
+  pitch_scored = sum(float(tf.reduce_sum(melody_model.target_mask(
+      'pitch_logits', block['intervals_out']))) for block in blocks)
+  assert pitch_scored == 300  # every interval and END; not note 0's START
+
+
+def test_eval_batches_are_full_and_padded_with_empty_windows():
+  melodies = _melodies(([4] * 9, [5] * 10), ([6] * 2, [7] * 3))
+  batches = list(windows.eval_batches(windows.melody_windows(melodies, 8), 4))
+  assert len(batches) == 1
+  features, targets = batches[0]
+  assert features['intervals_in'].shape == (4, 8)
+  # 11 + 4 steps, the rest padding.
+  assert int(tf.math.count_nonzero(targets['duration_logits'])) == 15
+  assert not tf.math.count_nonzero(targets['duration_logits'][3:]).numpy()
+
+
+def test_train_batches_repeat_with_fixed_shape():
+  melodies = _melodies(([4] * 9, [5] * 10))
+  batches = windows.train_batches(windows.melody_windows(melodies, 8), 3, seed=0)
+  for features, targets in batches.take(4):
+    assert features['durations_in'].shape == (3, 8)
+    assert targets['pitch_logits'].shape == (3, 8)
+
+
+def test_config_round_trips_through_json_and_overrides():
+  config = melody_model.preset('default')
+  assert melody_model.MelodyConfig.from_json(config.to_json()) == config
+  changed = config.override(['lstm_units=32', 'dropout=0.5', 'window = 64'])
+  assert (changed.lstm_units, changed.dropout, changed.window) == (32, 0.5, 64)
+  with pytest.raises(ValueError):
+    config.override(['units=3'])
+  with pytest.raises(ValueError):
+    melody_model.preset('huge')
+
+
+def test_default_preset_size():
+  params = melody_model.build_model(melody_model.preset('default')).count_params()
+  assert 500_000 <= params <= 1_000_000
+
+
+def test_model_config_round_trips():
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  config = json.loads(json.dumps(model.get_config()))
+  clone = melody_model.MelodyModel.from_config(config)
+  assert clone.melody_config == model.melody_config == melody_model.preset('tiny')
+  assert clone.count_params() == model.count_params()
+
+
+def test_layers_are_named_and_shared():
+  model = melody_model.build_model(
+      melody_model.preset('tiny').override(['lstm_layers=2']))
+  for name in ('interval_embedding', 'duration_embedding', 'pitch_lstm_0', 'pitch_lstm_1',
+               'duration_lstm_0', 'duration_lstm_1', 'pitch_logits', 'duration_logits'):
+    assert model.get_layer(name) is not None
+  assert model.get_layer('pitch_lstm_1') is model.pitch_lstms[1]
+  # One interval embedding, read by both heads.
+  assert len([layer for layer in model.layers if 'embedding' in layer.name]) == 2
+
+
+def test_save_and_load_give_identical_outputs(tmp_path):
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  path = str(tmp_path / 'model.keras')
+  model.save(path)
+  loaded = keras.models.load_model(path)
+  assert isinstance(loaded, melody_model.MelodyModel)
+  features = _random_features()
+  expected, actual = model(features), loaded(features)
+  for name in ('pitch_logits', 'duration_logits'):
+    np.testing.assert_allclose(actual[name], expected[name], rtol=1e-6, atol=1e-6)
+
+
+def test_cells_stepped_one_note_at_a_time_match_the_full_model():
+  # What a sampler does: step the LSTM cells, one note at a time.
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  features = _random_features(batch=1, time=5)
+  expected = model(features)['pitch_logits'].numpy()
+  previous_durations = model.duration_embedding(features['durations_in'])
+  intervals = model.interval_embedding(features['intervals_in'])
+  cell = model.get_layer('pitch_lstm_0').cell
+  states = [tf.zeros([1, cell.units]), tf.zeros([1, cell.units])]
+  for t in range(5):
+    x = tf.concat([intervals[:, t], previous_durations[:, t]], -1)
+    output, states = cell(x, states)
+    np.testing.assert_allclose(model.pitch_dense(output).numpy(), expected[:, t],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_masked_loss_ignores_padding_and_the_first_start():
+  rng = np.random.default_rng(2)
+  targets = np.array([[START, 10, 11, END, PAD, PAD]], np.int32)
+  logits = rng.normal(size=[1, 6, vocabulary.NUM_INTERVALS]).astype(np.float32)
+  changed = logits.copy()
+  changed[:, 4:] = rng.normal(size=changed[:, 4:].shape)
+  for head in ('pitch_logits', 'duration_logits'):
+    np.testing.assert_allclose(melody_model.masked_loss(head, targets, logits),
+                               melody_model.masked_loss(head, targets, changed))
+
+  # The pitch head is scored on steps 1..3 only; the duration head on 0..3.
+  cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits).numpy()
+  np.testing.assert_allclose(melody_model.masked_loss('pitch_logits', targets, logits),
+                             cross_entropy[0, 1:4].mean(), rtol=1e-6)
+  np.testing.assert_allclose(melody_model.masked_loss('duration_logits', targets, logits),
+                             cross_entropy[0, 0:4].mean(), rtol=1e-6)
+  changed = logits.copy()
+  changed[:, 0] += 5.0
+  np.testing.assert_allclose(melody_model.masked_loss('pitch_logits', targets, logits),
+                             melody_model.masked_loss('pitch_logits', targets, changed))
+
+
+def test_masked_accuracy_counts_scored_targets_only():
+  targets = np.array([[START, 5, 6, PAD]], np.int32)
+  logits = np.zeros([1, 4, vocabulary.NUM_INTERVALS], np.float32)
+  logits[0, 1, 5] = logits[0, 2, 9] = logits[0, 3, 0] = 1.0  # right, wrong, padding
+  assert float(melody_model.masked_accuracy('pitch_logits', targets, logits)) == 0.5
