@@ -1,0 +1,101 @@
+"""Scores a trained genre model on held-out melodies against the n-gram baseline.
+
+  python -m stylexfer.evaluate --dataset=folk --data_dir=DATA --model_dir=runs/folk
+
+prints, per head, nats per note and accuracy of the LSTM and of the stronger of the
+bigram and trigram baselines (chosen on validation), and writes them to
+<model_dir>/evaluation.json.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from stylexfer import model as model_lib
+from stylexfer import ngram
+from stylexfer import windows
+
+HEADS = ('pitch', 'duration')
+
+
+def evaluate_model(model, melodies, batch_size=64):
+  """{head: {'nll', 'accuracy', 'tokens'}} of a MelodyModel on a dataset of melodies.
+
+  Melodies are cut into the windows the model was trained on, so the numbers are the
+  training loss's own measure, per scored note.
+  """
+  batches = windows.eval_batches(windows.melody_windows(melodies, model.window), batch_size)
+  totals = {f'{head}_{key}': 0.0 for head in HEADS for key in ('loss', 'correct', 'count')}
+
+  @tf.function
+  def sums(features, targets):
+    outputs = model(features, training=False)
+    return {f'{head}_{key}': value for head in HEADS
+            for key, value in model_lib.masked_sums(
+                f'{head}_logits', targets[f'{head}_logits'],
+                outputs[f'{head}_logits']).items()}
+
+  for features, targets in batches:
+    for key, value in sums(features, targets).items():
+      totals[key] += float(value)
+  return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
+                 'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
+                 'tokens': int(totals[f'{head}_count'])} for head in HEADS}
+
+
+def as_lists(melodies):
+  """Melody records as a list of {'intervals', 'durations'} numpy dicts (for the n-grams)."""
+  return [{'intervals': np.asarray(m['intervals']), 'durations': np.asarray(m['durations'])}
+          for m in tfds.as_numpy(melodies)]
+
+
+def compare(model, train, validation, test):
+  """The LSTM's and the best n-gram's test metrics per head, from three melody datasets."""
+  baseline = ngram.best_baseline(as_lists(train), as_lists(validation), as_lists(test))
+  return {'lstm': evaluate_model(model, test), 'ngram': baseline}
+
+
+def format_table(genre, report):
+  """A markdown table: per head, NLL (nats/note) and accuracy of the LSTM and the n-gram."""
+  lines = ['| genre | head | LSTM NLL | LSTM acc. | n-gram | n-gram NLL | n-gram acc. | notes |',
+           '| --- | --- | --- | --- | --- | --- | --- | --- |']
+  for head in HEADS:
+    lstm, gram = report['lstm'][head], report['ngram'][head]
+    order = {2: 'bigram', 3: 'trigram'}.get(gram['order'], f"order {gram['order']}")
+    lines.append(f"| {genre} | {head} | {lstm['nll']:.3f} | {lstm['accuracy']:.3f} | {order} "
+                 f"| {gram['nll']:.3f} | {gram['accuracy']:.3f} | {lstm['tokens']} |")
+  return '\n'.join(lines)
+
+
+def define_flags():
+  flags.DEFINE_string('dataset', 'folk', 'Config of the melodies data set.')
+  flags.DEFINE_string('data_dir', None, 'TFDS data folder the data was built in.')
+  flags.DEFINE_string('model_dir', None, 'Training folder holding model.keras.')
+
+
+def main(argv):
+  del argv
+  f = flags.FLAGS
+  model = keras.saving.load_model(os.path.join(f.model_dir, 'model.keras'))
+  splits = [windows.load_split(f.dataset, s, f.data_dir) for s in ('train', 'validation',
+                                                                    'test')]
+  report = compare(model, *splits)
+  print(format_table(f.dataset, report))
+  with open(os.path.join(f.model_dir, 'evaluation.json'), 'w') as out:
+    json.dump(report, out, indent=2)
+
+
+def run():
+  define_flags()
+  flags.mark_flags_as_required(['model_dir'])
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()
