@@ -46,6 +46,9 @@ NUM_INTERVALS = NUM_SPECIAL + MAX_INTERVAL - MIN_INTERVAL + 1
 NUM_DURATIONS = NUM_SPECIAL + len(DURATION_GRID)
 
 _GRID_FLOATS = np.array([float(d) for d in DURATION_GRID])
+# The grid in 24ths of a quarter note is whole numbers, so distances to it are exact for
+# binary fractions and a value halfway between two grid values is a true tie.
+_GRID_24THS = np.array([int(d * 24) for d in DURATION_GRID])
 
 
 class TokenError(ValueError):
@@ -82,7 +85,7 @@ def snap_duration(quarters):
   """The grid value nearest to a duration in quarter notes (ties go to the shorter value)."""
   if quarters <= 0:
     raise TokenError(f'duration {quarters} is not positive')
-  index = int(np.argmin(np.abs(_GRID_FLOATS - float(quarters))))
+  index = int(np.argmin(np.abs(_GRID_24THS - float(quarters * 24))))
   return DURATION_GRID[index]
 
 

@@ -56,6 +56,10 @@ def test_off_grid_duration_is_an_error_until_snapped():
   assert v.snap_duration(100) == 8                               # clamped to the longest
   assert v.snap_duration(0.001) == fractions.Fraction(1, 24)     # clamped to the shortest
   assert v.snap_duration(4.1) == 4
+  # Halfway between two grid values goes to the shorter one.
+  assert v.snap_duration(0.0625) == fractions.Fraction(1, 24)
+  assert v.snap_duration(0.5 + 1 / 48) == fractions.Fraction(1, 2)
+  assert v.snap_duration(1 + 1 / 24) == 1
   with pytest.raises(v.TokenError, match='not positive'):
     v.snap_duration(0)
 
