@@ -1,0 +1,480 @@
+"""Tests of the in-graph sampler and the exported SavedModel of one genre.
+
+One tiny untrained model is exported once for the whole module; every signature is called
+before saving, after tf.saved_model.load, in a Python that imports tensorflow alone, and
+through saved_model_cli, and must give the same tokens for the same seed.
+"""
+
+import functools
+import os
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylexfer import export
+from stylexfer import model as melody_model
+from stylexfer import sampling
+from stylexfer import vocabulary
+from stylexfer import windows
+import fixtures
+
+NOTES = 12  # per test melody: short, so the whole module runs in seconds
+
+
+def _melodies():
+  """Two 12-note melodies of the jig fixture, as pitches, quarter lengths and tokens."""
+  pitches = np.array([fixtures.JIG_PITCHES[:NOTES], fixtures.JIG_PITCHES[NOTES:2 * NOTES]])
+  quarters = np.array([fixtures.JIG_DURATIONS[:NOTES],
+                       fixtures.JIG_DURATIONS[NOTES:2 * NOTES]], np.float32)
+  encoded = [vocabulary.encode(list(p), list(q)) for p, q in zip(pitches, quarters)]
+  intervals = np.array([e.intervals for e in encoded], np.int32)
+  durations = np.array([e.durations for e in encoded], np.int32)
+  return pitches.astype(np.int32), quarters, intervals, durations
+
+
+PITCHES, QUARTERS, INTERVALS, DURATIONS = _melodies()
+_FRAMED = [windows.frame(i, d) for i, d in zip(INTERVALS, DURATIONS)]
+FEATURES = {name: np.stack([f[name].numpy() for f in _FRAMED])
+            for name in windows.FEATURES}
+
+
+def _controls(seed, temperature=1.0, top_p=0.9):
+  return {'temperature': np.float32(temperature), 'top_p': np.float32(top_p),
+          'seed': np.int64(seed)}
+
+
+# One request per signature, as numpy values of the signature's dtypes.
+REQUESTS = {
+    'serving_default': FEATURES,
+    'generate': {'batch_size': np.int32(2), 'length': np.int32(9), **_controls(7)},
+    'generate_primed': {'batch_size': np.int32(2), 'length': np.int32(9), **_controls(8),
+                        'primer_intervals': INTERVALS[:, :2],
+                        'primer_durations': DURATIONS[:, :3]},
+    'restyle': {'intervals': INTERVALS, 'durations': DURATIONS,
+                'strength': np.float32(0.5), **_controls(9)},
+    'generate_notes': {'batch_size': np.int32(2), 'length': np.int32(9),
+                       'first_pitch': np.int32(60), **_controls(10)},
+    'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
+                      'strength': np.float32(0.5), **_controls(11)},
+}
+
+# What each signature returns: name -> (shape, dtype).
+STEPS = NOTES + 1
+OUTPUTS = {
+    'serving_default': {
+        'pitch_log_probs': ((2, STEPS, vocabulary.NUM_INTERVALS), np.float32),
+        'duration_log_probs': ((2, STEPS, vocabulary.NUM_DURATIONS), np.float32)},
+    'generate': {'intervals': ((2, 8), np.int32), 'durations': ((2, 9), np.int32)},
+    'generate_primed': {'intervals': ((2, 8), np.int32), 'durations': ((2, 9), np.int32)},
+    'restyle': {'durations': ((2, NOTES), np.int32)},
+    'generate_notes': {'pitches': ((2, 9), np.int32), 'quarter_lengths': ((2, 9), np.float32)},
+    'restyle_notes': {'pitches': ((2, NOTES), np.int32),
+                      'quarter_lengths': ((2, NOTES), np.float32)},
+}
+
+
+def _call(signature_fn, inputs):
+  """Calls a signature (or a module's tf.function) with numpy inputs; numpy outputs."""
+  outputs = signature_fn(**{name: tf.constant(value) for name, value in inputs.items()})
+  return {name: value.numpy() for name, value in outputs.items()}
+
+
+def _request(signature, **changes):
+  return {**REQUESTS[signature], **changes}
+
+
+@pytest.fixture(scope='module')
+def model(tiny_model):
+  return tiny_model(0)
+
+
+@pytest.fixture(scope='module')
+def module(model):
+  return export.GenreModule(model, 'folk')
+
+
+@pytest.fixture(scope='module')
+def saved_model(model, tmp_path_factory):
+  return export.export(model, 'folk', str(tmp_path_factory.mktemp('exports')))
+
+
+@pytest.fixture(scope='module')
+def loaded(saved_model):
+  return tf.saved_model.load(saved_model)
+
+
+@pytest.fixture(scope='module')
+def expected(loaded):
+  """Every signature's outputs for REQUESTS, from the reloaded SavedModel."""
+  return {name: _call(loaded.signatures[name], inputs) for name, inputs in REQUESTS.items()}
+
+
+def _assert_same(outputs, expected_outputs):
+  assert sorted(outputs) == sorted(expected_outputs)
+  for signature, values in expected_outputs.items():
+    assert sorted(outputs[signature]) == sorted(values), signature
+    for name, value in values.items():
+      if value.dtype == np.float32 and signature == 'serving_default':
+        np.testing.assert_allclose(outputs[signature][name], value, rtol=1e-5, atol=1e-5)
+      else:
+        np.testing.assert_array_equal(outputs[signature][name], value,
+                                      err_msg=f'{signature}/{name}')
+
+
+# Signatures, shapes and dtypes.
+
+def test_path_is_name_and_integer_version(saved_model):
+  assert saved_model.endswith(os.path.join('folk', '1'))
+
+
+def test_every_signature_returns_its_documented_outputs(expected):
+  assert sorted(expected) == sorted(OUTPUTS)
+  for signature, outputs in OUTPUTS.items():
+    assert sorted(expected[signature]) == sorted(outputs), signature
+    for name, (shape, dtype) in outputs.items():
+      value = expected[signature][name]
+      assert value.shape == shape, (signature, name)
+      assert value.dtype == dtype, (signature, name)
+
+
+def test_token_outputs_are_real_tokens(expected):
+  for signature in ('generate', 'generate_primed'):
+    intervals = expected[signature]['intervals']
+    durations = expected[signature]['durations']
+    assert ((intervals >= vocabulary.NUM_SPECIAL) & (intervals < vocabulary.NUM_INTERVALS)).all()
+    assert ((durations >= vocabulary.NUM_SPECIAL) & (durations < vocabulary.NUM_DURATIONS)).all()
+  restyled = expected['restyle']['durations']
+  assert ((restyled >= vocabulary.NUM_SPECIAL) & (restyled < vocabulary.NUM_DURATIONS)).all()
+
+
+def test_saved_model_cli_lists_every_signature(saved_model, saved_model_cli):
+  shown = subprocess.run([saved_model_cli, 'show', '--all', '--dir', saved_model],
+                         capture_output=True, text=True, check=True).stdout
+  listed = set(re.findall(r"signature_def\['(\w+)'\]", shown))
+  assert set(OUTPUTS) <= listed
+
+
+def test_saved_model_keeps_what_merge_needs(loaded, module):
+  np.testing.assert_array_equal(loaded.interval_values.numpy(), vocabulary.interval_table())
+  np.testing.assert_array_equal(loaded.duration_values.numpy(), vocabulary.duration_table())
+  assert int(loaded.pitch_state_size.numpy()) == module.steps.state_size
+  assert int(loaded.duration_state_size.numpy()) == module.steps.state_size
+  assert loaded.genre.numpy() == b'folk'
+
+
+# Same seed, same melody: everywhere.
+
+def test_module_before_saving_gives_what_the_saved_model_gives(module, expected):
+  outputs = {name: _call(module.signatures()[name], inputs)
+             for name, inputs in REQUESTS.items()}
+  _assert_same(outputs, expected)
+
+
+def test_fresh_tensorflow_only_python_gives_the_same(saved_model, expected,
+                                                     fresh_tensorflow):
+  _assert_same(fresh_tensorflow(saved_model, REQUESTS), expected)
+
+
+def test_saved_model_cli_run_gives_the_same(saved_model, expected, saved_model_cli,
+                                            tmp_path):
+  inputs = REQUESTS['generate']
+  exprs = ';'.join(f'{name}={value.item()!r}' for name, value in inputs.items())
+  subprocess.run([saved_model_cli, 'run', '--dir', saved_model, '--tag_set', 'serve',
+                  '--signature_def', 'generate', '--input_exprs', exprs,
+                  '--outdir', str(tmp_path)], capture_output=True, check=True)
+  for name in ('intervals', 'durations'):
+    np.testing.assert_array_equal(np.load(tmp_path / f'{name}.npy'),
+                                  expected['generate'][name])
+
+
+def test_same_seed_twice_gives_the_same(loaded, expected):
+  for signature in ('generate', 'restyle', 'generate_notes', 'restyle_notes'):
+    _assert_same({signature: _call(loaded.signatures[signature], REQUESTS[signature])},
+                 {signature: expected[signature]})
+
+
+def test_different_seeds_give_different_melodies(loaded, expected):
+  other = _call(loaded.signatures['generate'], _request('generate', seed=np.int64(70)))
+  assert not np.array_equal(other['intervals'], expected['generate']['intervals'])
+  assert not np.array_equal(other['durations'], expected['generate']['durations'])
+  # The two rows of one request differ too: each row draws its own numbers.
+  assert not np.array_equal(other['intervals'][0], other['intervals'][1])
+
+
+# The in-graph loop equals a step-by-step eager loop and the full-sequence model.
+
+def test_generate_equals_eager_step_loop(module, loaded, expected):
+  steps = module.steps
+  for step_owner, size in ((steps, steps.state_size), (loaded, int(loaded.pitch_state_size))):
+    inputs = REQUESTS['generate']
+    intervals, durations = sampling.reference_generate(
+        step_owner.pitch_step, step_owner.duration_step, size, size, 2, 9,
+        inputs['temperature'], inputs['top_p'], inputs['seed'])
+    np.testing.assert_array_equal(intervals, expected['generate']['intervals'])
+    np.testing.assert_array_equal(durations, expected['generate']['durations'])
+
+
+def test_generate_primed_equals_eager_step_loop_and_keeps_the_primer(module, expected):
+  inputs = REQUESTS['generate_primed']
+  size = module.steps.state_size
+  intervals, durations = sampling.reference_generate(
+      module.steps.pitch_step, module.steps.duration_step, size, size, 2, 9,
+      inputs['temperature'], inputs['top_p'], inputs['seed'],
+      primer_intervals=inputs['primer_intervals'].tolist(),
+      primer_durations=inputs['primer_durations'].tolist())
+  np.testing.assert_array_equal(intervals, expected['generate_primed']['intervals'])
+  np.testing.assert_array_equal(durations, expected['generate_primed']['durations'])
+  np.testing.assert_array_equal(durations[:, :3], inputs['primer_durations'])
+  np.testing.assert_array_equal(intervals[:, :2], inputs['primer_intervals'])
+
+
+def test_restyle_equals_eager_step_loop(module, expected):
+  inputs = REQUESTS['restyle']
+  durations = sampling.reference_restyle(
+      module.steps.duration_step, module.steps.state_size, inputs['intervals'],
+      inputs['durations'], inputs['strength'], inputs['temperature'], inputs['top_p'],
+      inputs['seed'])
+  np.testing.assert_array_equal(durations, expected['restyle']['durations'])
+  # Strength 0.5 keeps some of the melody's own durations and changes others.
+  kept = durations.numpy() == DURATIONS
+  assert kept.any() and not kept.all()
+
+
+def test_step_functions_equal_the_full_sequence_model(model, module, expected):
+  outputs = model({name: tf.constant(value) for name, value in FEATURES.items()},
+                  training=False)
+  size = module.steps.state_size
+  pitch_state, duration_state = tf.zeros([2, size]), tf.zeros([2, size])
+  for t in range(STEPS):
+    pitch_logits, pitch_state = module.steps.pitch_step(
+        FEATURES['intervals_in'][:, t], FEATURES['durations_in'][:, t], pitch_state)
+    duration_logits, duration_state = module.steps.duration_step(
+        FEATURES['intervals_out'][:, t], FEATURES['durations_in'][:, t], duration_state)
+    np.testing.assert_allclose(pitch_logits, outputs['pitch_logits'][:, t], atol=1e-5)
+    np.testing.assert_allclose(duration_logits, outputs['duration_logits'][:, t], atol=1e-5)
+  np.testing.assert_allclose(expected['serving_default']['pitch_log_probs'],
+                             tf.nn.log_softmax(outputs['pitch_logits']), atol=1e-5)
+  np.testing.assert_allclose(expected['serving_default']['duration_log_probs'],
+                             tf.nn.log_softmax(outputs['duration_logits']), atol=1e-5)
+
+
+# Sampling controls.
+
+def _greedy(steps, batch_size, length):
+  """The most likely interval and duration at every note (special tokens excluded)."""
+  best = lambda logits: tf.argmax(logits[:, vocabulary.NUM_SPECIAL:], -1,
+                                  output_type=tf.int32) + vocabulary.NUM_SPECIAL
+  start = tf.fill([batch_size], vocabulary.START)
+  interval, duration = start, start
+  pitch_state = duration_state = tf.zeros([batch_size, steps.state_size])
+  intervals, durations = [], []
+  for t in range(length):
+    logits, pitch_state = steps.pitch_step(interval, duration, pitch_state)
+    interval = best(logits) if t else start
+    logits, duration_state = steps.duration_step(interval, duration, duration_state)
+    duration = best(logits)
+    intervals.append(interval)
+    durations.append(duration)
+  return tf.stack(intervals[1:], 1).numpy(), tf.stack(durations, 1).numpy()
+
+
+def test_tiny_top_p_picks_the_most_likely_token(module, loaded):
+  intervals, durations = _greedy(module.steps, 2, 9)
+  for seed in (1, 2):
+    for temperature in (1.0, 0.5):
+      outputs = _call(loaded.signatures['generate'],
+                      _request('generate', top_p=np.float32(1e-6), seed=np.int64(seed),
+                               temperature=np.float32(temperature)))
+      np.testing.assert_array_equal(outputs['intervals'], intervals)
+      np.testing.assert_array_equal(outputs['durations'], durations)
+
+
+@pytest.fixture(scope='module')
+def trained_module(tiny_model):
+  """A tiny model fitted for a few seconds to synthetic tunes that use 5 durations."""
+  model = tiny_model(1)
+  model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                loss={head: functools.partial(melody_model.masked_loss, head)
+                      for head in melody_model.HEADS})
+  melodies = windows.synthetic_melodies(32, max_notes=120)
+  model.fit(windows.train_batches(windows.melody_windows(melodies, 32), 32),
+            steps_per_epoch=150, epochs=1, verbose=0)
+  return export.GenreModule(model, 'synthetic')
+
+
+def test_lower_temperature_is_less_diverse_but_keeps_a_rhythm(trained_module):
+  def distinct_durations(temperature):
+    outputs = _call(trained_module.generate, {'batch_size': np.int32(8),
+                                              'length': np.int32(32),
+                                              **_controls(3, temperature, 1.0)})
+    return np.array([len(set(row)) for row in outputs['durations']])
+
+  assert distinct_durations(0.05).mean() < distinct_durations(1.0).mean()
+  # At 0.5 every melody still moves between several of the corpus's five durations.
+  assert distinct_durations(0.5).min() >= 3
+
+
+def test_sample_never_draws_special_tokens():
+  logits = tf.constant([[50.0, 50.0, 50.0, 0.0, 1.0]])
+  draws = [int(sampling.sample(logits, 1.0, 1.0, sampling.note_seed(seed, 0, 0))[0])
+           for seed in range(20)]
+  assert set(draws) <= {3, 4}
+
+
+# Restyling and the vocabulary in the graph.
+
+def test_restyle_with_strength_zero_keeps_the_durations(loaded):
+  for seed in (0, 1, 2):
+    outputs = _call(loaded.signatures['restyle'],
+                    _request('restyle', strength=np.float32(0.0), seed=np.int64(seed)))
+    np.testing.assert_array_equal(outputs['durations'], DURATIONS)
+
+
+def test_restyle_with_strength_one_rewrites_the_rhythm(loaded):
+  outputs = _call(loaded.signatures['restyle'], _request('restyle', strength=np.float32(1.0)))
+  assert (outputs['durations'] != DURATIONS).mean() > 0.5
+
+
+def test_restyling_a_generated_melody_with_its_seed_gives_it_back(loaded, expected):
+  # Restyle draws each duration with the seed generate drew it with, so the model that
+  # made a melody, asked for a new rhythm with the same seed, gives the same rhythm.
+  melody = expected['generate']
+  for strength in (1.0, 0.5):
+    outputs = _call(loaded.signatures['restyle'], {
+        'intervals': melody['intervals'], 'durations': melody['durations'],
+        'strength': np.float32(strength), **_controls(REQUESTS['generate']['seed'])})
+    np.testing.assert_array_equal(outputs['durations'], melody['durations'])
+
+
+def test_restyle_notes_keeps_pitches_and_puts_durations_on_the_grid(expected, loaded):
+  outputs = expected['restyle_notes']
+  np.testing.assert_array_equal(outputs['pitches'], PITCHES)
+  grid = vocabulary.duration_table()[vocabulary.NUM_SPECIAL:]
+  assert np.isin(outputs['quarter_lengths'], grid).all()
+  kept = _call(loaded.signatures['restyle_notes'],
+               _request('restyle_notes', strength=np.float32(0.0)))
+  np.testing.assert_array_equal(kept['quarter_lengths'], QUARTERS)
+
+
+def test_generate_notes_follows_generate(loaded, expected):
+  tokens = _call(loaded.signatures['generate'],
+                 _request('generate', seed=REQUESTS['generate_notes']['seed']))
+  notes = expected['generate_notes']
+  steps = vocabulary.interval_table()[tokens['intervals']]
+  np.testing.assert_array_equal(notes['pitches'][:, 0], [60, 60])
+  np.testing.assert_array_equal(np.diff(notes['pitches'], axis=1), steps)
+  np.testing.assert_array_equal(notes['quarter_lengths'],
+                                vocabulary.duration_table()[tokens['durations']])
+
+
+@pytest.mark.parametrize('pitches,quarters', [
+    ([60, 62, 64, 65], [1.0, 0.5, 0.5, 2.0]),
+    # Leaps beyond two octaves are folded by octaves, both ways.
+    ([60, 97, 40, 100, 30, 31], [0.3, 1.1, 0.07, 2.9, 7.9, 40.0]),
+    ([20, 90, 19, 67], [0.01, 1 / 3, 5.1, 4.75]),
+])
+def test_notes_to_tokens_matches_vocabulary_encode(module, pitches, quarters):
+  encoded = vocabulary.encode(pitches, quarters)
+  intervals, durations = module.notes_to_tokens([pitches], [quarters])
+  assert intervals.numpy().tolist() == [encoded.intervals]
+  assert durations.numpy().tolist() == [encoded.durations]
+
+
+def test_notes_to_tokens_gives_ties_to_the_shorter_duration(module):
+  # Halfway between two grid values: 1/24 and 1/12, 1/2 and 13/24, 1 and 13/12, 9/2 and 5.
+  ties = [0.0625, 0.5 + 1 / 48, 1 + 1 / 24, 4.75]
+  shorter = ['1/24', '1/2', '1', '9/2']
+  _, durations = module.notes_to_tokens([[60] * len(ties)], [ties])
+  assert durations.numpy().tolist() == [[vocabulary.duration_id(q) for q in shorter]]
+
+
+# Bad requests fail with a message that says what is wrong.
+
+BAD_REQUESTS = [
+    ('generate', {'length': np.int32(0)}, 'length must be > 0'),
+    ('generate', {'length': np.int32(sampling.MAX_LENGTH + 1)},
+     f'length must be <= {sampling.MAX_LENGTH}'),
+    ('generate', {'batch_size': np.int32(0)}, 'batch_size must be > 0'),
+    ('generate', {'temperature': np.float32(0.0)}, 'temperature must be > 0'),
+    ('generate', {'temperature': np.float32(-1.0)}, 'temperature must be > 0'),
+    ('generate', {'top_p': np.float32(0.0)}, 'top_p must be in (0, 1]'),
+    ('generate', {'top_p': np.float32(1.5)}, 'top_p must be in (0, 1]'),
+    ('generate_notes', {'first_pitch': np.int32(128)}, 'first_pitch must be a MIDI pitch'),
+    ('generate_primed', {'primer_intervals': np.full([2, 2], 99, np.int32)},
+     'primer interval token ids must be in [3, 52)'),
+    ('generate_primed', {'primer_durations': np.zeros([2, 3], np.int32)},
+     'primer duration token ids must be in [3, 59)'),
+    ('generate_primed', {'primer_intervals': INTERVALS[:, :3]},
+     'primer_durations must hold one more note than primer_intervals'),
+    ('generate_primed', {'length': np.int32(2)}, 'the primer must not be longer than length'),
+    ('generate_primed', {'primer_intervals': INTERVALS[:1, :2],
+                         'primer_durations': DURATIONS[:1, :3]},
+     'primer_durations must have batch_size rows'),
+    ('restyle', {'intervals': np.zeros([2, 0], np.int32),
+                 'durations': np.zeros([2, 0], np.int32)}, 'a melody needs at least one note'),
+    ('restyle', {'intervals': INTERVALS + 50}, 'interval token ids must be in [3, 52)'),
+    ('restyle', {'durations': DURATIONS * 0 - 1}, 'duration token ids must be in [3, 59)'),
+    ('restyle', {'intervals': INTERVALS[:, :5]},
+     'durations must hold one more note than intervals'),
+    ('restyle', {'intervals': INTERVALS[:1]}, 'intervals and durations must have the same batch'),
+    ('restyle', {'intervals': np.full([1, sampling.MAX_LENGTH], 30, np.int32),
+                 'durations': np.full([1, sampling.MAX_LENGTH + 1], 30, np.int32)},
+     f'a melody must have at most {sampling.MAX_LENGTH} notes'),
+    ('restyle', {'strength': np.float32(1.5)}, 'strength must be in [0, 1]'),
+    ('restyle', {'strength': np.float32(-0.1)}, 'strength must be in [0, 1]'),
+    ('restyle', {'top_p': np.float32(2.0)}, 'top_p must be in (0, 1]'),
+    ('restyle_notes', {'quarter_lengths': QUARTERS[:, :5]},
+     'pitches and quarter_lengths must have one shape'),
+    ('restyle_notes', {'pitches': np.zeros([1, 0], np.int32),
+                       'quarter_lengths': np.zeros([1, 0], np.float32)},
+     'a melody needs at least one note'),
+    ('restyle_notes', {'quarter_lengths': QUARTERS * 0}, 'quarter_lengths must be > 0'),
+    ('restyle_notes', {'strength': np.float32(2.0)}, 'strength must be in [0, 1]'),
+    ('serving_default', {name: np.zeros([2, 0], np.int32) for name in windows.FEATURES},
+     'the token sequences are empty'),
+    ('serving_default', {'intervals_in': FEATURES['intervals_in'] + 60},
+     'intervals_in token ids must be in [0, 52)'),
+    ('serving_default', {'durations_in': FEATURES['durations_in'][:, :4]},
+     'intervals_in and durations_in must have one shape'),
+]
+
+
+@pytest.mark.parametrize('signature,changes,phrase', BAD_REQUESTS,
+                         ids=[f'{s}-{p}' for s, _, p in BAD_REQUESTS])
+def test_bad_request_says_what_is_wrong(loaded, signature, changes, phrase):
+  with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(phrase)):
+    _call(loaded.signatures[signature], _request(signature, **changes))
+
+
+# The export program.
+
+def test_export_program_writes_integer_versions(model, tmp_path, module):
+  model_dir, export_dir = tmp_path / 'run', tmp_path / 'exports'
+  model_dir.mkdir()
+  model.save(model_dir / 'model.keras')
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  command = [sys.executable, '-m', 'stylexfer.export', f'--model_dir={model_dir}',
+             f'--export_dir={export_dir}', '--name=folk']
+  for version in (1, 2):
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = export_dir / 'folk' / str(version)
+    assert done.stdout.strip().endswith(str(path))
+    assert (path / 'saved_model.pb').exists()
+  assert sorted(os.listdir(export_dir / 'folk')) == ['1', '2']
+  reloaded = tf.saved_model.load(str(export_dir / 'folk' / '2'))
+  assert reloaded.genre.numpy() == b'folk'
+  _assert_same({'generate': _call(reloaded.signatures['generate'], REQUESTS['generate'])},
+               {'generate': _call(module.generate, REQUESTS['generate'])})
+
+
+def test_next_version_skips_what_is_not_a_version(tmp_path):
+  assert export.next_version(str(tmp_path / 'absent')) == 1
+  for name in ('1', '7', 'notes', '3.tmp'):
+    (tmp_path / name).mkdir()
+  assert export.next_version(str(tmp_path)) == 8

@@ -1,0 +1,232 @@
+"""Tests of merging two exported genres: the pitch model's tones, the rhythm model's durations.
+
+Two tiny untrained models with different weights stand for two genres; they are exported,
+merged by the command-line program, and the merge must give exactly what calling the
+two exports by hand gives.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylexfer import export
+from stylexfer import merge
+from stylexfer import vocabulary
+import fixtures
+
+NOTES = 10
+
+
+def _controls(seed, strength=None):
+  controls = {'temperature': np.float32(1.0), 'top_p': np.float32(0.9),
+              'seed': np.int64(seed)}
+  if strength is not None:
+    controls['strength'] = np.float32(strength)
+  return controls
+
+
+def _melody():
+  pitches = np.array([fixtures.JIG_PITCHES[:NOTES], fixtures.JIG_PITCHES[5:5 + NOTES]],
+                     np.int32)
+  quarters = np.array([fixtures.JIG_DURATIONS[:NOTES], fixtures.JIG_DURATIONS[5:5 + NOTES]],
+                      np.float32)
+  encoded = [vocabulary.encode(list(p), list(q)) for p, q in zip(pitches, quarters)]
+  return (pitches, quarters, np.array([e.intervals for e in encoded], np.int32),
+          np.array([e.durations for e in encoded], np.int32))
+
+
+PITCHES, QUARTERS, INTERVALS, DURATIONS = _melody()
+SIZE = {'batch_size': np.int32(2), 'length': np.int32(8)}
+REQUESTS = {
+    'generate': {**SIZE, **_controls(5)},
+    'generate_blended': {**SIZE, **_controls(5, 0.5)},
+    'generate_notes': {**SIZE, 'first_pitch': np.int32(62), **_controls(6)},
+    'generate_notes_blended': {**SIZE, 'first_pitch': np.int32(62), **_controls(6, 0.5)},
+    'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **_controls(7, 0.5)},
+    'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **_controls(8, 0.5)},
+    'serving_default': {
+        'intervals_in': np.pad(INTERVALS, [[0, 0], [2, 0]], constant_values=vocabulary.START),
+        'durations_in': np.pad(DURATIONS, [[0, 0], [1, 0]], constant_values=vocabulary.START),
+        'intervals_out': np.pad(INTERVALS, [[0, 0], [1, 1]],
+                                constant_values=vocabulary.START)},
+}
+
+
+def _call(signature_fn, inputs):
+  outputs = signature_fn(**{name: tf.constant(value) for name, value in inputs.items()})
+  return {name: value.numpy() for name, value in outputs.items()}
+
+
+def _without(inputs, *names):
+  return {name: value for name, value in inputs.items() if name not in names}
+
+
+@pytest.fixture(scope='module')
+def exports(tiny_model, tmp_path_factory):
+  folder = str(tmp_path_factory.mktemp('exports'))
+  return {'folk': export.export(tiny_model(1), 'folk', folder),
+          'jazz': export.export(tiny_model(2), 'jazz', folder),
+          'folder': folder}
+
+
+@pytest.fixture(scope='module')
+def merged_path(exports):
+  """The merge written by the command-line program, with its default name and version."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  done = subprocess.run(
+      [sys.executable, '-m', 'stylexfer.merge', f'--pitch_model={exports["folk"]}',
+       f'--rhythm_model={exports["jazz"]}', f'--out={exports["folder"]}'],
+      capture_output=True, text=True, env=env, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  path = os.path.join(exports['folder'], 'folk_jazz', '1')
+  assert done.stdout.strip().endswith(path)
+  return path
+
+
+@pytest.fixture(scope='module')
+def loaded(exports, merged_path):
+  return {'folk': tf.saved_model.load(exports['folk']),
+          'jazz': tf.saved_model.load(exports['jazz']),
+          'merged': tf.saved_model.load(merged_path)}
+
+
+@pytest.fixture(scope='module')
+def merged_outputs(loaded):
+  merged = loaded['merged']
+  return {name: _call(merged.signatures[name], inputs) for name, inputs in REQUESTS.items()}
+
+
+def _by_hand(folk, jazz, inputs):
+  """The folk export's generate, then the jazz export's restyle with the same seed."""
+  tones = _call(folk.signatures['generate'], _without(inputs, 'strength'))
+  rhythm = _call(jazz.signatures['restyle'], {
+      'intervals': tones['intervals'], 'durations': tones['durations'],
+      'strength': np.float32(1.0), **_without(inputs, 'batch_size', 'length')})
+  return tones, rhythm['durations']
+
+
+def test_merged_signatures(loaded):
+  assert sorted(loaded['merged'].signatures) == sorted(REQUESTS)
+
+
+def test_generate_is_pitch_models_generate_then_rhythm_models_restyle(loaded,
+                                                                      merged_outputs):
+  for signature in ('generate', 'generate_blended'):
+    tones, durations = _by_hand(loaded['folk'], loaded['jazz'], REQUESTS[signature])
+    outputs = merged_outputs[signature]
+    np.testing.assert_array_equal(outputs['intervals'], tones['intervals'])
+    np.testing.assert_array_equal(outputs['durations'], durations)
+    # The jazz head chose another rhythm than the folk model's own...
+    assert not np.array_equal(durations, tones['durations'])
+  # ... and at strength 0.5 it kept some of the folk durations, but not all of them.
+  blended = merged_outputs['generate_blended']['durations']
+  assert (blended == tones['durations']).any()
+  assert not np.array_equal(blended, merged_outputs['generate']['durations'])
+
+
+def test_generate_notes_follows_generate(loaded, merged_outputs):
+  for signature in ('generate_notes', 'generate_notes_blended'):
+    inputs = REQUESTS[signature]
+    tones, durations = _by_hand(loaded['folk'], loaded['jazz'],
+                                _without(inputs, 'first_pitch'))
+    notes = merged_outputs[signature]
+    steps = vocabulary.interval_table()[tones['intervals']]
+    np.testing.assert_array_equal(notes['pitches'][:, 0], [62, 62])
+    np.testing.assert_array_equal(np.diff(notes['pitches'], axis=1), steps)
+    np.testing.assert_array_equal(notes['quarter_lengths'],
+                                  vocabulary.duration_table()[durations])
+
+
+def test_restyle_is_rhythm_models_restyle(loaded, merged_outputs):
+  for name, key in (('restyle', 'durations'), ('restyle_notes', 'quarter_lengths')):
+    jazz = _call(loaded['jazz'].signatures[name], REQUESTS[name])
+    folk = _call(loaded['folk'].signatures[name], REQUESTS[name])
+    assert sorted(merged_outputs[name]) == sorted(jazz)
+    for output, value in jazz.items():
+      np.testing.assert_array_equal(merged_outputs[name][output], value)
+    assert not np.array_equal(merged_outputs[name][key], folk[key])
+
+
+def test_serving_default_scores_tones_by_pitch_model_and_rhythm_by_rhythm_model(
+    loaded, merged_outputs):
+  folk = _call(loaded['folk'].signatures['serving_default'], REQUESTS['serving_default'])
+  jazz = _call(loaded['jazz'].signatures['serving_default'], REQUESTS['serving_default'])
+  scores = merged_outputs['serving_default']
+  np.testing.assert_allclose(scores['pitch_log_probs'], folk['pitch_log_probs'], atol=1e-6)
+  np.testing.assert_allclose(scores['duration_log_probs'], jazz['duration_log_probs'],
+                             atol=1e-6)
+
+
+def test_fresh_tensorflow_only_python_gives_the_same(merged_path, merged_outputs,
+                                                     fresh_tensorflow):
+  outputs = fresh_tensorflow(merged_path, REQUESTS)
+  for signature, values in merged_outputs.items():
+    for name, value in values.items():
+      np.testing.assert_allclose(outputs[signature][name], value, rtol=1e-6, atol=1e-6)
+
+
+def test_saved_model_cli_runs_the_merge(merged_path, merged_outputs, saved_model_cli,
+                                        tmp_path):
+  exprs = ';'.join(f'{name}={value.item()!r}' for name, value in REQUESTS['generate'].items())
+  subprocess.run([saved_model_cli, 'run', '--dir', merged_path, '--tag_set', 'serve',
+                  '--signature_def', 'generate', '--input_exprs', exprs,
+                  '--outdir', str(tmp_path)], capture_output=True, check=True)
+  for name in ('intervals', 'durations'):
+    np.testing.assert_array_equal(np.load(tmp_path / f'{name}.npy'),
+                                  merged_outputs['generate'][name])
+
+
+def test_merge_keeps_what_a_further_merge_needs(loaded):
+  merged, folk, jazz = loaded['merged'], loaded['folk'], loaded['jazz']
+  assert merged.genre.numpy() == b'folk_jazz'
+  assert int(merged.pitch_state_size) == int(folk.pitch_state_size)
+  assert int(merged.duration_state_size) == int(jazz.duration_state_size)
+  np.testing.assert_array_equal(merged.duration_values.numpy(), vocabulary.duration_table())
+  state = tf.zeros([2, int(merged.duration_state_size)])
+  args = (tf.constant([10, 20]), tf.constant([5, 6]), state)
+  np.testing.assert_array_equal(merged.duration_step(*args)[0], jazz.duration_step(*args)[0])
+
+
+@pytest.mark.parametrize('signature,changes,phrase', [
+    ('generate_blended', {'strength': np.float32(1.5)}, 'strength must be in [0, 1]'),
+    ('generate', {'length': np.int32(0)}, 'length must be > 0'),
+    ('restyle', {'intervals': INTERVALS[:, :3]},
+     'durations must hold one more note than intervals'),
+    ('generate_notes', {'first_pitch': np.int32(-1)}, 'first_pitch must be a MIDI pitch'),
+])
+def test_bad_request_says_what_is_wrong(loaded, signature, changes, phrase):
+  with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(phrase)):
+    _call(loaded['merged'].signatures[signature], {**REQUESTS[signature], **changes})
+
+
+@pytest.fixture(scope='module')
+def odd_vocabulary_export(tiny_model, tmp_path_factory):
+  """An export whose duration table was changed: its tokens mean other durations."""
+  module = export.GenreModule(tiny_model(3), 'odd')
+  table = vocabulary.duration_table()
+  table[vocabulary.NUM_SPECIAL:] *= 2
+  module.duration_values.assign(table)
+  path = str(tmp_path_factory.mktemp('odd') / 'odd' / '1')
+  tf.saved_model.save(module, path, signatures=module.signatures())
+  return path
+
+
+def test_merge_refuses_different_vocabularies(exports, odd_vocabulary_export, tmp_path):
+  with pytest.raises(merge.MergeError, match=re.escape(
+      'the vocabularies differ: duration_values[3] is 0.0416')):
+    merge.merge(exports['folk'], odd_vocabulary_export, str(tmp_path))
+  assert not os.path.exists(tmp_path / 'folk_odd')
+
+
+def test_merge_refuses_what_is_not_a_genre_export(exports, tmp_path):
+  other = tf.Module()
+  other.interval_values = tf.Variable(vocabulary.interval_table())
+  tf.saved_model.save(other, str(tmp_path / 'other'))
+  with pytest.raises(merge.MergeError, match='the rhythm model is not a stylexfer genre '
+                     'export: it lacks pitch_step'):
+    merge.merge(exports['folk'], str(tmp_path / 'other'), str(tmp_path))
