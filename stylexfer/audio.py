@@ -1,0 +1,111 @@
+"""Audio of a melody as a 44.1 kHz, 16-bit mono WAV file.
+
+With a SoundFont (--soundfont, $STYLEXFER_SOUNDFONT, or a .sf2 in the usual system
+folders) and the `fluidsynth` program on the PATH, the MIDI file is played through it.
+Otherwise the notes are synthesized here with numpy: a plucked-string tone (harmonics
+that decay faster the higher they are, a short attack, a slight inharmonicity), which
+sounds like a guitar or harp rather than a beep, and needs nothing beyond numpy.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import wave
+
+import numpy as np
+
+SAMPLE_RATE = 44100
+RELEASE_SECONDS = 0.25  # a note rings on this long after the next one starts
+_SOUNDFONT_GLOBS = ('/usr/share/sounds/sf2/*.sf2', '/usr/share/soundfonts/*.sf2',
+                    '/usr/local/share/soundfonts/*.sf2', '~/.local/share/soundfonts/*.sf2')
+
+
+def find_soundfont(soundfont=None):
+  """A SoundFont path: the one given, $STYLEXFER_SOUNDFONT, or the first system one."""
+  if soundfont:
+    return soundfont if os.path.isfile(soundfont) else None
+  if os.environ.get('STYLEXFER_SOUNDFONT'):
+    path = os.environ['STYLEXFER_SOUNDFONT']
+    return path if os.path.isfile(path) else None
+  for pattern in _SOUNDFONT_GLOBS:
+    found = sorted(glob.glob(os.path.expanduser(pattern)))
+    if found:
+      return found[0]
+  return None
+
+
+def pluck(frequency, seconds, sample_rate=SAMPLE_RATE):
+  """One plucked-string note of `seconds` plus its release, as float samples in [-1, 1]."""
+  total = int((seconds + RELEASE_SECONDS) * sample_rate)
+  t = np.arange(total) / sample_rate
+  harmonics = np.arange(1, 1 + max(1, min(24, int(9000 / frequency))))
+  # Plucked a seventh of the way along the string: 1/h^1.1 with a comb-like shape.
+  amplitudes = np.abs(np.sin(np.pi * harmonics / 7)) / harmonics ** 1.1
+  decay = 1.2 + 0.9 * harmonics * frequency / 440.0  # higher partials die sooner
+  stretch = harmonics * np.sqrt(1 + 0.0004 * harmonics ** 2)  # string stiffness
+  phases = 2 * np.pi * frequency * np.outer(t, stretch)
+  tone = (np.sin(phases) * np.exp(-np.outer(t, decay))) @ amplitudes
+  envelope = np.minimum(1.0, t / 0.004)  # 4 ms attack: no click
+  off = t > seconds
+  envelope[off] *= np.exp(-(t[off] - seconds) / (RELEASE_SECONDS / 5))
+  return tone * envelope / max(amplitudes.sum(), 1e-9)
+
+
+def synthesize(pitches, durations, tempo=120, sample_rate=SAMPLE_RATE):
+  """Float samples of a melody: MIDI pitches, inter-onset durations in quarter notes."""
+  seconds_per_quarter = 60.0 / tempo
+  onsets = np.concatenate([[0.0], np.cumsum([float(d) for d in durations])])
+  total = int((onsets[-1] * seconds_per_quarter + RELEASE_SECONDS) * sample_rate) + 1
+  mix = np.zeros(total)
+  for pitch, start, end in zip(pitches, onsets, onsets[1:]):
+    frequency = 440.0 * 2 ** ((int(pitch) - 69) / 12)
+    samples = pluck(frequency, (end - start) * seconds_per_quarter, sample_rate)
+    first = int(start * seconds_per_quarter * sample_rate)
+    samples = samples[:total - first]
+    mix[first:first + len(samples)] += samples
+  peak = np.max(np.abs(mix)) if mix.size else 0.0
+  return mix * (0.8 / peak) if peak > 0 else mix
+
+
+def save_wav(samples, path, sample_rate=SAMPLE_RATE):
+  """Float samples in [-1, 1] as a 16-bit mono WAV file."""
+  data = (np.clip(samples, -1, 1) * 32767).astype('<i2')
+  with wave.open(os.fspath(path), 'wb') as f:
+    f.setnchannels(1)
+    f.setsampwidth(2)
+    f.setframerate(sample_rate)
+    f.writeframes(data.tobytes())
+  return path
+
+
+def _fluidsynth(midi_path, path, soundfont):
+  """Renders a MIDI file through fluidsynth; False when it fails."""
+  program = shutil.which('fluidsynth')
+  if not program:
+    return False
+  command = [program, '-ni', '-q', '-g', '0.7', '-r', str(SAMPLE_RATE), '-O', 's16',
+             '-T', 'wav', '-F', os.fspath(path), soundfont, os.fspath(midi_path)]
+  try:
+    done = subprocess.run(command, capture_output=True, timeout=300, check=False)
+  except (OSError, subprocess.TimeoutExpired):
+    return False
+  return done.returncode == 0 and os.path.isfile(path) and os.path.getsize(path) > 44
+
+
+def write_wav(pitches, durations, path, tempo=120, soundfont=None, midi_path=None,
+              synthesizer='auto'):
+  """Writes the melody's audio to `path`: a SoundFont through fluidsynth where one is found
+  (synthesizer 'auto' or 'fluidsynth'), else the built-in plucked string ('pluck')."""
+  if synthesizer != 'pluck':
+    found = find_soundfont(soundfont)
+    if found and shutil.which('fluidsynth'):
+      if midi_path is None:
+        from stylexfer import render  # pylint: disable=g-import-not-at-top
+        folder = tempfile.mkdtemp()
+        midi_path = os.path.join(folder, 'melody.mid')
+        render.write_midi(render.to_score(render.Tune(pitches, durations)), midi_path, tempo)
+      if _fluidsynth(midi_path, path, found):
+        return path
+  return save_wav(synthesize(pitches, durations, tempo), path)

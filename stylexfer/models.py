@@ -1,0 +1,94 @@
+"""Finds and loads the exported genre SavedModels that restyle and generate melodies.
+
+A model folder holds one folder per model name with integer version folders inside, as
+`stylexfer.export` writes them and TF Serving reads them:
+
+  <model_dir>/folk/1/saved_model.pb, <model_dir>/jazz/3/saved_model.pb, ...
+
+The newest (largest) version is used. Without --model_dir the models that the package
+ships in stylexfer/pretrained/ are used. A merged model (pitches of one genre, rhythm of
+another, written by stylexfer.merge) is found under the name `<pitch genre>_<rhythm genre>`
+(also `-` or `+` between them), e.g. `folk_jazz`.
+"""
+
+import functools
+import os
+
+GENRES = ('folk', 'jazz')
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretrained')
+_MERGE_SEPARATORS = ('_', '-', '+')
+
+
+class ModelNotFoundError(LookupError):
+  """No SavedModel for a genre; the message says how to make one or where to point."""
+
+
+class UnknownGenreError(ValueError):
+  """A genre name that is neither built in nor a model folder."""
+
+
+def model_root(model_dir=None):
+  return model_dir or PRETRAINED_DIR
+
+
+def latest_version(folder):
+  """The SavedModel folder of the largest integer version under `folder`, or None."""
+  if os.path.isfile(os.path.join(folder, 'saved_model.pb')):
+    return folder  # already a version folder
+  if not os.path.isdir(folder):
+    return None
+  versions = [int(name) for name in os.listdir(folder)
+              if name.isdigit() and
+              os.path.isfile(os.path.join(folder, name, 'saved_model.pb'))]
+  return os.path.join(folder, str(max(versions))) if versions else None
+
+
+def available(model_dir=None):
+  """Names of the models (folders with a version) under the model folder."""
+  root = model_root(model_dir)
+  if not os.path.isdir(root):
+    return []
+  return sorted(name for name in os.listdir(root)
+                if latest_version(os.path.join(root, name)) is not None)
+
+
+def check_genre(genre, model_dir=None):
+  """Raises UnknownGenreError unless `genre` is a built-in genre or a model under the folder."""
+  known = sorted(set(GENRES) | set(available(model_dir)))
+  if genre not in known:
+    raise UnknownGenreError(f'unknown genre {genre!r} (choose one of {", ".join(known)})')
+  return genre
+
+
+def find_model(name, model_dir=None):
+  """The newest SavedModel folder for a genre or model name; raises ModelNotFoundError."""
+  root = model_root(model_dir)
+  path = latest_version(os.path.join(root, name))
+  if path is not None:
+    return path
+  if model_dir is None:
+    raise ModelNotFoundError(
+        f'no pretrained {name!r} model is installed in {PRETRAINED_DIR}: train one '
+        f'(stylexfer-train), export it (python -m stylexfer.export --model_dir=RUN '
+        f'--export_dir=EXPORTS --name={name}) and pass --model_dir=EXPORTS')
+  raise ModelNotFoundError(
+      f'no {name!r} model in {model_dir} (expected {os.path.join(model_dir, name)}/'
+      f'<version>/saved_model.pb, as python -m stylexfer.export --export_dir={model_dir} '
+      f'--name={name} writes it)')
+
+
+def find_merged(pitch_genre, rhythm_genre, model_dir=None):
+  """The SavedModel of a merge of two genres, or None when there is none."""
+  root = model_root(model_dir)
+  for separator in _MERGE_SEPARATORS:
+    path = latest_version(os.path.join(root, f'{pitch_genre}{separator}{rhythm_genre}'))
+    if path is not None:
+      return path
+  return None
+
+
+@functools.lru_cache(maxsize=8)
+def load(path):
+  """The loaded SavedModel at `path` (cached: loading takes seconds)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.saved_model.load(path)

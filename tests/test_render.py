@@ -1,0 +1,136 @@
+"""Tests of the writers: bars and ties, ABC, MusicXML, MIDI, SVG/PNG and audio."""
+
+import fractions
+import random
+import wave
+
+from music21 import converter
+import numpy as np
+import pytest
+
+import fixtures
+from stylexfer import abc_writer
+from stylexfer import audio
+from stylexfer import melody as melody_lib
+from stylexfer import render
+from stylexfer import vocabulary
+
+Fraction = fractions.Fraction
+
+
+@pytest.mark.parametrize('quarters,pieces', [
+    (Fraction(1), [Fraction(1)]),
+    (Fraction(3, 2), [Fraction(3, 2)]),
+    (Fraction(5, 4), [Fraction(1), Fraction(1, 4)]),
+    (Fraction(5, 6), [Fraction(2, 3), Fraction(1, 6)]),  # a triplet quarter and eighth
+    (Fraction(1, 3), [Fraction(1, 3)]),
+    (Fraction(5, 24), [Fraction(1, 6), Fraction(1, 24)]),
+    (Fraction(8), [Fraction(8)]),
+])
+def test_notatable_pieces(quarters, pieces):
+  assert render.notatable_pieces(quarters) == pieces
+
+
+def test_every_grid_value_splits_into_notatable_pieces():
+  for value in vocabulary.DURATION_GRID:
+    pieces = render.notatable_pieces(value)
+    assert sum(pieces) == value
+    assert all(piece in render._NOTATABLE for piece in pieces)  # pylint: disable=protected-access
+
+
+def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
+  tune = render.Tune([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
+                     pickup=Fraction(3))
+  bars = render.bars(tune)
+  assert [[(p.pitch, p.quarters, p.tie) for p in bar] for bar in bars] == [
+      [(60, 1, '')],
+      [(62, 3, ''), (64, 1, 'start')],
+      [(64, 3, 'stop')],
+  ]
+
+
+def random_tune(seed, time_signature, pickup, length=40):
+  rng = random.Random(seed)
+  grid = vocabulary.DURATION_GRID
+  return render.Tune([rng.randint(40, 90) for _ in range(length)],
+                     [rng.choice(grid) for _ in range(length)], time_signature, pickup,
+                     f'Random {seed}')
+
+
+TUNES = [
+    render.Tune(fixtures.JIG_PITCHES, fixtures.JIG_DURATIONS, '6/8', Fraction(5, 2), 'Jig'),
+    render.Tune(fixtures.DOUBLE_STOP_PITCHES, fixtures.DOUBLE_STOP_DURATIONS, '4/4', 0, 'X'),
+    render.Tune([58, 63, 61, 66, 70, 51, 75], [1, 2, 1, 3, 0.5, 0.5, 4], '3/4', 1, 'Flats'),
+    random_tune(1, '4/4', Fraction(1, 3)),
+    random_tune(2, '6/8', Fraction(0)),
+    random_tune(3, '3/4', Fraction(5, 24)),
+    random_tune(4, '5/4', Fraction(2)),
+]
+
+
+@pytest.mark.parametrize('tune', TUNES, ids=[t.title for t in TUNES])
+def test_abc_parses_back_to_the_same_melody(tune):
+  text = abc_writer.to_abc(tune, sharps=render.estimate_key(tune), tempo=100)
+  assert text.startswith('X:1\nT:') and f'M:{tune.time_signature}\n' in text
+  melody = melody_lib.parse_abc_tune(text, 'written.abc', '1', tune.title)
+  assert melody.pitches == tune.pitches
+  assert melody.durations() == tune.durations
+  assert melody.time_signature == tune.time_signature
+  assert melody.beats[0] == tune.pickup
+
+
+@pytest.mark.parametrize('tune', TUNES[:4], ids=[t.title for t in TUNES[:4]])
+def test_musicxml_and_midi_read_back(tune, tmp_path):
+  score = render.to_score(tune)
+  path = render.write_musicxml(score, str(tmp_path / 'tune.musicxml'))
+  melody = melody_lib.read_melodies(path)[0]
+  assert (melody.pitches, melody.durations()) == (tune.pitches, tune.durations)
+  assert (melody.time_signature, melody.beats[0]) == (tune.time_signature, tune.pickup)
+  midi = render.write_midi(score, str(tmp_path / 'tune.mid'), tempo=90)
+  notes = converter.parse(midi, quantizePost=False).stripTies().flatten().notes
+  assert [n.pitch.midi for n in notes] == tune.pitches
+
+
+def test_abc_units_and_key():
+  plain = render.Tune([67, 69, 71], [Fraction(1, 2), Fraction(3, 2), Fraction(1)], '4/4')
+  assert 'L:1/8\n' in abc_writer.to_abc(plain, sharps=1)
+  triplets = render.Tune([67, 69, 71], [Fraction(1, 3)] * 3, '4/4')
+  assert 'L:1/12\n' in abc_writer.to_abc(triplets)
+  assert abc_writer.key_name(-2) == 'Bb' and abc_writer.key_name(3) == 'A'
+  assert 'K:Bb' in abc_writer.to_abc(plain, sharps=-2)
+
+
+def test_svg_and_png(tmp_path):
+  score = render.to_score(TUNES[0])
+  path = render.write_musicxml(score, str(tmp_path / 'jig.musicxml'))
+  svg = render.render_svg(path, str(tmp_path / 'jig.svg'))
+  assert svg.lstrip().startswith('<svg')
+  png = render.svg_to_png(svg, str(tmp_path / 'jig.png'))
+  if png is None:
+    pytest.skip('no SVG rasterizer (resvg-py or cairosvg) installed')
+  with open(png, 'rb') as f:
+    assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_plucked_audio_is_44k_16_bit_and_as_long_as_the_tune(tmp_path):
+  path = audio.write_wav([60, 64, 67], [1, 1, 2], str(tmp_path / 'a.wav'), tempo=120,
+                         synthesizer='pluck')
+  with wave.open(path) as f:
+    assert (f.getframerate(), f.getsampwidth(), f.getnchannels()) == (44100, 2, 1)
+    frames = f.readframes(f.getnframes())
+  samples = np.frombuffer(frames, '<i2')
+  assert len(samples) == pytest.approx((2.0 + audio.RELEASE_SECONDS) * 44100, abs=2)
+  assert np.abs(samples).max() > 20000
+  # A plucked string, not a beep: the tone decays within each note.
+  first = np.abs(samples[:22050].astype(float))
+  assert first[:2205].mean() > 2 * first[-2205:].mean()
+
+
+def test_soundfont_lookup(tmp_path, monkeypatch):
+  monkeypatch.setenv('STYLEXFER_SOUNDFONT', str(tmp_path / 'missing.sf2'))
+  assert audio.find_soundfont() is None
+  font = tmp_path / 'piano.sf2'
+  font.write_bytes(b'RIFF')
+  assert audio.find_soundfont(str(font)) == str(font)
+  monkeypatch.setenv('STYLEXFER_SOUNDFONT', str(font))
+  assert audio.find_soundfont() == str(font)

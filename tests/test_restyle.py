@@ -1,0 +1,310 @@
+"""End-to-end tests of stylexfer-restyle and stylexfer-generate on tiny exported models."""
+
+import fractions
+import os
+import shutil
+import subprocess
+import sys
+import wave
+
+from absl import flags
+import keras
+from music21 import converter
+import pytest
+
+import fixtures
+from stylexfer import export
+from stylexfer import generate
+from stylexfer import melody as melody_lib
+from stylexfer import model as model_lib
+from stylexfer import models
+from stylexfer import restyle
+from stylexfer import vocabulary
+
+Fraction = fractions.Fraction
+GRID = set(vocabulary.DURATION_GRID)
+TEMPO = 120
+
+
+@pytest.fixture(scope='module')
+def model_dir(tmp_path_factory):
+  """Untrained tiny folk and jazz SavedModels under <dir>/<genre>/1/."""
+  folder = tmp_path_factory.mktemp('exports')
+  for seed, genre in enumerate(('folk', 'jazz')):
+    keras.utils.set_random_seed(seed)
+    export.export(model_lib.build_model(model_lib.preset('tiny')), genre, str(folder))
+  return str(folder)
+
+
+@pytest.fixture(scope='module')
+def inputs(tmp_path_factory):
+  folder = str(tmp_path_factory.mktemp('inputs'))
+  empty = os.path.join(folder, 'empty.mid')
+  open(empty, 'w').close()
+  garbage = os.path.join(folder, 'garbage.mid')
+  with open(garbage, 'wb') as f:
+    f.write(b'this is not a MIDI file')
+  return {
+      'abc': fixtures.write_abc(folder),
+      'musicxml': fixtures.write_score(os.path.join(folder, 'waltz.musicxml')),
+      'midi': fixtures.write_score(os.path.join(folder, 'waltz.mid'), chords=()),
+      'empty_abc': fixtures.write_abc(folder, 'empty.abc', ''),
+      'empty_midi': empty,
+      'garbage': garbage,
+      'text': fixtures.write_abc(folder, 'notes.txt', 'c d e'),
+      'missing': os.path.join(folder, 'missing.abc'),
+  }
+
+
+def run_program(module, args, capsys):
+  """Runs a program's main on fresh flags; returns (exit status, stdout, stderr)."""
+  flag_values = flags.FlagValues()
+  module.define_flags(flag_values)
+  flag_values(['program'] + list(args))
+  status = module.main(['program'], flag_values)
+  captured = capsys.readouterr()
+  return status, captured.out, captured.err
+
+
+def read_back(path):
+  """The one melody in a written file, as stylexfer reads it."""
+  melodies = melody_lib.read_melodies(path)
+  assert len(melodies) == 1
+  return melodies[0]
+
+
+def midi_without_quantizing(path):
+  """Pitches and onsets of a MIDI file exactly as written (music21 would snap to 16ths)."""
+  notes = converter.parse(path, quantizePost=False).stripTies().flatten().notes
+  return [n.pitch.midi for n in notes], [Fraction(n.offset).limit_denominator(96)
+                                         for n in notes]
+
+
+def check_outputs(files, pitches, time_signature=None, pickup=None):
+  """The written MIDI, MusicXML, ABC, SVG, PNG and WAV hold the melody; returns durations."""
+  assert set(files) >= {'mid', 'musicxml', 'abc', 'svg', 'wav'}
+  durations = None
+  for fmt in ('musicxml', 'abc'):
+    melody = read_back(files[fmt])
+    assert melody.pitches == pitches, fmt
+    assert set(melody.durations()) <= GRID, fmt
+    durations = durations or melody.durations()
+    assert melody.durations() == durations, fmt
+    if time_signature:
+      assert melody.time_signature == time_signature, fmt
+    if pickup is not None:
+      assert melody.beats[0] == pickup, fmt
+  midi_pitches, midi_onsets = midi_without_quantizing(files['mid'])
+  assert midi_pitches == pitches
+  assert [b - a for a, b in zip(midi_onsets, midi_onsets[1:])] == durations[:-1]
+  with open(files['svg'], encoding='utf-8') as f:
+    assert f.read().lstrip().startswith('<svg')
+  if 'png' in files:
+    with open(files['png'], 'rb') as f:
+      assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+  with wave.open(files['wav']) as audio:
+    assert audio.getframerate() == 44100 and audio.getsampwidth() == 2
+    seconds = audio.getnframes() / audio.getframerate()
+  expected = float(sum(durations)) * 60 / TEMPO
+  assert expected <= seconds <= expected + 4
+  return durations
+
+
+def files_of(out, stem):
+  return {os.path.splitext(name)[1][1:]: os.path.join(out, name)
+          for name in os.listdir(out) if name.startswith(stem + '.') and
+          name.count('.') == stem.count('.') + 1}
+
+
+def test_restyle_abc_tune_keeps_pitches_pickup_and_meter(model_dir, inputs, tmp_path,
+                                                         capsys):
+  out = str(tmp_path)
+  status, stdout, stderr = run_program(restyle, [
+      f'--input={inputs["abc"]}', '--to=jazz', '--from=folk', '--seed=3',
+      f'--model_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+  assert status == 0, stderr
+  assert 'log-likelihood' in stdout and 'folk' in stdout and 'jazz' in stdout
+  assert stderr == ''
+  restyled = check_outputs(files_of(out, 'pickup-jig.jazz'), fixtures.JIG_PITCHES, '6/8',
+                           Fraction(5, 2))
+  before = check_outputs(files_of(out, 'pickup-jig.before'), fixtures.JIG_PITCHES, '6/8',
+                         Fraction(5, 2))
+  assert before == [Fraction(d) for d in fixtures.JIG_DURATIONS]
+  assert restyled != before  # an untrained model does not draw the jig back
+
+
+def test_restyle_is_deterministic_and_strength_zero_keeps_the_rhythm(model_dir, inputs,
+                                                                     tmp_path, capsys):
+  texts = []
+  for run, strength in enumerate((0.5, 0.5, 0.0)):
+    out = str(tmp_path / str(run))
+    status, _, stderr = run_program(restyle, [
+        f'--input={inputs["abc"]}', '--tune=Pickup Jig', '--to=jazz', f'--strength={strength}',
+        '--seed=7', f'--model_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+    assert status == 0, stderr
+    with open(os.path.join(out, 'pickup-jig.jazz.abc')) as f:
+      texts.append(f.read())
+  assert texts[0] == texts[1]
+  kept = read_back(os.path.join(str(tmp_path / '2'), 'pickup-jig.jazz.abc'))
+  assert kept.durations() == [Fraction(d) for d in fixtures.JIG_DURATIONS]
+
+
+@pytest.mark.parametrize('source', ['musicxml', 'midi'])
+def test_restyle_score_files(model_dir, inputs, tmp_path, capsys, source):
+  out = str(tmp_path)
+  status, _, stderr = run_program(restyle, [
+      f'--input={inputs[source]}', '--to=folk', f'--model_dir={model_dir}', f'--out={out}'],
+      capsys)
+  assert status == 0, stderr
+  stem = [n for n in os.listdir(out) if n.endswith('.folk.abc')][0][:-len('.abc')]
+  check_outputs(files_of(out, stem), fixtures.SCORE_PITCHES, '3/4', Fraction(0))
+  if source == 'musicxml':  # the fixture has a chord: reduced to its top line, with a warning
+    assert len(stderr.strip().splitlines()) == 1
+    assert 'polyphonic' in stderr and 'top line' in stderr
+  else:
+    assert stderr == ''
+
+
+def test_restyle_chooses_tune_by_title_and_warns_on_polyphony(model_dir, inputs, tmp_path,
+                                                              capsys):
+  out = str(tmp_path)
+  status, _, stderr = run_program(restyle, [
+      f'--input={inputs["abc"]}', '--tune=double', '--to=jazz', f'--model_dir={model_dir}',
+      f'--out={out}', '--synthesizer=pluck'], capsys)
+  assert status == 0
+  assert stderr.startswith('warning:') and len(stderr.strip().splitlines()) == 1
+  assert read_back(os.path.join(out, 'double-stops.jazz.abc')).pitches == (
+      fixtures.DOUBLE_STOP_PITCHES)
+
+
+BAD_RESTYLE = [
+    ('missing', [], 'no such file'),
+    ('empty_abc', [], 'empty'),
+    ('empty_midi', [], 'empty'),
+    ('garbage', [], 'cannot be parsed'),
+    ('text', [], 'unknown melody format'),
+    ('abc', ['--tune=3'], 'no pitched notes'),
+    ('abc', ['--tune=9'], 'there is no tune 9'),
+    ('abc', ['--tune=Reel of Nowhere'], "no tune is titled 'Reel of Nowhere'"),
+    ('abc', ['--to=rock'], "unknown genre 'rock'"),
+    ('abc', ['--from=polka'], "unknown genre 'polka'"),
+    ('abc', ['--strength=1.5'], '--strength must be in [0, 1], got 1.5'),
+    ('abc', ['--strength=-0.1'], '--strength must be in [0, 1], got -0.1'),
+    ('abc', ['--top_p=0'], '--top_p must be in (0, 1]'),
+    ('musicxml', ['--tune=2'], 'chooses among the tunes of an ABC file'),
+]
+
+
+@pytest.mark.parametrize('source,args,message', BAD_RESTYLE,
+                         ids=[f'{s}{"".join(a)}' for s, a, _ in BAD_RESTYLE])
+def test_restyle_bad_input_one_line(model_dir, inputs, tmp_path, capsys, source, args,
+                                    message):
+  arguments = [f'--input={inputs[source]}', '--to=jazz', f'--model_dir={model_dir}',
+               f'--out={tmp_path}'] + args
+  status, stdout, stderr = run_program(restyle, arguments, capsys)
+  assert status == 1
+  lines = stderr.strip().splitlines()
+  assert len(lines) == 1, stderr
+  assert lines[0].startswith('stylexfer-restyle: error: ')
+  assert message in lines[0]
+  assert stdout == ''
+
+
+def test_missing_models_say_how_to_get_them(inputs, tmp_path, capsys, monkeypatch):
+  monkeypatch.setattr(models, 'PRETRAINED_DIR', str(tmp_path / 'none'))
+  status, _, stderr = run_program(restyle, [f'--input={inputs["abc"]}', '--to=jazz'],
+                                  capsys)
+  assert status == 1 and len(stderr.strip().splitlines()) == 1
+  assert 'no pretrained' in stderr and 'stylexfer.export' in stderr
+  status, _, stderr = run_program(restyle, [f'--input={inputs["abc"]}', '--to=jazz',
+                                            f'--model_dir={tmp_path}'], capsys)
+  assert status == 1 and len(stderr.strip().splitlines()) == 1
+  assert f"no 'jazz' model in {tmp_path}" in stderr
+
+
+def test_programs_run_as_modules_without_traceback(inputs, tmp_path):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  for module, args, message in [
+      ('stylexfer.restyle', [f'--input={inputs["missing"]}', '--to=jazz'], 'no such file'),
+      ('stylexfer.generate', ['--genre=rock'], "unknown genre 'rock'")]:
+    done = subprocess.run([sys.executable, '-m', module] + args, capture_output=True,
+                          text=True, cwd=str(tmp_path), env=env, timeout=120)
+    assert done.returncode == 1
+    assert 'Traceback' not in done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert message in done.stderr
+
+
+@pytest.mark.parametrize('genre,rhythm', [('folk', 'folk'), ('folk', 'jazz'),
+                                          ('jazz', 'jazz'), ('jazz', 'folk')])
+def test_generate_every_combination(model_dir, tmp_path, capsys, genre, rhythm):
+  out = str(tmp_path)
+  status, stdout, stderr = run_program(generate, [
+      f'--genre={genre}', f'--rhythm={rhythm}', '--count=2', '--length=16', '--seed=5',
+      f'--model_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+  assert status == 0, stderr
+  for n in (1, 2):
+    files = files_of(out, f'{genre}-{rhythm}-5-{n}')
+    pitches = read_back(files['abc']).pitches
+    assert len(pitches) == 16
+    assert all(generate.LOWEST <= p <= generate.HIGHEST for p in pitches)
+    time_signature = read_back(files['musicxml']).time_signature
+    assert time_signature == '4/4' if rhythm == 'jazz' else time_signature in ('4/4', '6/8')
+    check_outputs(files, pitches, time_signature, Fraction(0))
+  expected_models = os.path.join(model_dir, genre, '1')
+  if rhythm != genre:
+    expected_models += ' + ' + os.path.join(model_dir, rhythm, '1')
+  assert f'models: {expected_models}' in stdout
+
+
+def test_generate_same_seed_same_melody_and_prefers_a_merged_model(model_dir, tmp_path,
+                                                                  capsys):
+  merged_dir = str(tmp_path / 'models')
+  shutil.copytree(model_dir, merged_dir)
+  # A genre export has the signatures a merged export has: it stands in for one here.
+  shutil.copytree(os.path.join(model_dir, 'folk'), os.path.join(merged_dir, 'folk_jazz'))
+  texts = []
+  for run in range(2):
+    out = str(tmp_path / f'out{run}')
+    status, stdout, stderr = run_program(generate, [
+        '--genre=folk', '--rhythm=jazz', '--length=12', '--seed=11', '--time_signature=3/4',
+        f'--model_dir={merged_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+    assert status == 0, stderr
+    assert f'models: {os.path.join(merged_dir, "folk_jazz", "1")}' in stdout
+    with open(os.path.join(out, 'folk-jazz-11-1.abc')) as f:
+      texts.append(f.read())
+  assert texts[0] == texts[1] and 'M:3/4' in texts[0]
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--genre=rock'], "unknown genre 'rock'"),
+    (['--genre=folk', '--rhythm=disco'], "unknown genre 'disco'"),
+    (['--genre=folk', '--count=0'], '--count must be in'),
+    (['--genre=folk', '--length=0'], '--length must be in'),
+    (['--genre=folk', '--temperature=0'], '--temperature must be > 0'),
+    (['--genre=folk', '--time_signature=x/y'], 'is not a time signature'),
+    ([], 'no genre'),
+])
+def test_generate_bad_input_one_line(model_dir, tmp_path, capsys, args, message):
+  status, _, stderr = run_program(
+      generate, args + [f'--model_dir={model_dir}', f'--out={tmp_path}'], capsys)
+  assert status == 1
+  assert len(stderr.strip().splitlines()) == 1 and message in stderr
+  assert stderr.startswith('stylexfer-generate: error: ')
+
+
+def test_time_signature_follows_the_rhythm():
+  jig = [Fraction(d) for d in fixtures.JIG_DURATIONS[1:]]  # from the downbeat
+  assert generate.choose_time_signature('folk', jig) == '6/8'
+  assert generate.choose_time_signature('folk', [Fraction(1)] * 8 + [Fraction(2)]) == '4/4'
+  assert generate.choose_time_signature('folk', [Fraction(1, 2)] * 16) == '4/4'
+  assert generate.choose_time_signature('jazz', jig) == '4/4'
+
+
+def test_find_model_takes_the_newest_version(model_dir, tmp_path):
+  shutil.copytree(os.path.join(model_dir, 'jazz', '1'), str(tmp_path / 'jazz' / '2'))
+  shutil.copytree(os.path.join(model_dir, 'jazz', '1'), str(tmp_path / 'jazz' / '10'))
+  (tmp_path / 'jazz' / '11').mkdir()  # no saved_model.pb: not a version
+  assert models.find_model('jazz', str(tmp_path)) == str(tmp_path / 'jazz' / '10')
+  assert models.available(str(tmp_path)) == ['jazz']
+  assert models.find_merged('folk', 'jazz', str(tmp_path)) is None
