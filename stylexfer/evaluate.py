@@ -49,6 +49,31 @@ def evaluate_model(model, melodies, batch_size=64):
                  'tokens': int(totals[f'{head}_count'])} for head in HEADS}
 
 
+def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
+  """evaluate_model's report for an exported SavedModel, through its serving_default.
+
+  `melodies` is a list of {'intervals', 'durations'} dicts (see as_lists); the windows
+  are the training ones, so the figures compare with evaluate_model's.
+  """
+  score = saved_model.signatures['serving_default']
+  blocks = [windows.cut(windows.frame(m['intervals'], m['durations']), window)
+            for m in melodies]
+  stacked = {name: tf.concat([b[name] for b in blocks], 0) for name in windows.SEQUENCES}
+  totals = {f'{head}_{key}': 0.0 for head in HEADS for key in ('loss', 'correct', 'count')}
+  for start in range(0, int(stacked['durations_out'].shape[0]), batch_size):
+    batch = {name: value[start:start + batch_size] for name, value in stacked.items()}
+    log_probs = score(**{name: batch[name] for name in windows.FEATURES})
+    for head, target in (('pitch', 'intervals_out'), ('duration', 'durations_out')):
+      # Log-probabilities are logits up to a constant, so the masked sums apply as is.
+      sums = model_lib.masked_sums(f'{head}_logits', batch[target],
+                                   log_probs[f'{head}_log_probs'])
+      for key, value in sums.items():
+        totals[f'{head}_{key}'] += float(value)
+  return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
+                 'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
+                 'tokens': int(totals[f'{head}_count'])} for head in HEADS}
+
+
 def as_lists(melodies):
   """Melody records as a list of {'intervals', 'durations'} numpy dicts (for the n-grams)."""
   return [{'intervals': np.asarray(m['intervals']), 'durations': np.asarray(m['durations'])}

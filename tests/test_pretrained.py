@@ -1,0 +1,73 @@
+"""The SavedModels the package ships: they load, know their genre, and beat the n-grams."""
+
+import collections
+import json
+import os
+
+import pytest
+import tensorflow as tf
+
+from stylexfer import corpus
+from stylexfer import evaluate
+from stylexfer import melody as melody_lib
+from stylexfer import models
+from stylexfer import ngram
+from stylexfer import vocabulary
+from stylexfer import wjazzd
+import fixtures
+
+EXAMPLE = os.path.join(os.path.dirname(models.__file__), 'examples', 'the_stylexfer_reel.abc')
+CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpora')
+
+
+@pytest.fixture(scope='module')
+def shipped():
+  return {genre: tf.saved_model.load(models.find_model(genre)) for genre in ('folk', 'jazz')}
+
+
+def _tokens(melody):
+  encoding = vocabulary.encode(melody.pitches, melody.durations())
+  return {'intervals': encoding.intervals, 'durations': encoding.durations}
+
+
+def test_shipped_models_are_the_two_genres(shipped):
+  for genre, loaded in shipped.items():
+    assert loaded.genre.numpy().decode() == genre
+    assert (loaded.duration_values.numpy() == vocabulary.duration_table()).all()
+
+
+def test_each_genre_finds_its_own_rhythms_more_likely(shipped, tmp_path):
+  folk = [_tokens(m) for m in melody_lib.read_abc(EXAMPLE)]
+  jig = melody_lib.split_abc(fixtures.ABC_TUNES)[0]
+  folk.append(_tokens(melody_lib.parse_abc_tune(jig[2], 'fixture', jig[0], jig[1])))
+  jazz = [_tokens(m) for m in wjazzd.read_wjazzd(
+      fixtures.write_wjazzd_csv(str(tmp_path / 'solos.csv')))[0]]
+  scores = {(genre, data): evaluate.evaluate_saved_model(loaded, melodies)['duration']['nll']
+            for genre, loaded in shipped.items()
+            for data, melodies in (('folk', folk), ('jazz', jazz))}
+  assert scores['folk', 'folk'] < scores['jazz', 'folk']
+  assert scores['jazz', 'jazz'] < scores['folk', 'jazz']
+
+
+def test_recorded_evaluation_beats_the_ngram_on_both_heads():
+  with open(os.path.join(models.PRETRAINED_DIR, 'evaluation.json')) as f:
+    report = json.load(f)
+  for genre in ('folk', 'jazz'):
+    for head in ('pitch', 'duration'):
+      assert report[genre]['lstm'][head]['nll'] < report[genre]['ngram'][head]['nll']
+      assert report[genre]['lstm'][head]['tokens'] == report[genre]['ngram'][head]['tokens']
+
+
+@pytest.mark.corpora
+@pytest.mark.skipif(not os.path.isdir(CORPORA), reason='../shared/corpora absent')
+def test_shipped_jazz_beats_the_ngram_on_the_held_out_solos(shipped):
+  melodies, _ = wjazzd.read_wjazzd(os.path.join(CORPORA, 'jazz-wjazzd',
+                                                'wjazzd_melody.csv.gz'))
+  splits = collections.defaultdict(list)
+  for melody in melodies:
+    splits[corpus.split_of(melody.tune_id)].append(_tokens(melody))
+  baseline = ngram.best_baseline(splits['train'], splits['validation'], splits['test'])
+  lstm = evaluate.evaluate_saved_model(shipped['jazz'], splits['test'])
+  for head in ('pitch', 'duration'):
+    assert lstm[head]['tokens'] == baseline[head]['tokens']
+    assert lstm[head]['nll'] < baseline[head]['nll']
