@@ -35,11 +35,11 @@ from absl import flags
 import keras
 import tensorflow as tf
 
+from stylexfer import merge
 from stylexfer import model as model_lib  # registers MelodyModel for loading
 from stylexfer import sampling
 from stylexfer import vocabulary
 # Shared with merge, which builds SavedModels without importing any model code.
-from stylexfer.merge import next_version
 
 _scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)
 _tokens = lambda name: tf.TensorSpec([None, None], tf.int32, name=name)
@@ -177,12 +177,7 @@ def _assert_ids(tokens, vocab_size, name):
 
 def export(model, genre, export_dir, name=None, version=None):
   """Writes the SavedModel to <export_dir>/<name>/<version>/ and returns that path."""
-  name = name or genre
-  version = version or next_version(os.path.join(export_dir, name))
-  path = os.path.join(export_dir, name, str(int(version)))
-  module = GenreModule(model, genre)
-  tf.saved_model.save(module, path, signatures=module.signatures())
-  return path
+  return merge.save_versioned(GenreModule(model, genre), export_dir, name or genre, version)
 
 
 def define_flags():

@@ -196,15 +196,22 @@ def next_version(folder):
   return max((int(n) for n in names if n.isdigit()), default=0) + 1
 
 
+def save_versioned(module, root, name, version=None):
+  """Saves a module with its signatures to <root>/<name>/<version>/ (TF Serving's layout).
+
+  The version defaults to the next free integer; returns the folder written.
+  """
+  version = version or next_version(os.path.join(root, name))
+  path = os.path.join(root, name, str(int(version)))
+  tf.saved_model.save(module, path, signatures=module.signatures())
+  return path
+
+
 def merge(pitch_model_dir, rhythm_model_dir, out_dir, name=None, version=None):
   """Writes the merge of two exported SavedModels to <out_dir>/<name>/<version>/; its path."""
   module = MergedModule(tf.saved_model.load(pitch_model_dir),
                         tf.saved_model.load(rhythm_model_dir))
-  name = name or module.genre.numpy().decode()
-  version = version or next_version(os.path.join(out_dir, name))
-  path = os.path.join(out_dir, name, str(int(version)))
-  tf.saved_model.save(module, path, signatures=module.signatures())
-  return path
+  return save_versioned(module, out_dir, name or module.genre.numpy().decode(), version)
 
 
 def define_flags():

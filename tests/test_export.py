@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from stylexfer import export
+from stylexfer import merge
 from stylexfer import model as melody_model
 from stylexfer import sampling
 from stylexfer import vocabulary
@@ -474,7 +475,7 @@ def test_export_program_writes_integer_versions(model, tmp_path, module):
 
 
 def test_next_version_skips_what_is_not_a_version(tmp_path):
-  assert export.next_version(str(tmp_path / 'absent')) == 1
+  assert merge.next_version(str(tmp_path / 'absent')) == 1
   for name in ('1', '7', 'notes', '3.tmp'):
     (tmp_path / name).mkdir()
-  assert export.next_version(str(tmp_path)) == 8
+  assert merge.next_version(str(tmp_path)) == 8
