@@ -96,3 +96,35 @@ def test_split_is_deterministic_and_about_80_10_10():
   assert 0.77 < names.count('train') / 3000 < 0.83
   assert 0.08 < names.count('validation') / 3000 < 0.12
   assert 0.08 < names.count('test') / 3000 < 0.12
+
+
+class _NoManualDir:
+  """A download manager without a manual folder, recording what it is asked to fetch."""
+
+  def __init__(self, fetched):
+    self.fetched = fetched
+
+  @property
+  def manual_dir(self):
+    raise AssertionError('Manual directory not enabled.')
+
+  def download(self, url):
+    self.fetched.append(url)
+    return '/downloads/wjazzd.db'
+
+
+def test_jazz_without_a_manual_dir_downloads_the_official_sqlite():
+  fetched = []
+  path = melodies_dataset_builder._wjazzd_file(_NoManualDir(fetched))
+  assert fetched == ['https://jazzomat.hfm-weimar.de/download/downloads/wjazzd.db']
+  assert path == '/downloads/wjazzd.db'
+
+
+def test_jazz_prefers_the_wjazzd_file_in_the_manual_dir(manual_dir):
+  folder = str(manual_dir)
+
+  class Manual(_NoManualDir):
+    manual_dir = folder
+  fetched = []
+  path = melodies_dataset_builder._wjazzd_file(Manual(fetched))
+  assert path.endswith('jazz-wjazzd/wjazzd_melody.csv.gz') and not fetched
