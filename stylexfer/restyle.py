@@ -171,16 +171,12 @@ def rhythm_log_likelihood(saved_model, pitches, durations):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if 'serving_default' not in saved_model.signatures:
     return None
+  from stylexfer import windows  # pylint: disable=g-import-not-at-top
   encoding = vocabulary.encode(list(pitches), list(durations))
-  start, end = vocabulary.START, vocabulary.END
-  inputs = {
-      'intervals_in': [start, start] + encoding.intervals,
-      'durations_in': [start] + encoding.durations,
-      'intervals_out': [start] + encoding.intervals + [end],
-  }
+  framed = windows.frame(encoding.intervals, encoding.durations)
   try:
     outputs = saved_model.signatures['serving_default'](
-        **{name: tf.constant([ids], tf.int32) for name, ids in inputs.items()})
+        **{name: framed[name][None] for name in windows.FEATURES})
   except (TypeError, ValueError, tf.errors.InvalidArgumentError):
     return None  # another signature under the same key
   log_probs = outputs['duration_log_probs'][0].numpy()
