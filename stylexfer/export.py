@@ -95,9 +95,9 @@ class GenreModule(VocabularyModule):
                              self.steps.state_size, batch_size, length, temperature,
                              top_p, seed, *primer)
 
-  def _restyle(self, intervals, durations, strength, temperature, top_p, seed):
+  def _restyle(self, intervals, durations, strength, temperature, top_p, seed, like=(None, None)):
     return sampling.restyle(self.duration_step, self.steps.state_size, intervals, durations,
-                            strength, temperature, top_p, seed)
+                            strength, temperature, top_p, seed, *like)
 
   @tf.function(input_signature=[_tokens('intervals_in'), _tokens('durations_in'),
                                 _tokens('intervals_out')])
@@ -158,10 +158,30 @@ class GenreModule(VocabularyModule):
     return {'pitches': tf.identity(pitches),
             'quarter_lengths': tf.gather(self.duration_values, durations)}
 
+  @tf.function(input_signature=[_tokens('intervals'), _tokens('durations'),
+                                _tokens('like_intervals'), _tokens('like_durations'),
+                                _scalar(tf.float32, 'strength')] + _CONTROLS)
+  def restyle_like(self, intervals, durations, like_intervals, like_durations, strength,
+                   temperature, top_p, seed):
+    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
+                                       seed, (like_intervals, like_durations))}
+
+  @tf.function(input_signature=[_tokens('pitches'), _floats('quarter_lengths'),
+                                _tokens('like_pitches'), _floats('like_quarter_lengths'),
+                                _scalar(tf.float32, 'strength')] + _CONTROLS)
+  def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
+                         strength, temperature, top_p, seed):
+    intervals, durations = self.notes_to_tokens(pitches, quarter_lengths)
+    like = self.notes_to_tokens(like_pitches, like_quarter_lengths)
+    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed, like)
+    return {'pitches': tf.identity(pitches),
+            'quarter_lengths': tf.gather(self.duration_values, durations)}
+
   def signatures(self):
     return {'serving_default': self.score, 'generate': self.generate,
             'generate_primed': self.generate_primed, 'restyle': self.restyle,
-            'generate_notes': self.generate_notes, 'restyle_notes': self.restyle_notes}
+            'generate_notes': self.generate_notes, 'restyle_notes': self.restyle_notes,
+            'restyle_like': self.restyle_like, 'restyle_notes_like': self.restyle_notes_like}
 
 
 def _assert_midi(pitch):

@@ -45,6 +45,7 @@ from stylexfer import sampling
 
 _scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)
 _tokens = lambda name: tf.TensorSpec([None, None], tf.int32, name=name)
+_floats = lambda name: tf.TensorSpec([None, None], tf.float32, name=name)
 _SIZE = [_scalar(tf.int32, 'batch_size'), _scalar(tf.int32, 'length')]
 _BLEND = [_scalar(tf.float32, 'strength')]
 _CONTROLS = [_scalar(tf.float32, 'temperature'), _scalar(tf.float32, 'top_p'),
@@ -114,9 +115,10 @@ class MergedModule(tf.Module):
         own_duration_size, batch_size, length, temperature, top_p, seed)
     return intervals, self._restyle(intervals, durations, strength, temperature, top_p, seed)
 
-  def _restyle(self, intervals, durations, strength, temperature, top_p, seed):
+  def _restyle(self, intervals, durations, strength, temperature, top_p, seed,
+               like=(None, None)):
     return sampling.restyle(self.rhythm_model.duration_step, self._sizes['rhythm'],
-                            intervals, durations, strength, temperature, top_p, seed)
+                            intervals, durations, strength, temperature, top_p, seed, *like)
 
   @tf.function(input_signature=[_tokens('intervals_in'), _tokens('durations_in'),
                                 _tokens('intervals_out')])
@@ -180,11 +182,32 @@ class MergedModule(tf.Module):
     return {'pitches': tf.identity(pitches),
             'quarter_lengths': tf.gather(self.duration_values, durations)}
 
+  @tf.function(input_signature=[_tokens('intervals'), _tokens('durations'),
+                                _tokens('like_intervals'), _tokens('like_durations')]
+               + _BLEND + _CONTROLS)
+  def restyle_like(self, intervals, durations, like_intervals, like_durations, strength,
+                   temperature, top_p, seed):
+    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
+                                       seed, (like_intervals, like_durations))}
+
+  @tf.function(input_signature=[_tokens('pitches'), _floats('quarter_lengths'),
+                                _tokens('like_pitches'), _floats('like_quarter_lengths')]
+               + _BLEND + _CONTROLS)
+  def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
+                         strength, temperature, top_p, seed):
+    to_tokens = lambda p, q: sampling.notes_to_tokens(p, q, self.interval_values,
+                                                      self.duration_values)
+    durations = self._restyle(*to_tokens(pitches, quarter_lengths), strength, temperature,
+                              top_p, seed, to_tokens(like_pitches, like_quarter_lengths))
+    return {'pitches': tf.identity(pitches),
+            'quarter_lengths': tf.gather(self.duration_values, durations)}
+
   def signatures(self):
     return {'serving_default': self.score, 'generate': self.generate,
             'generate_blended': self.generate_blended, 'generate_notes': self.generate_notes,
             'generate_notes_blended': self.generate_notes_blended, 'restyle': self.restyle,
-            'restyle_notes': self.restyle_notes}
+            'restyle_notes': self.restyle_notes, 'restyle_like': self.restyle_like,
+            'restyle_notes_like': self.restyle_notes_like}
 
 
 def next_version(folder):

@@ -44,6 +44,10 @@ def define_flags(flag_values=flags.FLAGS):
   flags.DEFINE_string('tune', None, 'Which tune of an ABC file: 1-based position or title '
                       '(default: the first).', **define)
   flags.DEFINE_string('to', None, 'Target genre: its rhythm is written (folk, jazz).', **define)
+  flags.DEFINE_string('like', None, 'A melody file whose own rhythm to imitate: the target '
+                      "genre's duration head listens to it first.", **define)
+  flags.DEFINE_string('like_tune', None, 'Which tune of an ABC --like file (position or '
+                      'title).', **define)
   flags.DEFINE_string('from', None, 'Source genre: print the rhythm log-likelihood under '
                       'both genres, before and after.', **define)
   define_sampling_flags(flag_values)
@@ -149,15 +153,29 @@ def _controls(f):
 
 
 def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature=1.0,
-                      top_p=1.0, seed=0):
-  """New inter-onset durations (Fractions on the grid) from a model's restyle_notes."""
+                      top_p=1.0, seed=0, like=None):
+  """New inter-onset durations (Fractions on the grid) from a model's restyle_notes.
+
+  With `like`, a (pitches, durations) melody, the model's restyle_notes_like listens to
+  it first, so the new rhythm leans towards that melody's own.
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  outputs = saved_model.signatures['restyle_notes'](
-      pitches=tf.constant([list(pitches)], tf.int32),
-      quarter_lengths=tf.constant([[float(d) for d in durations]], tf.float32),
-      strength=tf.constant(strength, tf.float32),
-      temperature=tf.constant(temperature, tf.float32),
-      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+  notes = lambda p, d: (tf.constant([list(p)], tf.int32),
+                        tf.constant([[float(q) for q in d]], tf.float32))
+  pitches, quarter_lengths = notes(pitches, durations)
+  inputs = dict(pitches=pitches, quarter_lengths=quarter_lengths,
+                strength=tf.constant(strength, tf.float32),
+                temperature=tf.constant(temperature, tf.float32),
+                top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+  if like is None:
+    outputs = saved_model.signatures['restyle_notes'](**inputs)
+  else:
+    if 'restyle_notes_like' not in saved_model.signatures:
+      raise CommandError('the model has no restyle_notes_like signature (export it again '
+                         'with this version of stylexfer to use --like)')
+    like_pitches, like_quarter_lengths = notes(*like)
+    outputs = saved_model.signatures['restyle_notes_like'](
+        like_pitches=like_pitches, like_quarter_lengths=like_quarter_lengths, **inputs)
   return [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][0].numpy()]
 
 
@@ -214,8 +232,8 @@ def restyle_file(f, out=None, err=None):
   target = models.check_genre(f.to, f.model_dir)
   source = models.check_genre(f['from'].value, f.model_dir) if f['from'].value else None
   melody = read_melody(f.input, f.tune)
-  warning = polyphony_warning(melody)
-  if warning:
+  like = read_melody(f.like, f.like_tune) if f.like else None
+  for warning in filter(None, map(polyphony_warning, filter(None, [melody, like]))):
     print(warning, file=err)
   paths = {target: models.find_model(target, f.model_dir)}
   if source and source != target:
@@ -224,7 +242,8 @@ def restyle_file(f, out=None, err=None):
 
   original = melody.durations()
   durations = restyle_durations(saved_models[target], melody.pitches, original, f.strength,
-                                f.temperature, f.top_p, f.seed)
+                                f.temperature, f.top_p, f.seed,
+                                like=like and (like.pitches, like.durations()))
   title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
   stem = render.slug(title)
   written = {
@@ -235,7 +254,8 @@ def restyle_file(f, out=None, err=None):
                          f.out, f'{stem}.{target}', f),
   }
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
-        f'(strength {f.strength:g}, seed {f.seed}) with {paths[target]}', file=out)
+        f'(strength {f.strength:g}, seed {f.seed}) with {paths[target]}'
+        + (f', like {f.like}' if like else ''), file=out)
   if source:
     snapped = [vocabulary.snap_duration(d) for d in original]
     order = {g: saved_models[g] for g in dict.fromkeys([source, target])}

@@ -189,21 +189,25 @@ def generate(pitch_step, duration_step, pitch_state_size, duration_state_size, b
   return intervals, durations
 
 
-def check_melody(intervals, durations):
-  """Assertions (to pass to `after`) on a melody: intervals [B, N-1], durations [B, N]."""
+def check_melody(intervals, durations, prefix=''):
+  """Assertions (to pass to `after`) on a melody: intervals [B, N-1], durations [B, N].
+
+  `prefix` names which melody of a request the messages are about.
+  """
   notes = tf.shape(durations)[1]
   return [
-      lambda: tf.debugging.assert_positive(notes, message='a melody needs at least one note'),
+      lambda: tf.debugging.assert_positive(
+          notes, message=f'{prefix}a melody needs at least one note'),
       lambda: tf.debugging.assert_less_equal(
-          notes, MAX_LENGTH, message=f'a melody must have at most {MAX_LENGTH} notes'),
+          notes, MAX_LENGTH, message=f'{prefix}a melody must have at most {MAX_LENGTH} notes'),
       lambda: tf.debugging.assert_equal(
           tf.shape(intervals)[1] + 1, notes,
-          message='durations must hold one more note than intervals'),
+          message=f'{prefix}durations must hold one more note than intervals'),
       lambda: tf.debugging.assert_equal(
           tf.shape(intervals)[0], tf.shape(durations)[0],
-          message='intervals and durations must have the same batch'),
-      lambda: _assert_tokens(intervals, vocabulary.NUM_INTERVALS, 'interval'),
-      lambda: _assert_tokens(durations, vocabulary.NUM_DURATIONS, 'duration'),
+          message=f'{prefix}intervals and durations must have the same batch'),
+      lambda: _assert_tokens(intervals, vocabulary.NUM_INTERVALS, f'{prefix}interval'),
+      lambda: _assert_tokens(durations, vocabulary.NUM_DURATIONS, f'{prefix}duration'),
   ]
 
 
@@ -217,23 +221,63 @@ def check_strength(strength):
   ]
 
 
+def listen(duration_step, duration_state_size, intervals, durations):
+  """The duration head's state after hearing a melody, and that melody's last duration.
+
+  The head reads the melody teacher forced, as in training. Restyling from this state
+  instead of silence carries the melody's rhythmic habits into the new rhythm: the way to
+  restyle "like" one particular target melody rather than like the genre as a whole.
+  """
+  batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
+  start = tf.fill([batch_size, 1], vocabulary.START)
+  next_intervals = tf.transpose(tf.concat([start, intervals], axis=1))
+  previous = tf.transpose(tf.concat([start, durations[:, :-1]], axis=1))
+
+  def body(t, state):
+    return t + 1, duration_step(next_intervals[t], previous[t], state)[1]
+
+  _, state = tf.while_loop(
+      lambda t, _: t < length, body,
+      (tf.constant(0), tf.zeros([batch_size, duration_state_size])),
+      maximum_iterations=MAX_LENGTH)
+  return state, durations[:, -1]
+
+
+def check_like(durations, like_intervals, like_durations):
+  """Assertions (to pass to `after`) on the target melody of a restyle "like" it."""
+  return check_melody(like_intervals, like_durations, prefix='like: ') + [
+      lambda: tf.debugging.assert_equal(
+          tf.shape(like_durations)[0], tf.shape(durations)[0],
+          message='like: the target melodies must have the batch of the melodies')]
+
+
 def restyle(duration_step, duration_state_size, intervals, durations, strength,
-            temperature, top_p, seed):
+            temperature, top_p, seed, like_intervals=None, like_durations=None):
   """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
 
   At each note, with probability `strength` the duration is drawn from the head, else
   the melody's own duration in `durations` [B, N] is kept; either way it is what the head
   hears as the previous duration. Strength 1 rewrites the whole rhythm, 0 keeps it.
   Draws use the same seeds as `generate`'s duration draws, so restyling a model's own
-  melody with its generating seed gives that melody back.
+  melody with its generating seed gives that melody back. With a target melody
+  (`like_intervals` [B, C-1], `like_durations` [B, C]) the head first listens to it.
   """
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
   checks = (check_controls(temperature, top_p) + check_strength(strength)
             + check_melody(intervals, durations))
+  if like_durations is not None:
+    like_intervals = tf.convert_to_tensor(like_intervals, tf.int32)
+    like_durations = tf.convert_to_tensor(like_durations, tf.int32)
+    checks += check_like(durations, like_intervals, like_durations)
   intervals, durations = after(checks, intervals, durations)
   batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
   start = tf.fill([batch_size], vocabulary.START)
+  if like_durations is None:
+    state, previous = tf.zeros([batch_size, duration_state_size]), start
+  else:
+    state, previous = listen(duration_step, duration_state_size,
+                             *after(checks, like_intervals, like_durations))
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
   own_durations = tf.transpose(durations)
 
@@ -245,7 +289,7 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
 
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
-      (tf.constant(0), start, tf.zeros([batch_size, duration_state_size]),
+      (tf.constant(0), previous, state,
        tf.TensorArray(tf.int32, size=length, element_shape=[None])),
       maximum_iterations=MAX_LENGTH)
   return tf.transpose(loop[3].stack())
@@ -284,13 +328,21 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
 
 
 def reference_restyle(duration_step, duration_state_size, intervals, durations, strength,
-                      temperature, top_p, seed):
+                      temperature, top_p, seed, like_intervals=None, like_durations=None):
   """`restyle` as a plain eager loop, one note per Python step (for tests and timing)."""
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
   batch_size, length = durations.shape
   duration = tf.fill([batch_size], vocabulary.START)
   state = tf.zeros([batch_size, duration_state_size])
+  if like_durations is not None:
+    like_intervals = tf.convert_to_tensor(like_intervals, tf.int32)
+    like_durations = tf.convert_to_tensor(like_durations, tf.int32)
+    for t in range(like_durations.shape[1]):
+      heard = like_intervals[:, t - 1] if t else tf.fill([batch_size], vocabulary.START)
+      before = like_durations[:, t - 1] if t else tf.fill([batch_size], vocabulary.START)
+      state = duration_step(heard, before, state)[1]
+    duration = like_durations[:, -1]
   out = []
   for t in range(length):
     interval = intervals[:, t - 1] if t else tf.fill([batch_size], vocabulary.START)

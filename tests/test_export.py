@@ -62,6 +62,15 @@ REQUESTS = {
                        'first_pitch': np.int32(60), **_controls(10)},
     'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
                       'strength': np.float32(0.5), **_controls(11)},
+    # Each melody restyled like the first 7 notes of the other one.
+    'restyle_like': {'intervals': INTERVALS, 'durations': DURATIONS,
+                     'like_intervals': np.ascontiguousarray(INTERVALS[::-1, :6]),
+                     'like_durations': np.ascontiguousarray(DURATIONS[::-1, :7]),
+                     'strength': np.float32(0.5), **_controls(12)},
+    'restyle_notes_like': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
+                           'like_pitches': np.ascontiguousarray(PITCHES[::-1, :7]),
+                           'like_quarter_lengths': np.ascontiguousarray(QUARTERS[::-1, :7]),
+                           'strength': np.float32(1.0), **_controls(13)},
 }
 
 # What each signature returns: name -> (shape, dtype).
@@ -76,6 +85,9 @@ OUTPUTS = {
     'generate_notes': {'pitches': ((2, 9), np.int32), 'quarter_lengths': ((2, 9), np.float32)},
     'restyle_notes': {'pitches': ((2, NOTES), np.int32),
                       'quarter_lengths': ((2, NOTES), np.float32)},
+    'restyle_like': {'durations': ((2, NOTES), np.int32)},
+    'restyle_notes_like': {'pitches': ((2, NOTES), np.int32),
+                           'quarter_lengths': ((2, NOTES), np.float32)},
 }
 
 
@@ -244,6 +256,39 @@ def test_restyle_equals_eager_step_loop(module, expected):
   # Strength 0.5 keeps some of the melody's own durations and changes others.
   kept = durations.numpy() == DURATIONS
   assert kept.any() and not kept.all()
+
+
+def test_restyle_like_equals_eager_step_loop_that_listens_first(module, expected):
+  inputs = REQUESTS['restyle_like']
+  durations = sampling.reference_restyle(
+      module.steps.duration_step, module.steps.state_size, inputs['intervals'],
+      inputs['durations'], inputs['strength'], inputs['temperature'], inputs['top_p'],
+      inputs['seed'], inputs['like_intervals'], inputs['like_durations'])
+  np.testing.assert_array_equal(durations, expected['restyle_like']['durations'])
+
+
+def test_listening_to_a_melody_moves_the_duration_state(module):
+  like = REQUESTS['restyle_like']
+  state, last = sampling.listen(module.steps.duration_step, module.steps.state_size,
+                                tf.constant(like['like_intervals']),
+                                tf.constant(like['like_durations']))
+  np.testing.assert_array_equal(last, like['like_durations'][:, -1])
+  assert state.shape == (2, module.steps.state_size)
+  # Two different melodies leave two different states.
+  assert not np.allclose(state[0], state[1])
+
+
+def test_restyle_notes_like_matches_restyle_like_on_tokens(loaded):
+  notes = REQUESTS['restyle_notes_like']
+  tokens = _call(loaded.signatures['restyle_like'], {
+      **REQUESTS['restyle_like'], 'strength': notes['strength'],
+      'like_intervals': np.ascontiguousarray(INTERVALS[::-1, :6]),
+      'like_durations': np.ascontiguousarray(DURATIONS[::-1, :7]),
+      **_controls(13)})
+  on_notes = _call(loaded.signatures['restyle_notes_like'], notes)
+  np.testing.assert_array_equal(on_notes['pitches'], PITCHES)
+  np.testing.assert_allclose(on_notes['quarter_lengths'],
+                             vocabulary.duration_table()[tokens['durations']])
 
 
 def test_step_functions_equal_the_full_sequence_model(model, module, expected):
@@ -436,6 +481,17 @@ BAD_REQUESTS = [
      'a melody needs at least one note'),
     ('restyle_notes', {'quarter_lengths': QUARTERS * 0}, 'quarter_lengths must be > 0'),
     ('restyle_notes', {'strength': np.float32(2.0)}, 'strength must be in [0, 1]'),
+    ('restyle_like', {'like_intervals': np.zeros([2, 0], np.int32),
+                      'like_durations': np.zeros([2, 0], np.int32)},
+     'like: a melody needs at least one note'),
+    ('restyle_like', {'like_intervals': INTERVALS[:, :3]},
+     'like: durations must hold one more note than intervals'),
+    ('restyle_like', {'like_durations': DURATIONS[:, :7] * 0},
+     'like: duration token ids must be in [3, 59)'),
+    ('restyle_like', {'like_intervals': INTERVALS[:1, :6], 'like_durations': DURATIONS[:1, :7]},
+     'like: the target melodies must have the batch of the melodies'),
+    ('restyle_notes_like', {'like_quarter_lengths': QUARTERS[:, :7] * 0},
+     'quarter_lengths must be > 0'),
     ('serving_default', {name: np.zeros([2, 0], np.int32) for name in windows.FEATURES},
      'the token sequences are empty'),
     ('serving_default', {'intervals_in': FEATURES['intervals_in'] + 60},

@@ -49,6 +49,14 @@ REQUESTS = {
     'generate_notes_blended': {**SIZE, 'first_pitch': np.int32(62), **_controls(6, 0.5)},
     'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **_controls(7, 0.5)},
     'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **_controls(8, 0.5)},
+    'restyle_like': {'intervals': INTERVALS, 'durations': DURATIONS,
+                     'like_intervals': np.ascontiguousarray(INTERVALS[::-1]),
+                     'like_durations': np.ascontiguousarray(DURATIONS[::-1]),
+                     **_controls(9, 1.0)},
+    'restyle_notes_like': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
+                           'like_pitches': np.ascontiguousarray(PITCHES[::-1]),
+                           'like_quarter_lengths': np.ascontiguousarray(QUARTERS[::-1]),
+                           **_controls(10, 1.0)},
     'serving_default': {
         'intervals_in': np.pad(INTERVALS, [[0, 0], [2, 0]], constant_values=vocabulary.START),
         'durations_in': np.pad(DURATIONS, [[0, 0], [1, 0]], constant_values=vocabulary.START),
@@ -143,7 +151,8 @@ def test_generate_notes_follows_generate(loaded, merged_outputs):
 
 
 def test_restyle_is_rhythm_models_restyle(loaded, merged_outputs):
-  for name, key in (('restyle', 'durations'), ('restyle_notes', 'quarter_lengths')):
+  for name, key in (('restyle', 'durations'), ('restyle_notes', 'quarter_lengths'),
+                    ('restyle_like', 'durations'), ('restyle_notes_like', 'quarter_lengths')):
     jazz = _call(loaded['jazz'].signatures[name], REQUESTS[name])
     folk = _call(loaded['folk'].signatures[name], REQUESTS[name])
     assert sorted(merged_outputs[name]) == sorted(jazz)

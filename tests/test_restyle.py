@@ -149,6 +149,29 @@ def test_restyle_is_deterministic_and_strength_zero_keeps_the_rhythm(model_dir, 
   assert kept.durations() == [Fraction(d) for d in fixtures.JIG_DURATIONS]
 
 
+def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
+    model_dir, inputs, tmp_path, capsys):
+  texts = {}
+  for label, extra in (('plain', []), ('like', [f'--like={inputs["midi"]}']),
+                       ('like-abc', [f'--like={inputs["abc"]}', '--like_tune=2'])):
+    out = str(tmp_path / label)
+    status, stdout, stderr = run_program(restyle, [
+        f'--input={inputs["abc"]}', '--to=jazz', '--seed=5', f'--model_dir={model_dir}',
+        f'--out={out}', '--synthesizer=pluck'] + extra, capsys)
+    assert status == 0, stderr
+    assert (', like ' in stdout) == bool(extra)
+    check_outputs(files_of(out, 'pickup-jig.jazz'), fixtures.JIG_PITCHES, '6/8',
+                  Fraction(5, 2))
+    with open(os.path.join(out, 'pickup-jig.jazz.abc')) as f:
+      texts[label] = f.read()
+  # The duration head heard another melody first, so it drew another rhythm.
+  assert texts['like'] != texts['plain'] and texts['like-abc'] != texts['plain']
+  status, _, stderr = run_program(restyle, [
+      f'--input={inputs["abc"]}', '--to=jazz', f'--like={inputs["missing"]}',
+      f'--model_dir={model_dir}', f'--out={tmp_path}'], capsys)
+  assert status == 1 and stderr.count('\n') == 1 and 'missing.abc: no such file' in stderr
+
+
 @pytest.mark.parametrize('source', ['musicxml', 'midi'])
 def test_restyle_score_files(model_dir, inputs, tmp_path, capsys, source):
   out = str(tmp_path)
