@@ -31,22 +31,9 @@ def evaluate_model(model, melodies, batch_size=64):
   training loss's own measure, per scored note.
   """
   batches = windows.eval_batches(windows.melody_windows(melodies, model.window), batch_size)
-  totals = {f'{head}_{key}': 0.0 for head in HEADS for key in ('loss', 'correct', 'count')}
-
-  @tf.function
-  def sums(features, targets):
-    outputs = model(features, training=False)
-    return {f'{head}_{key}': value for head in HEADS
-            for key, value in model_lib.masked_sums(
-                f'{head}_logits', targets[f'{head}_logits'],
-                outputs[f'{head}_logits']).items()}
-
-  for features, targets in batches:
-    for key, value in sums(features, targets).items():
-      totals[key] += float(value)
-  return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
-                 'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
-                 'tokens': int(totals[f'{head}_count'])} for head in HEADS}
+  sums = tf.function(
+      lambda features, targets: model_lib.head_sums(targets, model(features, training=False)))
+  return _report(sums(features, targets) for features, targets in batches)
 
 
 def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
@@ -59,16 +46,24 @@ def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
   blocks = [windows.cut(windows.frame(m['intervals'], m['durations']), window)
             for m in melodies]
   stacked = {name: tf.concat([b[name] for b in blocks], 0) for name in windows.SEQUENCES}
-  totals = {f'{head}_{key}': 0.0 for head in HEADS for key in ('loss', 'correct', 'count')}
-  for start in range(0, int(stacked['durations_out'].shape[0]), batch_size):
-    batch = {name: value[start:start + batch_size] for name, value in stacked.items()}
-    log_probs = score(**{name: batch[name] for name in windows.FEATURES})
-    for head, target in (('pitch', 'intervals_out'), ('duration', 'durations_out')):
-      # Log-probabilities are logits up to a constant, so the masked sums apply as is.
-      sums = model_lib.masked_sums(f'{head}_logits', batch[target],
-                                   log_probs[f'{head}_log_probs'])
-      for key, value in sums.items():
-        totals[f'{head}_{key}'] += float(value)
+
+  def sums(start):
+    features, targets = windows.split_targets(
+        {name: value[start:start + batch_size] for name, value in stacked.items()})
+    log_probs = score(**features)
+    # Log-probabilities are logits up to a constant, so the masked sums apply as is.
+    return model_lib.head_sums(targets, {f'{head}_logits': log_probs[f'{head}_log_probs']
+                                         for head in HEADS})
+
+  return _report(map(sums, range(0, int(stacked['durations_out'].shape[0]), batch_size)))
+
+
+def _report(batch_sums):
+  """Per-head NLL, accuracy and token count from the head_sums of every batch."""
+  totals = {}
+  for sums in batch_sums:
+    for key, value in sums.items():
+      totals[key] = totals.get(key, 0.0) + float(value)
   return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
                  'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
                  'tokens': int(totals[f'{head}_count'])} for head in HEADS}

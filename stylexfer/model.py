@@ -194,6 +194,16 @@ def masked_sums(head, targets, logits):
   }
 
 
+def head_sums(targets, outputs):
+  """masked_sums of both heads as one flat dict: 'pitch_loss', 'duration_count', ...
+
+  `targets` and `outputs` are keyed by head name ('pitch_logits', 'duration_logits').
+  """
+  return {f'{name.removesuffix("_logits")}_{key}': value
+          for name in HEADS
+          for key, value in masked_sums(name, targets[name], outputs[name]).items()}
+
+
 def masked_loss(head, targets, logits):
   """Mean cross-entropy (nats per token) of one head over its scored targets."""
   sums = masked_sums(head, targets, logits)

@@ -149,17 +149,6 @@ def _learning_rate(training, total_steps):
   raise ValueError(f'unknown lr_schedule {training.lr_schedule!r}')
 
 
-def _head_sums(targets, outputs):
-  """Flat dict of loss, correct and count sums for both heads."""
-  sums = {}
-  for head in HEADS:
-    logits_name = f'{head}_logits'
-    for key, value in melody_model.masked_sums(
-        logits_name, targets[logits_name], outputs[logits_name]).items():
-      sums[f'{head}_{key}'] = value
-  return sums
-
-
 def _summarize(totals, prefix=''):
   """Per-token means of summed metrics; loss is the sum of both heads' losses."""
   logs = {}
@@ -276,7 +265,7 @@ def train(config, train_melodies, val_melodies, model_dir, training=TrainingConf
 
   def replica_train_step(features, targets):
     with tf.GradientTape() as tape:
-      sums = _head_sums(targets, model(features, training=True))
+      sums = melody_model.head_sums(targets, model(features, training=True))
       # Divide by the tokens of all replicas: the gradients are summed across replicas,
       # so the step follows the mean loss per token of the whole global batch.
       counts = tf.distribute.get_replica_context().all_reduce(
@@ -288,7 +277,7 @@ def train(config, train_melodies, val_melodies, model_dir, training=TrainingConf
     return sums
 
   def replica_eval_step(features, targets):
-    return _head_sums(targets, model(features, training=False))
+    return melody_model.head_sums(targets, model(features, training=False))
 
   def reduce_sums(per_replica):
     return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
