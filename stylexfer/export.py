@@ -153,8 +153,13 @@ class GenreModule(VocabularyModule):
   @tf.function(input_signature=[_tokens('pitches'), _floats('quarter_lengths'),
                                 _scalar(tf.float32, 'strength')] + _CONTROLS)
   def restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed):
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed)
+
+  def _restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed,
+                     like_notes=None):
     intervals, durations = self.notes_to_tokens(pitches, quarter_lengths)
-    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed)
+    like = self.notes_to_tokens(*like_notes) if like_notes else (None, None)
+    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed, like)
     return {'pitches': tf.identity(pitches),
             'quarter_lengths': tf.gather(self.duration_values, durations)}
 
@@ -171,11 +176,8 @@ class GenreModule(VocabularyModule):
                                 _scalar(tf.float32, 'strength')] + _CONTROLS)
   def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
                          strength, temperature, top_p, seed):
-    intervals, durations = self.notes_to_tokens(pitches, quarter_lengths)
-    like = self.notes_to_tokens(like_pitches, like_quarter_lengths)
-    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed, like)
-    return {'pitches': tf.identity(pitches),
-            'quarter_lengths': tf.gather(self.duration_values, durations)}
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed,
+                               (like_pitches, like_quarter_lengths))
 
   def signatures(self):
     return {'serving_default': self.score, 'generate': self.generate,

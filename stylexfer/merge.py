@@ -175,10 +175,15 @@ class MergedModule(tf.Module):
                                 tf.TensorSpec([None, None], tf.float32, name='quarter_lengths')]
                + _BLEND + _CONTROLS)
   def restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed):
-    intervals, durations = sampling.notes_to_tokens(pitches, quarter_lengths,
-                                                    self.interval_values,
-                                                    self.duration_values)
-    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed)
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed)
+
+  def _restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed,
+                     like_notes=None):
+    to_tokens = lambda p, q: sampling.notes_to_tokens(p, q, self.interval_values,
+                                                      self.duration_values)
+    like = to_tokens(*like_notes) if like_notes else (None, None)
+    durations = self._restyle(*to_tokens(pitches, quarter_lengths), strength, temperature,
+                              top_p, seed, like)
     return {'pitches': tf.identity(pitches),
             'quarter_lengths': tf.gather(self.duration_values, durations)}
 
@@ -195,12 +200,8 @@ class MergedModule(tf.Module):
                + _BLEND + _CONTROLS)
   def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
                          strength, temperature, top_p, seed):
-    to_tokens = lambda p, q: sampling.notes_to_tokens(p, q, self.interval_values,
-                                                      self.duration_values)
-    durations = self._restyle(*to_tokens(pitches, quarter_lengths), strength, temperature,
-                              top_p, seed, to_tokens(like_pitches, like_quarter_lengths))
-    return {'pitches': tf.identity(pitches),
-            'quarter_lengths': tf.gather(self.duration_values, durations)}
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed,
+                               (like_pitches, like_quarter_lengths))
 
   def signatures(self):
     return {'serving_default': self.score, 'generate': self.generate,
