@@ -41,7 +41,6 @@ def read_wjazzd(path):
     except melody_lib.MelodyError as error:
       counts[f'dropped: {type(error).__name__}'] += 1
       counts['dropped'] += 1
-      del error
   return melodies, counts
 
 
