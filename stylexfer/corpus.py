@@ -96,6 +96,8 @@ def records(melodies, genre, counts):
         'durations': encoding.durations,
         'bars': melody.bars,
         'beats': [float(b) for b in melody.beats],
+        'bar_lengths': [float(b) for b in melody.bar_lengths],
+        'lengths': [float(q) for q in melody.lengths],
         'phrases': melody.phrases,
     }
 

@@ -11,7 +11,8 @@ import fractions
 import os
 import re
 
-from music21 import chord, converter, harmony, meter, note
+from music21 import bar as m21_bar
+from music21 import chord, converter, harmony, meter, note, spanner
 
 ABC_SUFFIXES = ('.abc',)
 MIDI_SUFFIXES = ('.mid', '.midi')
@@ -44,6 +45,12 @@ class Melody:
   phrases: list            # phrase or section index: WJazzD phrases, score sections
   time_signature: str = '4/4'
   counts: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+  # Quarter notes of the bar each note falls in, as written (a pickup bar counts whole;
+  # a bar cut short before a repeat, or a bar in another meter, has its own length).
+  bar_lengths: list = dataclasses.field(default_factory=list)
+  # Bar lines that shape the form, by bar number: {'left': 'repeat' | 'double',
+  # 'right': 'repeat' | 'double' | 'final', 'ending': '1' | '2' | ...}.
+  bar_marks: dict = dataclasses.field(default_factory=dict)
 
   def __len__(self):
     return len(self.pitches)
@@ -98,18 +105,19 @@ def melody_from_score(score, source, tune_id='', title='', label=''):
     counts['polyphonic_tunes'] = 1
 
   onsets = sorted(top)
-  bars, beats, phrases = _structure(score, onsets)
+  bars, beats, phrases, bar_lengths, marks = _structure(score, onsets)
   time_signatures = score.flatten().getElementsByClass(meter.TimeSignature)
   return Melody(
       tune_id=tune_id, title=title or '', source=str(source),
       pitches=[top[o][0] for o in onsets], onsets=onsets,
       lengths=[top[o][1] for o in onsets], bars=bars, beats=beats, phrases=phrases,
       time_signature=time_signatures[0].ratioString if time_signatures else '4/4',
-      counts=counts)
+      counts=counts, bar_lengths=bar_lengths, bar_marks=marks)
 
 
 def _structure(score, onsets):
-  """Bar number, position in the bar and section index of each onset."""
+  """Bar number, position in the bar, section index and bar length of each onset, and the
+  form's bar lines by bar number."""
   parts = score.parts if hasattr(score, 'parts') and score.parts else [score]
   measures = list(parts[0].getElementsByClass('Measure'))
   if not measures:
@@ -117,7 +125,7 @@ def _structure(score, onsets):
     signatures = score.flatten().getElementsByClass(meter.TimeSignature)
     bar_length = _fraction(signatures[0].barDuration.quarterLength if signatures else 4)
     return ([int(o // bar_length) for o in onsets], [o % bar_length for o in onsets],
-            [0] * len(onsets))
+            [0] * len(onsets), [bar_length] * len(onsets), {})
   # A section ends at a double bar, a final bar or a repeat sign; a pickup bar belongs
   # to the section it leads into.
   starts, sections, section = [], [], 0
@@ -128,7 +136,8 @@ def _structure(score, onsets):
       section += 1
     starts.append(_fraction(measure.offset))
     sections.append(section)
-  bars, beats, phrases, m = [], [], [], 0
+  lengths = _bar_lengths(measures, starts, _fraction(parts[0].highestTime))
+  bars, beats, phrases, bar_lengths, m = [], [], [], [], 0
   for onset in onsets:
     while m + 1 < len(measures) and starts[m + 1] <= onset:
       m += 1
@@ -136,7 +145,45 @@ def _structure(score, onsets):
     bars.append(int(measure.number))
     beats.append(onset - starts[m] + _fraction(measure.paddingLeft))
     phrases.append(sections[m])
-  return bars, beats, phrases
+    bar_lengths.append(lengths[m])
+  return bars, beats, phrases, bar_lengths, _bar_marks(measures)
+
+
+def _bar_lengths(measures, starts, end):
+  """Each measure's length as written: the distance to the next one (the last one: to the
+  end of the music, at least the bar before it), a pickup's padding counted in.
+
+  Offsets rather than time signatures, because music21's ABC reader drops a meter change
+  inside a tune ([M:3/4]) but places the bars where they are.
+  """
+  lengths = []
+  for i, measure in enumerate(measures):
+    padding = _fraction(measure.paddingLeft)
+    if i + 1 < len(measures):
+      length = starts[i + 1] - starts[i] + padding
+    else:
+      full = lengths[-1] if lengths else _fraction(measure.barDuration.quarterLength)
+      length = max(end - starts[i] + padding, full)
+    lengths.append(length if length > 0 else _fraction(measure.barDuration.quarterLength))
+  return lengths
+
+
+def _bar_marks(measures):
+  """Repeat signs, double and final bars and numbered endings, by bar number."""
+  marks = {}
+  for measure in measures:
+    mark = {}
+    for side, line in (('left', measure.leftBarline), ('right', measure.rightBarline)):
+      if isinstance(line, m21_bar.Repeat):
+        mark[side] = 'repeat'
+      elif line is not None and line.type in ('double', 'final', 'light-heavy'):
+        mark[side] = 'final' if line.type != 'double' and side == 'right' else 'double'
+    for site in measure.getSpannerSites():
+      if isinstance(site, spanner.RepeatBracket) and site.number:
+        mark['ending'] = str(site.number)
+    if mark:
+      marks[int(measure.number)] = mark
+  return marks
 
 
 def split_abc(text):

@@ -132,7 +132,8 @@ def solo_melody(rows, source):
       pitches=[n['pitch'] for n in kept], onsets=[n['onset'] for n in kept],
       lengths=[n['length'] for n in kept], bars=[n['bar'] for n in kept],
       beats=[n['beat_position'] for n in kept], phrases=[n['phrase'] for n in kept],
-      time_signature=f"{last['num']}/{last['denom']}", counts=counts)
+      time_signature=f"{last['num']}/{last['denom']}", counts=counts,
+      bar_lengths=[n['bar_length'] for n in kept])
 
 
 def _note(row):

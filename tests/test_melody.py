@@ -75,3 +75,20 @@ def test_missing_empty_and_corrupt_files_are_named(tmp_path):
     melody_lib.read_melodies(str(tmp_path / 'notes.txt'))
   with pytest.raises(melody_lib.UnreadableFileError, match='missing.abc: cannot be read'):
     melody_lib.read_melodies(str(tmp_path / 'missing.abc'))
+
+
+def test_bar_lengths_and_the_form_are_read_from_the_bar_lines():
+  text = ('X:1\nT:Form\nM:4/4\nL:1/8\nK:G\n'
+          '|:GABc d2B2|[1 A4 G4:|[2 A4 D4||\n[M:3/4] ABc def|g6|]\n')
+  tune = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  by_bar = dict(zip(tune.bars, tune.bar_lengths))
+  # music21 drops the [M:3/4] inside the tune; the bars' own lengths keep it.
+  assert by_bar == {0: 4, 1: 4, 2: 4, 3: 3, 4: 3}
+  assert tune.bar_marks == {
+      0: {'left': 'repeat'}, 1: {'right': 'repeat', 'ending': '1'},
+      2: {'right': 'double', 'ending': '2'}, 3: {'left': 'double'}, 4: {'right': 'final'}}
+
+
+def test_a_pickup_bar_counts_whole(abc_path):
+  jig = melody_lib.read_abc(abc_path)[0]
+  assert jig.bar_lengths[0] == jig.bar_lengths[1] == fractions.Fraction(3)

@@ -27,8 +27,11 @@ class MelodiesConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
   """Folk tunes and jazz solos as shared-vocabulary interval and duration tokens."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {
+      '1.0.0': 'Initial release.',
+      '1.1.0': 'Bar lengths and sounding lengths of every note.',
+  }
   BUILDER_CONFIGS = [
       MelodiesConfig(name='folk_oneills', genre='folk', sources=('oneills',),
                      description="O'Neill's Music of Ireland (1850), shipped with music21."),
@@ -61,6 +64,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             'durations': sequence(np.int32),   # n duration ids (inter-onset intervals)
             'bars': sequence(np.int32),        # bar number of each note
             'beats': sequence(np.float32),     # onset within the bar, quarter notes
+            'bar_lengths': sequence(np.float32),  # quarter notes of each note's bar
+            'lengths': sequence(np.float32),   # sounding length of each note, quarters
             'phrases': sequence(np.int32),     # phrase (WJazzD) or section (scores)
         }),
         metadata=tfds.core.MetadataDict(),
