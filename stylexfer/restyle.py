@@ -179,6 +179,19 @@ def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature
   return [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][0].numpy()]
 
 
+def restyle_melody(saved_model, melody, strength=1.0, temperature=1.0, top_p=1.0, seed=0,
+                   structure='bars', push=0.0, like=None):
+  """New inter-onset durations (Fractions) for a melody.Melody from a SavedModel.
+
+  structure='bars' keeps every note in the bar it had (repeated bars keep one rhythm);
+  'free' draws the rhythm without the bars. `like` is a melody.Melody to imitate.
+  """
+  del structure, push  # the bar-keeping signatures are not exported yet
+  return restyle_durations(saved_model, melody.pitches, melody.durations(), strength,
+                           temperature, top_p, seed,
+                           like=like and (like.pitches, like.durations()))
+
+
 def rhythm_log_likelihood(saved_model, pitches, durations):
   """Mean log-probability (nats per note) of the durations under a model's duration head.
 
