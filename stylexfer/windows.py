@@ -33,20 +33,45 @@ class DataNotPreparedError(RuntimeError):
 
 
 def load_split(config_name, split, data_dir=None):
-  """Melody records of one split ('train', 'validation', 'test') of a built corpus."""
+  """Melody records of one split ('train', 'validation', 'test') of a built corpus.
+
+  `config_name` is a config of the melodies data set (folk, jazz, ...) or the genre of a
+  corpus built with `stylexfer-build-data --corpus=FOLDER --genre=NAME`.
+  """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
-    import stylexfer_datasets.melodies  # pylint: disable=g-import-not-at-top,unused-import
+    import stylexfer_datasets.melodies  # pylint: disable=g-import-not-at-top
   except ImportError as error:
     raise DataNotPreparedError(
         'the melodies data set builder (package stylexfer_datasets) is not importable; '
         'install this project (pip install -e .) and build the data first') from error
-  builder = tfds.builder('melodies/' + config_name, data_dir=data_dir)
+  if config_name in stylexfer_datasets.melodies.Builder.builder_configs:
+    builder = tfds.builder('melodies/' + config_name, data_dir=data_dir)
+  else:  # a user's corpus has no config in the code: its built folder describes it
+    builder = _built_corpus(config_name, data_dir)
   if not builder.is_prepared():
     raise DataNotPreparedError(
         f'melodies/{config_name} is not built in {builder.data_dir}; build the data first '
         '(stylexfer-build-data) and pass the same --data_dir')
   return builder.as_dataset(split=split)
+
+
+def _built_corpus(genre, data_dir):
+  """The builder of melodies/<genre>/<newest version>/ as `stylexfer-build-data` wrote it."""
+  import os  # pylint: disable=g-import-not-at-top
+  import re  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  folder = os.path.join(data_dir or tfds.core.constants.DATA_DIR, 'melodies', genre)
+  versions = sorted((tuple(int(p) for p in v.split('.')), v) for v in
+                    (os.listdir(folder) if os.path.isdir(folder) else ())
+                    if re.fullmatch(r'\d+\.\d+\.\d+', v) and
+                    os.path.isfile(os.path.join(folder, v, 'dataset_info.json')))
+  if not versions:
+    raise DataNotPreparedError(
+        f'melodies/{genre} is not built in {data_dir or tfds.core.constants.DATA_DIR}: '
+        f'build it first (stylexfer-build-data --corpus=FOLDER --genre={genre}) and pass '
+        'the same --data_dir')
+  return tfds.builder_from_directory(os.path.join(folder, versions[-1][1]))
 
 
 def frame(intervals, durations):

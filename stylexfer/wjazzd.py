@@ -23,7 +23,8 @@ COLUMNS = ('melid', 'bar', 'beat', 'beatdur', 'denom', 'division', 'duration', '
 def read_wjazzd(path):
   """Every solo in a WJazzD file (`.csv`, `.csv.gz` or sqlite `.db`) as a Melody.
 
-  Returns (melodies, counts): solos with broken rows are skipped and counted by reason.
+  Returns (melodies, errors): a solo with broken rows is skipped, and its MelodyError,
+  which names the solo and the problem, is returned instead.
   """
   if not os.path.isfile(path):
     raise melody_lib.UnreadableFileError(f'{path}: no such file')
@@ -34,14 +35,13 @@ def read_wjazzd(path):
   by_solo = collections.defaultdict(list)
   for row in rows:
     by_solo[row['melid']].append(row)
-  melodies, counts = [], collections.Counter()
-  for melid, solo_rows in by_solo.items():
+  melodies, errors = [], []
+  for solo_rows in by_solo.values():
     try:
       melodies.append(solo_melody(solo_rows, path))
     except melody_lib.MelodyError as error:
-      counts[f'dropped: {type(error).__name__}'] += 1
-      counts['dropped'] += 1
-  return melodies, counts
+      errors.append(error)
+  return melodies, errors
 
 
 def _csv_rows(path):
@@ -121,7 +121,7 @@ def solo_melody(rows, source):
     n['onset'] = bar_start[n['bar']] + n['beat_position']
     if kept and n['onset'] <= kept[-1]['onset']:
       # Four notes in WJazzD sit on or before the previous note's grid position.
-      counts['notes_off_metrical_order_dropped'] += 1
+      counts['dropped notes: off metrical order'] += 1
       continue
     kept.append(n)
   if not kept:

@@ -16,9 +16,10 @@ def wjazzd_file(request, tmp_path):
 
 
 def test_solos_take_their_rhythm_from_the_metrical_grid(wjazzd_file):
-  melodies, counts = wjazzd.read_wjazzd(wjazzd_file)
+  melodies, errors = wjazzd.read_wjazzd(wjazzd_file)
   assert [m.tune_id for m in melodies] == ['melid:1', 'melid:2']
-  assert counts == {'dropped': 1, 'dropped: UnreadableFileError': 1}   # melid 3
+  assert [type(e) for e in errors] == [melody_lib.UnreadableFileError]
+  assert 'solo melid 3 has a malformed row' in str(errors[0])
   solo = melodies[0]
   assert solo.pitches == fixtures.SOLO_PITCHES
   # Triplets stay exact, the 3/4 bar is 3 beats long and the silent bar 2 lengthens

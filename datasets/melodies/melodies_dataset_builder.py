@@ -1,9 +1,9 @@
 """melodies: folk tunes and jazz solos as interval and duration token records."""
 
-import collections
 import dataclasses
 import glob
 import os
+import re
 
 from absl import logging
 import music21
@@ -11,21 +11,31 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from stylexfer import corpus
-from stylexfer import wjazzd
 
 _WJAZZD_URL = 'https://jazzomat.hfm-weimar.de/download/downloads/wjazzd.db'
 _WJAZZD_FILES = ('wjazzd_melody.csv.gz', 'wjazzd_melody.csv', 'wjazzd.db')
+_GENRE_NAME = re.compile(r'[a-z][a-z0-9_]*\Z')
 
 
 @dataclasses.dataclass
 class MelodiesConfig(tfds.core.BuilderConfig):
-  """Which genre and which source collections a config holds."""
+  """Which genre and which source collections a config holds.
+
+  Sources: 'oneills' (shipped with music21), 'nottingham' and 'wjazzd' (in the manual
+  folder, WJazzD downloadable), 'corpus' (every melody file under the folder `corpus`).
+  """
   genre: str = 'folk'
   sources: tuple = ()
+  corpus: str = ''
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
-  """Folk tunes and jazz solos as shared-vocabulary interval and duration tokens."""
+  """Folk tunes and jazz solos as shared-vocabulary interval and duration tokens.
+
+  Built on Apache Beam when the download config names a Beam runner or Beam options
+  (`tfds build --beam_pipeline_options=...`, `stylexfer-build-data --beam_pipeline_options`),
+  otherwise in this process with a pool of parsing processes; both give the same records.
+  """
 
   VERSION = tfds.core.Version('1.1.0')
   RELEASE_NOTES = {
@@ -72,46 +82,100 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         homepage='https://github.com/stylexfer/stylexfer',
     )
 
+  def _generate_splits(self, dl_manager, download_config):
+    # Beam only when asked for: the DirectRunner's defaults are slower than the pool.
+    self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
+    try:
+      return super()._generate_splits(dl_manager, download_config)
+    except Exception as error:  # pylint: disable=broad-except
+      # On Beam every split is written, and TFDS refuses an empty one. Only a corpus of a
+      # few tunes (or of files that all fail) leaves a split empty.
+      empty = re.search(r'generated examples is 0 for split (\w+)', str(error))
+      if not (self._use_beam and empty):
+        raise
+      raise corpus.CorpusError(
+          f'{self._corpus_name()}: no tune was kept for the {empty.group(1)} split; a '
+          'corpus this small, or one whose files all fail, builds without Beam, which '
+          'skips empty splits and names what failed') from error
+
   def _split_generators(self, dl_manager):
-    counts = collections.Counter()
-    melodies = []
-    for source in self.builder_config.sources:
-      melodies += _read_source(source, dl_manager, counts)
-    by_split = {name: [] for name, _ in corpus.SPLITS}
-    for key, record in corpus.records(melodies, self.builder_config.genre, counts):
-      by_split[corpus.split_of(key)].append((key, record))
-    for name, examples in by_split.items():
-      counts[f'split {name}: tunes'] = len(examples)
-      counts[f'split {name}: notes'] = sum(len(r['durations']) for _, r in examples)
+    files = self._find_files(dl_manager)
+    genre = self.builder_config.genre
+    if getattr(self, '_use_beam', False):
+      shared = {}  # the records of all splits, parsed once
+      return {name: self._generate_examples(files, genre, name, shared=shared)
+              for name, _ in corpus.SPLITS}
+    by_split, counts = corpus.read_corpus(files, genre)
+    self._set_statistics(counts)
+    # TFDS cannot write an empty split; a corpus of a handful of tunes may leave one empty.
+    return {name: self._generate_examples(files, genre, name, examples=examples)
+            for name, examples in by_split.items() if examples}
+
+  def _generate_examples(self, files, genre, split, shared=None, examples=None):
+    """The split's (tune id, record) pairs: a Beam PTransform, or the parsed `examples`."""
+    if examples is not None:
+      return iter(examples)
+    from stylexfer_datasets.melodies import beam_pipeline  # pylint: disable=g-import-not-at-top
+    return beam_pipeline.SplitExamples(files, genre, split, shared)
+
+  def _process_pipeline_result(self, pipeline_result):
+    from stylexfer_datasets.melodies import beam_pipeline  # pylint: disable=g-import-not-at-top
+    self._set_statistics(beam_pipeline.counts(pipeline_result))
+
+  def _set_statistics(self, counts):
+    corpus.check_kept(counts, self._corpus_name())
     table = corpus.statistics(counts)
     logging.info('melodies/%s build statistics:\n%s', self.builder_config.name,
                  corpus.format_table(table))
     print(corpus.format_table(table))
     self.info.metadata['statistics'] = table
-    # TFDS cannot write an empty split; a corpus of a handful of tunes may leave one empty.
-    return {name: self._generate_examples(examples)
-            for name, examples in by_split.items() if examples}
 
-  def _generate_examples(self, examples):
-    yield from examples
+  def _corpus_name(self):
+    config = self.builder_config
+    return config.corpus or f'melodies/{config.name} ({", ".join(config.sources)})'
+
+  def _find_files(self, dl_manager):
+    """The corpus files of every source of the config, numbered in build order."""
+    files = []
+    for source in self.builder_config.sources:
+      files += _source_files(source, dl_manager, self.builder_config, start=len(files))
+    return files
+
+
+def corpus_config(genre, folder):
+  """A config for a folder of the user's own ABC, MIDI and MusicXML files (nested too).
+
+  The genre names the config, so the data lands in <data_dir>/melodies/<genre>/ and
+  training finds it by that name.
+  """
+  if not _GENRE_NAME.match(genre):
+    raise ValueError(f'genre {genre!r}: use lower-case letters, digits and _, starting with '
+                     'a letter')
+  if genre in {config.name for config in Builder.BUILDER_CONFIGS}:
+    raise ValueError(f'genre {genre!r} is a built-in config of the melodies data set; '
+                     'choose another name for your corpus')
+  folder = os.path.abspath(os.path.expanduser(folder))
+  if not os.path.isdir(folder):
+    raise FileNotFoundError(f'{folder}: no such folder')
+  return MelodiesConfig(name=genre, genre=genre, sources=('corpus',), corpus=folder,
+                        description=f'Melodies of {folder}, as genre {genre!r}.')
 
 
 def _oneills_dir():
   return os.path.join(os.path.dirname(music21.__file__), 'corpus', 'oneills1850')
 
 
-def _read_source(source, dl_manager, counts):
+def _source_files(source, dl_manager, config, start):
   if source == 'oneills':
-    return corpus.read_abc_corpus(corpus.abc_files(_oneills_dir()), 'oneills1850', counts)
+    return corpus.find_files(_oneills_dir(), 'oneills1850', start=start)
   if source == 'nottingham':
     folder = _find(dl_manager.manual_dir, ('folk-nottingham/abc', 'abc', '.'), '*.abc')
-    return corpus.read_abc_corpus(corpus.abc_files(folder), 'nottingham', counts)
+    return corpus.find_files(folder, 'nottingham', start=start)
   if source == 'wjazzd':
     path = _wjazzd_file(dl_manager)
-    melodies, dropped = wjazzd.read_wjazzd(path)
-    counts['tunes read'] += len(melodies) + dropped['dropped']
-    counts.update({k: v for k, v in dropped.items() if k != 'dropped'})
-    return melodies
+    return [corpus.CorpusFile(start, 'wjazzd', path, os.path.basename(path), kind='wjazzd')]
+  if source == 'corpus':
+    return corpus.find_files(config.corpus, config.genre, start=start, nested=True)
   raise ValueError(f'unknown melody source {source!r}')
 
 
