@@ -6,13 +6,17 @@ with triplet-time values gets the smallest unit that makes every length a whole 
 which every ABC reader parses without tuplet groups that the rhythm may not fill.
 Notes tied over a bar line are written `c2-|c2`; accidentals are written explicitly on
 every note whose letter was already altered in the bar, so the tune reads the same
-whether a reader carries accidentals through the bar or not.
+whether a reader carries accidentals through the bar or not. Rests are `z`; repeat signs
+`|:` and `:|`, endings `[1` and `[2`, double bars `||` and meter changes `[M:3/4]` come
+from the tune's form (stylexfer.notation).
 """
 
 import fractions
 import math
 
 from music21 import key
+
+from stylexfer import notation
 
 Fraction = fractions.Fraction
 
@@ -55,9 +59,9 @@ def _length(quarters, unit):
 
 
 def to_abc(tune, sharps=0, tempo=None, number=1):
-  """ABC text of a render.Tune (one tune, header X/T/M/L/Q/K)."""
-  from stylexfer import render  # pylint: disable=g-import-not-at-top
-  all_bars = render.bars(tune)
+  """ABC text of a notation.Tune (one tune, header X/T/M/L/Q/K)."""
+  all_bars = notation.bars(tune)
+  meters = notation.meter_changes(tune, len(all_bars))
   unit = _unit([piece for pieces in all_bars for piece in pieces])
   signature = key.KeySignature(sharps)
   key_alters = {p.step: int(p.accidental.alter) for p in signature.alteredPitches}
@@ -72,7 +76,10 @@ def to_abc(tune, sharps=0, tempo=None, number=1):
     altered_steps = set()
     words = []
     for piece in pieces:
-      spelled = render.spell(piece.pitch, sharps)
+      if piece.pitch is None:
+        words.append('z' + _length(piece.quarters, unit))
+        continue
+      spelled = notation.spell(piece.pitch, sharps)
       alter = int(spelled.accidental.alter) if spelled.accidental is not None else 0
       if piece.tie in ('continue', 'stop'):
         # A tied note is spelled like the note it continues, so readers (music21's
@@ -87,8 +94,27 @@ def to_abc(tune, sharps=0, tempo=None, number=1):
       if piece.tie in ('start', 'continue'):
         word += '-'
       words.append(word)
+    mark = tune.marks.get(index, {})
     last = index == len(all_bars) - 1
-    line.append(' '.join(words) + (' |]' if last else ' |'))
+    opening = ''
+    if mark.get('left') == 'repeat':
+      opening = '|: '
+    elif mark.get('left') == 'double' and index and tune.marks.get(index - 1, {}).get(
+        'right') not in ('double', 'repeat', 'final'):
+      opening = '|| '
+    if index in meters:
+      opening += f'[M:{meters[index]}] '
+    if mark.get('ending'):
+      opening += f'[{mark["ending"]} '
+    if mark.get('right') == 'repeat':
+      closing = ' :|'
+    elif last or mark.get('right') == 'final':
+      closing = ' |]'
+    elif mark.get('right') == 'double':
+      closing = ' ||'
+    else:
+      closing = ' |'
+    line.append(opening + ' '.join(words) + closing)
     if len(line) == _BARS_PER_LINE or last:
       body.append(' '.join(line))
       line = []

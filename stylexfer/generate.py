@@ -31,6 +31,7 @@ from music21 import meter
 from stylexfer import models
 from stylexfer import render
 from stylexfer import restyle
+from stylexfer import sampling
 from stylexfer import vocabulary
 
 PROGRAM = 'stylexfer-generate'
@@ -96,8 +97,8 @@ def generate_tunes(f, out=None):
   rhythm = models.check_genre(f.rhythm or f.genre, f.model_dir)
   if not 1 <= f.count <= MAX_COUNT:
     raise CommandError(f'--count must be in [1, {MAX_COUNT}], got {f.count}')
-  if not 1 <= f.length <= 4096:
-    raise CommandError(f'--length must be in [1, 4096], got {f.length}')
+  if not 1 <= f.length <= sampling.MAX_LENGTH:
+    raise CommandError(f'--length must be in [1, {sampling.MAX_LENGTH}], got {f.length}')
   first_pitch = FIRST_PITCH.get(genre, 67) if f.first_pitch is None else f.first_pitch
   if not 0 <= first_pitch <= 127:
     raise CommandError(f'--first_pitch must be a MIDI pitch in [0, 127], got {first_pitch}')
@@ -122,13 +123,18 @@ def generate_tunes(f, out=None):
   for n in range(f.count):
     pitches = fold_pitches(outputs['pitches'][n].numpy())
     durations = [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][n].numpy()]
+    sounding = [fractions.Fraction(float(q)).limit_denominator(48)
+                for q in outputs['sounding_lengths'][n].numpy()]
     if rhythm_path:
-      durations = restyle.restyle_durations(models.load(rhythm_path), pitches, durations, 1.0,
-                                            f.temperature, f.top_p, f.seed + n)
+      # Generated melodies have no bars of their own to keep: the rhythm is drawn free.
+      durations, sounding = restyle.restyle_durations(
+          models.load(rhythm_path), pitches, durations, 1.0, f.temperature, f.top_p,
+          f.seed + n)
     signature = f.time_signature or choose_time_signature(rhythm, durations)
     label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
     tune = render.Tune(pitches, durations, signature, 0,
-                       f'{label.capitalize()} {f.seed}-{n + 1}')
+                       f'{label.capitalize()} {f.seed}-{n + 1}', sounding=sounding,
+                       swing=restyle.swing_of(f, rhythm))
     files = restyle.write_tune(tune, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f)
     written.append(files)
     print(f'{tune.title}: {len(pitches)} notes, {signature}: ' +

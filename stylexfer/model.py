@@ -7,6 +7,10 @@ in training, sampled at generation) and the durations so far. Restyling a melody
 its intervals and asks another genre's duration head for the rhythm, which is why the
 duration head is conditioned on the interval of the note whose duration it chooses.
 
+Both heads also hear the metre of the note they predict (stylexfer.metre: its position in
+the bar, the bar's length, how many notes of the bar are left), so a restyled rhythm can
+be drawn bar by bar and keep the tune's form.
+
 Both heads return logits; `masked_loss` and `masked_accuracy` score them with the masks
 described in stylexfer/windows.py.
 """
@@ -17,7 +21,10 @@ import json
 import keras
 import tensorflow as tf
 
+from stylexfer import metre
 from stylexfer import vocabulary
+
+SEQUENCE_INPUTS = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +35,7 @@ class MelodyConfig:
   lstm_layers: int = 2
   dropout: float = 0.25
   window: int = 128
+  metre_width: int = 16  # width of each metrical input's embedding; 0: no metrical inputs
 
   def to_json(self):
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -55,7 +63,7 @@ class MelodyConfig:
 # for tests.
 PRESETS = {
     'tiny': MelodyConfig(embedding_width=8, lstm_units=16, lstm_layers=1, dropout=0.0,
-                         window=32),
+                         window=32, metre_width=4),
     'default': MelodyConfig(),
 }
 
@@ -72,18 +80,25 @@ def preset(name):
 class MelodyModel(keras.Model):
   """Functional model: token windows in, `pitch_logits` and `duration_logits` out.
 
-  Inputs are a dict of int32 [batch, time] tensors `intervals_in`, `durations_in` and
-  `intervals_out`. The LSTM layers keep their names (`pitch_lstm_0`, `duration_lstm_1`,
-  ...) and are kept as attributes, so a sampler can step their cells one note at a time.
+  Inputs are a dict of int32 [batch, time] tensors `intervals_in`, `durations_in`,
+  `intervals_out` and the metrical ids `positions`, `bar_lengths`, `notes_left` of the
+  note each step predicts. The LSTM layers keep their names (`pitch_lstm_0`,
+  `duration_lstm_1`, ...) and are kept as attributes, so a sampler can step their cells
+  one note at a time.
   """
 
   def __init__(self, embedding_width=64, lstm_units=160, lstm_layers=2, dropout=0.25,
-               window=128, **kwargs):
+               window=128, metre_width=16, **kwargs):
     # Layers.
     interval_embedding = keras.layers.Embedding(
         vocabulary.NUM_INTERVALS, embedding_width, name='interval_embedding')
     duration_embedding = keras.layers.Embedding(
         vocabulary.NUM_DURATIONS, embedding_width, name='duration_embedding')
+    sizes = dict(zip(metre.INPUTS, (metre.NUM_POSITIONS, metre.NUM_BAR_LENGTHS,
+                                    metre.NUM_NOTES_LEFT)))
+    metre_embeddings = {
+        name: keras.layers.Embedding(size, metre_width, name=f'{name}_embedding')
+        for name, size in sizes.items()} if metre_width else {}
 
     # Default activations and no recurrent dropout keep the layers eligible for cuDNN.
     # No masks either: PAD only ever trails a window, a forward LSTM never lets it reach
@@ -100,12 +115,15 @@ class MelodyModel(keras.Model):
     # Functional model.
     inputs = {
         name: keras.Input(shape=(None,), dtype='int32', name=name)
-        for name in ('intervals_in', 'durations_in', 'intervals_out')
+        for name in SEQUENCE_INPUTS
     }
     previous_durations = duration_embedding(inputs['durations_in'])
+    # Both heads hear the metre of the note they predict.
+    heard_metre = [metre_embeddings[name](inputs[name]) for name in metre_embeddings]
 
     def run_head(head, intervals, lstms):
-      x = keras.layers.Concatenate(name=f'{head}_inputs')([intervals, previous_durations])
+      x = keras.layers.Concatenate(name=f'{head}_inputs')(
+          [intervals, previous_durations] + heard_metre)
       for k, lstm in enumerate(lstms):
         x = lstm(x)
         if dropout:
@@ -128,8 +146,10 @@ class MelodyModel(keras.Model):
     self.lstm_layers = lstm_layers
     self.dropout = dropout
     self.window = window
+    self.metre_width = metre_width
     self.interval_embedding = interval_embedding
     self.duration_embedding = duration_embedding
+    self.metre_embeddings = metre_embeddings
     self.pitch_lstms = pitch_lstms
     self.duration_lstms = duration_lstms
     self.pitch_dense = pitch_dense
@@ -138,7 +158,7 @@ class MelodyModel(keras.Model):
   @property
   def melody_config(self):
     return MelodyConfig(self.embedding_width, self.lstm_units, self.lstm_layers,
-                        self.dropout, self.window)
+                        self.dropout, self.window, self.metre_width)
 
   def get_config(self):
     return {

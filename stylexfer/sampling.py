@@ -8,8 +8,17 @@ in a reloaded SavedModel and in TF Serving, and a step-by-step loop in eager mod
 The loops take the two heads as step functions over a flat state, so the same code samples
 one genre's model and a merge of two exported SavedModels:
 
-  pitch_step(previous_interval [B], previous_duration [B], state [B, S]) -> logits, state
-  duration_step(next_interval [B], previous_duration [B], state [B, S]) -> logits, state
+  pitch_step(previous_interval [B], previous_duration [B], metre [B, 3], state [B, S])
+      -> logits, state
+  duration_step(next_interval [B], previous_duration [B], metre [B, 3], state [B, S])
+      -> logits, state
+
+`metre` holds the stylexfer.metre ids (position, bar length, notes left) of the note the
+step predicts; zeros where there are no bars to hear (`generate`, `restyle_free`).
+
+Restyling keeps the tune's form (see `restyle`): every note stays in the bar it had,
+repeated bars come back with one rhythm, and strength blends the melody's own rhythm with
+the genre's at every note.
 
 Bad requests meet graph assertions that every later op depends on, so the error a caller
 sees is the assertion that says what is wrong, never a shape error from deeper down.
@@ -17,16 +26,26 @@ sees is the assertion that says what is wrong, never a shape error from deeper d
 
 import tensorflow as tf
 
+from stylexfer import metre
 from stylexfer import vocabulary
 
 MAX_LENGTH = 4096  # notes per melody; a request above it is refused, not run for hours
+MAX_BATCH = 65_536  # melodies per request; 2**17 rows of memory would kill a server
+MAX_NOTES = 2 ** 22  # notes per request (batch_size * length): about 100 MB of tokens
+MAX_PUSH = 0.5     # quarter notes a bar's first note may anticipate its bar line (an eighth)
 _NEGATIVE = -1e9   # a logit that no draw can pick, yet finite (no NaN in softmax)
 # Philox on every device: 'auto_select' would pick another generator on TPU, and the
 # same seed would no longer give the same melody there.
 _ALG = 'philox'
 
 # Streams of randomness folded into each note's seed.
-_PITCH, _DURATION, _KEEP = 0, 1, 2
+_PITCH, _DURATION = 0, 1
+
+# Strength blends two experts at every note: log p = s log p_genre + (1 - s) log q_own.
+_OWN_PENALTY = 4.0  # nats q_own takes for leaving the own duration at all
+_OWN_SLOPE = 4.0    # and per octave further from it
+_RESERVE = 0.25     # quarter notes kept for each note still to come in a bar, at most
+_EPS = 1e-3         # quarter notes: onsets on the grid lie 1/24 apart
 
 
 class HeadSteps(tf.Module):
@@ -42,9 +61,12 @@ class HeadSteps(tf.Module):
     self.layers = model.lstm_layers
     self.state_size = 2 * self.units * self.layers
 
-  def _run(self, cells, dense, intervals, durations, state):
-    x = tf.concat([self.model.interval_embedding(intervals),
-                   self.model.duration_embedding(durations)], axis=-1)
+  def _run(self, cells, dense, intervals, durations, metre_ids, state):
+    heard = [self.model.interval_embedding(intervals),
+             self.model.duration_embedding(durations)]
+    heard += [self.model.metre_embeddings[name](metre_ids[:, k])
+              for k, name in enumerate(metre.INPUTS) if self.model.metre_width]
+    x = tf.concat(heard, axis=-1)
     pieces = tf.split(state, 2 * self.layers, axis=-1)
     new_state = []
     for k, cell in enumerate(cells):
@@ -52,13 +74,18 @@ class HeadSteps(tf.Module):
       new_state += [h, c]
     return dense(x), tf.concat(new_state, axis=-1)
 
-  def pitch_step(self, previous_interval, previous_duration, state):
+  def pitch_step(self, previous_interval, previous_duration, metre_ids, state):
     return self._run([l.cell for l in self.model.pitch_lstms], self.model.pitch_dense,
-                     previous_interval, previous_duration, state)
+                     previous_interval, previous_duration, metre_ids, state)
 
-  def duration_step(self, next_interval, previous_duration, state):
+  def duration_step(self, next_interval, previous_duration, metre_ids, state):
     return self._run([l.cell for l in self.model.duration_lstms], self.model.duration_dense,
-                     next_interval, previous_duration, state)
+                     next_interval, previous_duration, metre_ids, state)
+
+
+def unknown_metre(batch_size):
+  """Metre ids [B, 3] for a step with no bars to hear."""
+  return tf.zeros([batch_size, len(metre.INPUTS)], tf.int32)
 
 
 def note_seed(seed, note, stream):
@@ -68,11 +95,16 @@ def note_seed(seed, note, stream):
   return fold_in(fold_in(base, tf.cast(note, tf.int64), alg=_ALG), stream, alg=_ALG)
 
 
-def sample(logits, temperature, top_p, seed):
-  """Draws one token per row: temperature, then nucleus (top-p), special tokens excluded."""
+def sample(logits, temperature, top_p, seed, allowed=None):
+  """Draws one token per row: temperature, then nucleus (top-p), special tokens excluded.
+
+  `allowed` [B, V] (bool) leaves only those tokens to draw from; a row must allow one.
+  """
   logits = tf.cast(logits, tf.float32) / temperature
   special = tf.range(tf.shape(logits)[-1]) < vocabulary.NUM_SPECIAL
   logits = tf.where(special, _NEGATIVE, logits)
+  if allowed is not None:
+    logits = tf.where(allowed, logits, _NEGATIVE)
   # Keep the smallest set of most likely tokens whose probability reaches top_p (always
   # at least the most likely one): the long tail of rare durations drifts off the beat.
   ordered = tf.sort(logits, direction='DESCENDING', axis=-1)
@@ -81,12 +113,6 @@ def sample(logits, temperature, top_p, seed):
   threshold = tf.reduce_min(kept, axis=-1, keepdims=True)
   logits = tf.where(logits >= threshold, logits, _NEGATIVE)
   return tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
-
-
-def keep_own(strength, batch_size, seed, note):
-  """True where restyle keeps a row's own duration at `note` (probability 1 - strength)."""
-  draw = tf.random.stateless_uniform([batch_size], note_seed(seed, note, _KEEP), alg=_ALG)
-  return draw >= strength
 
 
 def check_controls(temperature, top_p):
@@ -128,7 +154,13 @@ def generate(pitch_step, duration_step, pitch_state_size, duration_state_size, b
   length = tf.convert_to_tensor(length, tf.int32)
   checks = check_controls(temperature, top_p) + [
       lambda: tf.debugging.assert_positive(batch_size, message='batch_size must be > 0'),
+      lambda: tf.debugging.assert_less_equal(
+          batch_size, MAX_BATCH, message=f'batch_size must be <= {MAX_BATCH}'),
       lambda: tf.debugging.assert_positive(length, message='length must be > 0'),
+      lambda: tf.debugging.assert_less_equal(
+          tf.cast(batch_size, tf.int64) * tf.cast(length, tf.int64),
+          tf.constant(MAX_NOTES, tf.int64),
+          message=f'batch_size * length must be <= {MAX_NOTES} notes'),
       lambda: tf.debugging.assert_less_equal(length, MAX_LENGTH,
                                              message=f'length must be <= {MAX_LENGTH}'),
   ]
@@ -165,13 +197,16 @@ def generate(pitch_step, duration_step, pitch_state_size, duration_state_size, b
   forced_durations = tf.transpose(tf.concat(
       [primer_durations, tf.fill([batch_size, 1], vocabulary.START)], 1))
 
+  no_metre = unknown_metre(batch_size)
+
   def body(t, interval, duration, pitch_state, duration_state, intervals, durations):
-    pitch_logits, pitch_state = pitch_step(interval, duration, pitch_state)
+    pitch_logits, pitch_state = pitch_step(interval, duration, no_metre, pitch_state)
     drawn = sample(pitch_logits, temperature, top_p, note_seed(seed, t, _PITCH))
     at = tf.minimum(t, primed)
     interval = tf.where(t < primed, forced_intervals[at], drawn)
     interval = tf.where(t > 0, interval, start)
-    duration_logits, duration_state = duration_step(interval, duration, duration_state)
+    duration_logits, duration_state = duration_step(interval, duration, no_metre,
+                                                    duration_state)
     drawn = sample(duration_logits, temperature, top_p, note_seed(seed, t, _DURATION))
     duration = tf.where(t < primed, forced_durations[at], drawn)
     return (t + 1, interval, duration, pitch_state, duration_state,
@@ -233,8 +268,10 @@ def listen(duration_step, duration_state_size, intervals, durations):
   next_intervals = tf.transpose(tf.concat([start, intervals], axis=1))
   previous = tf.transpose(tf.concat([start, durations[:, :-1]], axis=1))
 
+  no_metre = unknown_metre(batch_size)
+
   def body(t, state):
-    return t + 1, duration_step(next_intervals[t], previous[t], state)[1]
+    return t + 1, duration_step(next_intervals[t], previous[t], no_metre, state)[1]
 
   _, state = tf.while_loop(
       lambda t, _: t < length, body,
@@ -251,27 +288,217 @@ def check_like(durations, like_intervals, like_durations):
           message='like: the target melodies must have the batch of the melodies')]
 
 
+def check_form(durations, bars, bar_lengths, pickup, push):
+  """Assertions (to pass to `after`) on the bar structure of a restyle request."""
+  first_bar_length = tf.gather(bar_lengths, tf.maximum(bars[:, :1], 0), batch_dims=1)[:, 0]
+  return [
+      lambda: tf.debugging.assert_equal(tf.shape(bars), tf.shape(durations),
+                                        message='bars must hold one bar index per note'),
+      lambda: tf.debugging.assert_equal(
+          tf.shape(bar_lengths)[0], tf.shape(durations)[0],
+          message='bar_lengths must have the batch of the melodies'),
+      lambda: tf.debugging.assert_equal(
+          tf.shape(pickup)[0], tf.shape(durations)[0],
+          message='pickup must hold one value per melody'),
+      lambda: tf.debugging.assert_non_negative(bars, message='bars must be >= 0'),
+      lambda: tf.debugging.assert_less(
+          bars, tf.shape(bar_lengths)[1],
+          message='bars must index bar_lengths (each < the number of bars)'),
+      lambda: tf.debugging.assert_equal(
+          tf.reduce_all(bars[:, 1:] >= bars[:, :-1]), True,
+          message='bars must never decrease along a melody'),
+      lambda: tf.debugging.assert_equal(
+          tf.reduce_all(tf.math.is_finite(bar_lengths) & (bar_lengths > 0)), True,
+          message='bar_lengths must be finite and > 0'),
+      lambda: tf.debugging.assert_equal(
+          tf.reduce_all((pickup >= 0) & (pickup < first_bar_length)), True,
+          message="pickup must be in [0, the first note's bar length)"),
+      lambda: tf.debugging.assert_equal((push >= 0) & (push <= MAX_PUSH), True,
+                                        message=f'push must be in [0, {MAX_PUSH}]'),
+  ]
+
+
+def own_log_probs(own_quarters, grid):
+  """log q_own [B, V]: the melody's own rhythm as an expert, peaked on each own duration.
+
+  0 on the own duration; elsewhere a penalty for leaving it plus a slope per octave of
+  distance, so that at middling strengths the genre pulls towards near values first.
+  """
+  safe = tf.maximum(grid, 1e-6)[None]
+  octaves = tf.abs(tf.math.log(safe / own_quarters[:, None])) / tf.math.log(2.0)
+  same = tf.abs(grid[None] - own_quarters[:, None]) < _EPS
+  return tf.where(same, 0.0, -(_OWN_PENALTY + _OWN_SLOPE * octaves))
+
+
+def plan_form(relative_pitches, durations, own_quarters, bars, bar_lengths, pickup, push):
+  """What the restyle loop needs to keep the tune's form, per note [B, N].
+
+  Returns a dict: `bar_start`, `bar_end` (quarter notes from the start of the first bar),
+  `earliest`, `latest` (where the note may start: inside its bar, leaving room for the
+  bar's notes after it), `first` (first note of its bar), `length_ids`, `left_ids`
+  (stylexfer.metre ids) and `copy_from` (the note of an earlier identical bar this note
+  repeats, or -1).
+  """
+  batch, notes = tf.shape(durations)[0], tf.shape(durations)[1]
+  num_bars = tf.shape(bar_lengths)[1]
+  starts = tf.concat([tf.zeros([batch, 1]), tf.cumsum(bar_lengths, axis=1)], 1)
+  bar_start = tf.gather(starts, bars, batch_dims=1)
+  bar_end = tf.gather(starts, bars + 1, batch_dims=1)
+  left = metre.notes_left(bars)
+  first = tf.concat([tf.ones([batch, 1], tf.bool), bars[:, 1:] != bars[:, :-1]], 1)
+  # One segment per (melody, bar), for per-bar sums and minima.
+  segments = tf.reshape(bars + num_bars * tf.range(batch)[:, None], [-1])
+  num_segments = batch * num_bars
+  per_bar = lambda op, x: tf.reshape(op(tf.reshape(x, [-1]), segments, num_segments),
+                                     [batch, num_bars])
+  # Room kept for each note still to come: the bar's shortest own note, at most a 16th,
+  # so the input's own rhythm always fits and a bar never has to end in a rush.
+  shortest = per_bar(tf.math.unsorted_segment_min, own_quarters)
+  reserve = tf.minimum(_RESERVE, tf.gather(shortest, bars, batch_dims=1))
+  earliest = bar_start - push * tf.cast(first, tf.float32)
+  latest = (bar_end - tf.cast(left - 1, tf.float32) * reserve
+            - float(vocabulary.MIN_DURATION))
+
+  # Repeated bars: an earlier bar with the same notes (pitches relative to the first
+  # note, durations, onsets in the bar) and the same length.
+  index = tf.broadcast_to(tf.range(notes)[None], [batch, notes])
+  first_index = per_bar(tf.math.unsorted_segment_min, index)
+  in_bar = tf.cast(index - tf.gather(first_index, bars, batch_dims=1), tf.int64)
+  own_onsets = pickup[:, None] + tf.cumsum(own_quarters, axis=1, exclusive=True)
+  steps = tf.cast(tf.round((own_onsets - bar_start) * 24), tf.int64) % 4096
+  key = (tf.cast(relative_pitches, tf.int64) % 1024 + 1024 * (
+      tf.cast(durations, tf.int64) + 64 * (steps + 4096 * in_bar)))
+  sums = per_bar(tf.math.unsorted_segment_sum, key)
+  squares = per_bar(tf.math.unsorted_segment_sum, (key % 1_000_003) ** 2)
+  counts = per_bar(tf.math.unsorted_segment_sum, tf.ones_like(bars))
+  lengths = tf.cast(tf.round(bar_lengths * 96), tf.int64)
+  same = lambda x: tf.equal(x[:, :, None], x[:, None, :])
+  earlier = tf.range(num_bars)[None, :] < tf.range(num_bars)[:, None]
+  repeats = (same(sums) & same(squares) & same(counts) & same(lengths) & earlier[None]
+             & (counts > 0)[:, :, None])
+  source = tf.where(tf.reduce_any(repeats, -1),
+                    tf.argmax(tf.cast(repeats, tf.int32), -1, output_type=tf.int32), -1)
+  note_source = tf.gather(source, bars, batch_dims=1)
+  copy_from = tf.where(
+      note_source >= 0,
+      tf.gather(first_index, tf.maximum(note_source, 0), batch_dims=1)
+      + tf.cast(in_bar, tf.int32), -1)
+  return {
+      'bar_start': bar_start, 'bar_end': bar_end, 'earliest': earliest, 'latest': latest,
+      'first': first, 'copy_from': copy_from,
+      'length_ids': metre.bar_length_ids(tf.gather(bar_lengths, bars, batch_dims=1)),
+      'left_ids': metre.notes_left_ids(left),
+  }
+
+
+def _row_gather(buffer, rows):
+  """buffer [N, B] at row rows[b] of each column b (rows >= 0)."""
+  columns = tf.range(tf.shape(rows)[0])
+  return tf.gather_nd(buffer, tf.stack([rows, columns], 1))
+
+
+def _restyle_step(duration_step, form, grid, own_ids, own_quarters, next_intervals,
+                  strength, temperature, top_p, seed, t, carried):
+  """One note of `restyle`: (onset, previous, state, chosen, positions) -> the same, next."""
+  onset, previous, state, chosen, positions = carried
+  batch_size = tf.shape(onset)[0]
+  length = tf.shape(own_ids)[1]
+  if form is None:
+    metre_ids = unknown_metre(batch_size)
+  else:
+    position = onset - form['bar_start'][:, t]
+    metre_ids = tf.stack([metre.position_ids(position), form['length_ids'][:, t],
+                          form['left_ids'][:, t]], 1)
+  logits, state = duration_step(next_intervals[t], previous, metre_ids, state)
+  blended = (strength * tf.nn.log_softmax(logits) +
+             (1.0 - strength) * own_log_probs(own_quarters[:, t], grid))
+  allowed = None
+  if form is not None:
+    allowed = _allowed(form, grid, onset, t, length, positions)
+  drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION), allowed)
+  duration = drawn
+  if form is not None:
+    # A note of a repeated bar takes the duration chosen the first time, where it fits.
+    source = form['copy_from'][:, t]
+    copied = _row_gather(chosen, tf.maximum(source, 0))
+    fits = tf.gather(allowed, copied, batch_dims=1)
+    duration = tf.where((source >= 0) & fits, copied, drawn)
+  duration = tf.where(strength <= 0.0, own_ids[:, t], duration)  # strength 0: the input
+  position = (onset - form['bar_start'][:, t]) if form is not None else onset
+  chosen = tf.tensor_scatter_nd_update(chosen, [[t]], duration[None])
+  positions = tf.tensor_scatter_nd_update(positions, [[t]], position[None])
+  onset = onset + tf.gather(grid, duration)
+  return onset, duration, state, chosen, positions
+
+
+def _allowed(form, grid, onset, t, length, positions):
+  """Durations [B, V] that keep the next note in its bar with room for the bar's rest."""
+  landing = onset[:, None] + grid[None]
+  last = t + 1 >= length
+  following = tf.minimum(t + 1, length - 1)
+  # The last note ends inside its bar; any other lands the next one inside the next's.
+  low = tf.where(last, onset, form['earliest'][:, following])
+  high = tf.where(last, form['bar_end'][:, t], form['latest'][:, following])
+  real = grid > 0
+  allowed = ((landing >= low[:, None] - _EPS) & (landing <= high[:, None] + _EPS)
+             & real[None])
+  # The first note of a repeated bar starts where it started the first time.
+  source = form['copy_from'][:, following]
+  aims = (~last) & form['first'][:, following] & (source >= 0)
+  aim = form['bar_start'][:, following] + _row_gather(positions, tf.maximum(source, 0))
+  on_aim = allowed & aims[:, None] & (tf.abs(landing - aim[:, None]) < _EPS)
+  allowed = tf.where(tf.reduce_any(on_aim, -1, keepdims=True), on_aim, allowed)
+  # Nothing fits (a held note longer than the grid's longest value, say): the nearest.
+  gap = tf.maximum(tf.maximum(low[:, None] - landing, landing - high[:, None]), 0.0)
+  gap = tf.where(real[None], gap, tf.float32.max)
+  nearest = tf.one_hot(tf.argmin(gap, -1, output_type=tf.int32), tf.shape(grid)[0],
+                       on_value=True, off_value=False)
+  return tf.where(tf.reduce_any(allowed, -1, keepdims=True), allowed, nearest)
+
+
 def restyle(duration_step, duration_state_size, intervals, durations, strength,
-            temperature, top_p, seed, like_intervals=None, like_durations=None):
+            temperature, top_p, seed, interval_values, duration_values, form=None,
+            push=0.0, like_intervals=None, like_durations=None):
   """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
 
-  At each note, with probability `strength` the duration is drawn from the head, else
-  the melody's own duration in `durations` [B, N] is kept; either way it is what the head
-  hears as the previous duration. Strength 1 rewrites the whole rhythm, 0 keeps it.
-  Draws use the same seeds as `generate`'s duration draws, so restyling a model's own
-  melody with its generating seed gives that melody back. With a target melody
-  (`like_intervals` [B, C-1], `like_durations` [B, C]) the head first listens to it.
+  At every note the duration is drawn from a blend of two experts: the head's genre
+  (weight `strength`) and the melody's own duration in `durations` [B, N] (weight
+  1 - strength); strength 0 gives the melody back, 1 the genre's rhythm. The head hears
+  what was chosen. With `form`, (bars [B, N], bar_lengths [B, M], pickup [B]): each note's
+  bar index (never decreasing), each bar's length in quarter notes and the first note's
+  onset in its bar; then every note stays in its bar (the first note of a bar may start
+  up to `push` quarter notes early), the head hears each note's metre, and bars that
+  repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from a
+  head that hears no bars. With a target melody (`like_intervals` [B, C-1],
+  `like_durations` [B, C]) the head first listens to it.
   """
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
+  strength = tf.convert_to_tensor(strength, tf.float32)
+  push = tf.convert_to_tensor(push, tf.float32)
   checks = (check_controls(temperature, top_p) + check_strength(strength)
             + check_melody(intervals, durations))
+  if form is not None:
+    bars, bar_lengths, pickup = (tf.convert_to_tensor(form[0], tf.int32),
+                                 tf.convert_to_tensor(form[1], tf.float32),
+                                 tf.convert_to_tensor(form[2], tf.float32))
+    checks += check_form(durations, bars, bar_lengths, pickup, push)
   if like_durations is not None:
     like_intervals = tf.convert_to_tensor(like_intervals, tf.int32)
     like_durations = tf.convert_to_tensor(like_durations, tf.int32)
     checks += check_like(durations, like_intervals, like_durations)
   intervals, durations = after(checks, intervals, durations)
   batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
+  grid = tf.convert_to_tensor(duration_values, tf.float32)
+  own_quarters = tf.gather(grid, durations)
+  if form is not None:
+    relative_pitches = tf.concat([tf.zeros([batch_size, 1], tf.int32), tf.cumsum(
+        tf.gather(interval_values, intervals), axis=1)], 1)
+    form = plan_form(relative_pitches, durations, own_quarters,
+                     *after(checks, bars, bar_lengths, pickup), push)
+    onset = pickup
+  else:
+    onset = tf.zeros([batch_size])
   start = tf.fill([batch_size], vocabulary.START)
   if like_durations is None:
     state, previous = tf.zeros([batch_size, duration_state_size]), start
@@ -279,20 +506,18 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
     state, previous = listen(duration_step, duration_state_size,
                              *after(checks, like_intervals, like_durations))
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
-  own_durations = tf.transpose(durations)
 
-  def body(t, duration, state, out):
-    logits, state = duration_step(next_intervals[t], duration, state)
-    drawn = sample(logits, temperature, top_p, note_seed(seed, t, _DURATION))
-    duration = tf.where(keep_own(strength, batch_size, seed, t), own_durations[t], drawn)
-    return t + 1, duration, state, out.write(t, duration)
+  def body(t, *carried):
+    return (t + 1,) + _restyle_step(duration_step, form, grid, durations, own_quarters,
+                                    next_intervals, strength, temperature, top_p, seed, t,
+                                    carried)
 
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
-      (tf.constant(0), previous, state,
-       tf.TensorArray(tf.int32, size=length, element_shape=[None])),
+      (tf.constant(0), onset, previous, state, tf.zeros([length, batch_size], tf.int32),
+       tf.zeros([length, batch_size])),
       maximum_iterations=MAX_LENGTH)
-  return tf.transpose(loop[3].stack())
+  return tf.transpose(loop[4])
 
 
 def reference_generate(pitch_step, duration_step, pitch_state_size, duration_state_size,
@@ -328,48 +553,59 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
 
 
 def reference_restyle(duration_step, duration_state_size, intervals, durations, strength,
-                      temperature, top_p, seed, like_intervals=None, like_durations=None):
+                      temperature, top_p, seed, interval_values, duration_values, form=None,
+                      push=0.0):
   """`restyle` as a plain eager loop, one note per Python step (for tests and timing)."""
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
   batch_size, length = durations.shape
-  duration = tf.fill([batch_size], vocabulary.START)
-  state = tf.zeros([batch_size, duration_state_size])
-  if like_durations is not None:
-    like_intervals = tf.convert_to_tensor(like_intervals, tf.int32)
-    like_durations = tf.convert_to_tensor(like_durations, tf.int32)
-    for t in range(like_durations.shape[1]):
-      heard = like_intervals[:, t - 1] if t else tf.fill([batch_size], vocabulary.START)
-      before = like_durations[:, t - 1] if t else tf.fill([batch_size], vocabulary.START)
-      state = duration_step(heard, before, state)[1]
-    duration = like_durations[:, -1]
-  out = []
+  grid = tf.convert_to_tensor(duration_values, tf.float32)
+  own_quarters = tf.gather(grid, durations)
+  onset = tf.zeros([batch_size])
+  if form is not None:
+    bars, bar_lengths, pickup = (tf.constant(form[0], tf.int32),
+                                 tf.constant(form[1], tf.float32),
+                                 tf.constant(form[2], tf.float32))
+    relative_pitches = tf.concat([tf.zeros([batch_size, 1], tf.int32), tf.cumsum(
+        tf.gather(interval_values, intervals), axis=1)], 1)
+    form = plan_form(relative_pitches, durations, own_quarters, bars, bar_lengths, pickup,
+                     tf.constant(push, tf.float32))
+    onset = pickup
+  start = tf.fill([batch_size], vocabulary.START)
+  next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
+  carried = (onset, start, tf.zeros([batch_size, duration_state_size]),
+             tf.zeros([length, batch_size], tf.int32), tf.zeros([length, batch_size]))
   for t in range(length):
-    interval = intervals[:, t - 1] if t else tf.fill([batch_size], vocabulary.START)
-    logits, state = duration_step(interval, duration, state)
-    drawn = sample(logits, temperature, top_p, note_seed(seed, t, _DURATION))
-    duration = tf.where(keep_own(strength, batch_size, seed, t), durations[:, t], drawn)
-    out.append(duration)
-  return tf.stack(out, axis=1)
+    carried = _restyle_step(duration_step, form, grid, durations, own_quarters,
+                            next_intervals, tf.constant(strength, tf.float32), temperature,
+                            top_p, seed, tf.constant(t), carried)
+  return tf.transpose(carried[3])
 
 
-def notes_to_tokens(pitches, quarter_lengths, interval_values, duration_values):
+def notes_to_tokens(pitches, quarter_lengths, interval_values, duration_values, prefix=''):
   """Interval ids [B, N-1] folded by octaves and duration ids [B, N] snapped to the grid.
 
   Like stylexfer.vocabulary.encode, but in the graph and from the tables a SavedModel
   stores (`interval_values`, `duration_values`: the value of every id, 0 for the special
-  ones), so a SavedModel alone can read notes.
+  ones), so a SavedModel alone can read notes. `prefix` names the melody in messages.
   """
   pitches = tf.convert_to_tensor(pitches, tf.int32)
   quarter_lengths = tf.convert_to_tensor(quarter_lengths, tf.float32)
   checks = [
       lambda: tf.debugging.assert_equal(
           tf.shape(pitches), tf.shape(quarter_lengths),
-          message='pitches and quarter_lengths must have one shape'),
+          message=f'{prefix}pitches and quarter_lengths must have one shape'),
       lambda: tf.debugging.assert_positive(tf.shape(pitches)[1],
-                                           message='a melody needs at least one note'),
-      lambda: tf.debugging.assert_positive(quarter_lengths,
-                                           message='quarter_lengths must be > 0'),
+                                           message=f'{prefix}a melody needs at least one note'),
+      lambda: tf.debugging.assert_less_equal(
+          tf.shape(pitches)[1], MAX_LENGTH,
+          message=f'{prefix}a melody must have at most {MAX_LENGTH} notes'),
+      lambda: tf.debugging.assert_equal(
+          tf.reduce_all((pitches >= 0) & (pitches <= 127)), True,
+          message=f'{prefix}pitches must be MIDI pitches in [0, 127]'),
+      lambda: tf.debugging.assert_equal(
+          tf.reduce_all(tf.math.is_finite(quarter_lengths) & (quarter_lengths > 0)), True,
+          message=f'{prefix}quarter_lengths must be finite and > 0'),
   ]
   pitches, quarter_lengths = after(checks, pitches, quarter_lengths)
   low = interval_values[vocabulary.NUM_SPECIAL]
@@ -391,10 +627,16 @@ def notes_to_tokens(pitches, quarter_lengths, interval_values, duration_values):
 
 
 def tokens_to_notes(first_pitch, intervals, durations, interval_values, duration_values):
-  """MIDI pitches [B, N] from first pitches [B] and interval ids; quarter lengths [B, N]."""
+  """MIDI pitches [B, N] from first pitches [B] and interval ids; quarter lengths [B, N].
+
+  A long run of leaps one way can leave the MIDI range; such pitches are moved by octaves
+  back into 0..127, so every pitch a signature returns is a MIDI pitch.
+  """
   steps = tf.gather(interval_values, intervals)
   first_pitch = tf.cast(first_pitch, tf.int32)[:, None]
   pitches = tf.concat([first_pitch, first_pitch + tf.cumsum(steps, axis=1)], axis=1)
+  pitches = tf.where(pitches > 127, pitches - 12 * ((pitches - 127 + 11) // 12), pitches)
+  pitches = tf.where(pitches < 0, pitches + 12 * ((11 - pitches) // 12), pitches)
   return pitches, tf.gather(duration_values, durations)
 
 

@@ -10,7 +10,8 @@ note before it, so its interval is START. One model step per note plus one for E
 
 The pitch head reads intervals_in and durations_in; the duration head reads intervals_out
 (the interval of the note whose duration it predicts) and durations_in. The pitch head is
-not scored on START (see stylexfer.model.target_mask).
+not scored on START (see stylexfer.model.target_mask). Both heads also hear where note t
+falls in its bar (stylexfer.metre: positions, bar_lengths, notes_left; 0, unknown, at END).
 
 Melodies run from a few dozen notes (folk tunes) to about 5,000 (jazz solos), so the
 n + 1 steps are cut into consecutive windows of `window` steps and the last one is padded
@@ -22,10 +23,14 @@ from one window to the next), which keeps batches shuffled and of one fixed shap
 import numpy as np
 import tensorflow as tf
 
+from stylexfer import metre
 from stylexfer import vocabulary
 
-FEATURES = ('intervals_in', 'durations_in', 'intervals_out')
+FEATURES = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS
 SEQUENCES = FEATURES + ('durations_out',)
+# Share of training windows whose metrical inputs are hidden (all three read "unknown"),
+# so that a head also serves melodies drawn without bars.
+HIDE_METRE = 0.25
 
 
 class DataNotPreparedError(RuntimeError):
@@ -74,18 +79,27 @@ def _built_corpus(genre, data_dir):
   return tfds.builder_from_directory(os.path.join(folder, versions[-1][1]))
 
 
-def frame(intervals, durations):
-  """The four step sequences (n + 1 each) of a melody's n - 1 intervals and n durations."""
+def frame(intervals, durations, metre_ids=None):
+  """The step sequences (n + 1 each) of a melody's n - 1 intervals and n durations.
+
+  `metre_ids` maps stylexfer.metre.INPUTS to n ids each; without it they are unknown.
+  """
   intervals = tf.cast(intervals, tf.int32)
   durations = tf.cast(durations, tf.int32)
   start = tf.constant([vocabulary.START], tf.int32)
   end = tf.constant([vocabulary.END], tf.int32)
-  return {
+  framed = {
       'intervals_in': tf.concat([start, start, intervals], 0),
       'durations_in': tf.concat([start, durations], 0),
       'intervals_out': tf.concat([start, intervals, end], 0),
       'durations_out': tf.concat([durations, end], 0),
   }
+  unknown = tf.zeros([1], tf.int32)
+  for name in metre.INPUTS:
+    ids = (tf.cast(metre_ids[name], tf.int32) if metre_ids is not None
+           else tf.zeros_like(durations))
+    framed[name] = tf.concat([ids, unknown], 0)
+  return framed
 
 
 def cut(framed, window):
@@ -101,14 +115,33 @@ def cut(framed, window):
 
 
 def melody_windows(melodies, window):
-  """A dataset of single windows (dicts of int32 [window]) from a dataset of melodies."""
+  """A dataset of single windows (dicts of int32 [window]) from a dataset of melodies.
+
+  Melodies with bars (`bars`, `beats`, `bar_lengths`) give their metrical inputs.
+  """
 
   def to_windows(melody):
-    return cut(frame(melody['intervals'], melody['durations']), window)
+    ids = metre.record_ids(melody) if 'bar_lengths' in melody else None
+    return cut(frame(melody['intervals'], melody['durations'], ids), window)
 
   return (melodies
           .map(to_windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .unbatch())
+
+
+def hide_metre(window, share=HIDE_METRE):
+  """A window whose metrical inputs read unknown, for a fixed share of windows.
+
+  The draw is seeded by the window's own tokens, so the same windows are hidden on every
+  pass and on every worker, whatever order they come in.
+  """
+  steps = tf.range(1, tf.size(window['durations_out']) + 1, dtype=tf.int64)
+  key = tf.reduce_sum(tf.cast(window['durations_out'], tf.int64) * steps
+                      + tf.cast(window['intervals_out'], tf.int64) * steps * steps)
+  draw = tf.random.stateless_uniform([], tf.stack([key, tf.constant(7, tf.int64)]))
+  shown = tf.cast(draw >= share, tf.int32)
+  return {name: value * shown if name in metre.INPUTS else value
+          for name, value in window.items()}
 
 
 def count_windows(melodies, window):
@@ -132,9 +165,11 @@ def train_batches(windows, batch_size, seed=0, shuffle_buffer=10_000):
   """Endless shuffled batches of windows, reshuffled on every pass.
 
   Endless so that an epoch is a fixed number of steps: every worker of a multi-worker
-  run then takes the same number of steps, whatever its shard of the data holds.
+  run then takes the same number of steps, whatever its shard of the data holds. A share
+  of the windows hear no metre (see hide_metre).
   """
   return (windows
+          .map(hide_metre)
           .cache()
           .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
           .repeat()
@@ -179,11 +214,17 @@ def synthetic_melodies(num_melodies, seed=0, min_notes=40, max_notes=400):
 
   def generate():
     for intervals, durations in melodies:
-      yield {'intervals': intervals, 'durations': durations}
+      quarters = vocabulary.duration_table()[durations]
+      bars, beats, bar_lengths = metre.bars_of(quarters)
+      yield {'intervals': intervals, 'durations': durations, 'bars': bars, 'beats': beats,
+             'bar_lengths': bar_lengths}
 
   return tf.data.Dataset.from_generator(
       generate,
       output_signature={
           'intervals': tf.TensorSpec([None], tf.int32),
           'durations': tf.TensorSpec([None], tf.int32),
+          'bars': tf.TensorSpec([None], tf.int32),
+          'beats': tf.TensorSpec([None], tf.float32),
+          'bar_lengths': tf.TensorSpec([None], tf.float32),
       })

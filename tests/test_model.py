@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from stylexfer import metre
 from stylexfer import model as melody_model
 from stylexfer import vocabulary
 from stylexfer import windows
@@ -29,6 +30,9 @@ def _random_features(batch=2, time=7, seed=0):
       'intervals_in': rng.integers(3, vocabulary.NUM_INTERVALS, (batch, time)),
       'durations_in': rng.integers(3, vocabulary.NUM_DURATIONS, (batch, time)),
       'intervals_out': rng.integers(3, vocabulary.NUM_INTERVALS, (batch, time)),
+      'positions': rng.integers(0, metre.NUM_POSITIONS, (batch, time)),
+      'bar_lengths': rng.integers(0, metre.NUM_BAR_LENGTHS, (batch, time)),
+      'notes_left': rng.integers(0, metre.NUM_NOTES_LEFT, (batch, time)),
   }
 
 
@@ -123,8 +127,10 @@ def test_layers_are_named_and_shared():
                'duration_lstm_0', 'duration_lstm_1', 'pitch_logits', 'duration_logits'):
     assert model.get_layer(name) is not None
   assert model.get_layer('pitch_lstm_1') is model.pitch_lstms[1]
-  # One interval embedding, read by both heads.
-  assert len([layer for layer in model.layers if 'embedding' in layer.name]) == 2
+  # One interval embedding, read by both heads, and one embedding per metrical input.
+  embeddings = sorted(layer.name for layer in model.layers if 'embedding' in layer.name)
+  assert embeddings == ['bar_lengths_embedding', 'duration_embedding', 'interval_embedding',
+                        'notes_left_embedding', 'positions_embedding']
 
 
 def test_save_and_load_give_identical_outputs(tmp_path):
@@ -146,10 +152,12 @@ def test_cells_stepped_one_note_at_a_time_match_the_full_model():
   expected = model(features)['pitch_logits'].numpy()
   previous_durations = model.duration_embedding(features['durations_in'])
   intervals = model.interval_embedding(features['intervals_in'])
+  heard_metre = [model.metre_embeddings[name](features[name]) for name in metre.INPUTS]
   cell = model.get_layer('pitch_lstm_0').cell
   states = [tf.zeros([1, cell.units]), tf.zeros([1, cell.units])]
   for t in range(5):
-    x = tf.concat([intervals[:, t], previous_durations[:, t]], -1)
+    x = tf.concat([intervals[:, t], previous_durations[:, t]]
+                  + [heard[:, t] for heard in heard_metre], -1)
     output, states = cell(x, states)
     np.testing.assert_allclose(model.pitch_dense(output).numpy(), expected[:, t],
                                rtol=1e-5, atol=1e-5)
