@@ -1,119 +1,171 @@
-"""Scores a trained genre model on held-out melodies against the n-gram baseline.
+"""Writes the evaluation report of the genre models: does the transfer work, against real music.
 
-  python -m stylexfer.evaluate --dataset=folk --data_dir=DATA --model_dir=runs/folk
+  stylexfer-evaluate --data_dir=DATA [--model_dir=EXPORTS] [--out=evaluation]
+  python -m stylexfer.evaluate ...   (the same)
 
-prints, per head, nats per note and accuracy of the LSTM and of the stronger of the
-bigram and trigram baselines (chosen on validation), and writes them to
-<model_dir>/evaluation.json.
+writes <out>/report.md with PNG figures and <out>/report.json (every figure's numbers):
+each head against the n-gram, the four combinations generated and held-out melodies
+restyled both ways, compared with the real corpora (histograms, mgeval's overlap and KL),
+judged by genre classifiers trained on real melodies, their coherence, structure,
+strength curve and novelty (see stylexfer/evaluation/). Models come from --model_dir
+(<dir>/<genre>/<version>/, merged models <pitch>_<rhythm>/ too) or the shipped
+stylexfer/pretrained/; each genre needs its `melodies` config built in --data_dir.
+
+With --model_dir pointing at a training folder (one holding model.keras), it scores that
+model on --dataset as before: per head, nats per note and accuracy of the LSTM and of the
+stronger of the bigram and trigram baselines, written to <model_dir>/evaluation.json.
 """
 
 import json
 import os
+import sys
 
-from absl import app
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
+
+from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
-import keras
-import numpy as np
-import tensorflow as tf
-import tensorflow_datasets as tfds
 
-from stylexfer import model as model_lib
-from stylexfer import ngram
-from stylexfer import windows
+# The model-quality functions live in stylexfer.evaluation.quality; these names stay here
+# for the scripts and the pipeline that call them.
+from stylexfer.evaluation.quality import HEADS  # pylint: disable=unused-import
+from stylexfer.evaluation.quality import as_lists  # pylint: disable=unused-import
+from stylexfer.evaluation.quality import compare
+from stylexfer.evaluation.quality import evaluate_model  # pylint: disable=unused-import
+from stylexfer.evaluation.quality import evaluate_saved_model  # pylint: disable=unused-import
+from stylexfer.evaluation.quality import format_table
 
-HEADS = ('pitch', 'duration')
-
-
-def evaluate_model(model, melodies, batch_size=64):
-  """{head: {'nll', 'accuracy', 'tokens'}} of a MelodyModel on a dataset of melodies.
-
-  Melodies are cut into the windows the model was trained on, so the numbers are the
-  training loss's own measure, per scored note.
-  """
-  batches = windows.eval_batches(windows.melody_windows(melodies, model.window), batch_size)
-  sums = tf.function(
-      lambda features, targets: model_lib.head_sums(targets, model(features, training=False)))
-  return _report(sums(features, targets) for features, targets in batches)
+PROGRAM = 'stylexfer-evaluate'
 
 
-def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
-  """evaluate_model's report for an exported SavedModel, through its serving_default.
-
-  `melodies` is a list of {'intervals', 'durations'} dicts (see as_lists); the windows
-  are the training ones, so the figures compare with evaluate_model's.
-  """
-  score = saved_model.signatures['serving_default']
-  blocks = [windows.cut(windows.frame(m['intervals'], m['durations']), window)
-            for m in melodies]
-  stacked = {name: tf.concat([b[name] for b in blocks], 0) for name in windows.SEQUENCES}
-
-  def sums(start):
-    features, targets = windows.split_targets(
-        {name: value[start:start + batch_size] for name, value in stacked.items()})
-    log_probs = score(**features)
-    # Log-probabilities are logits up to a constant, so the masked sums apply as is.
-    return model_lib.head_sums(targets, {f'{head}_logits': log_probs[f'{head}_log_probs']
-                                         for head in HEADS})
-
-  return _report(map(sums, range(0, int(stacked['durations_out'].shape[0]), batch_size)))
+class CommandError(ValueError):
+  """A request that cannot be carried out; its message is the one line the user sees."""
 
 
-def _report(batch_sums):
-  """Per-head NLL, accuracy and token count from the head_sums of every batch."""
-  totals = {}
-  for sums in batch_sums:
-    for key, value in sums.items():
-      totals[key] = totals.get(key, 0.0) + float(value)
-  return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
-                 'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
-                 'tokens': int(totals[f'{head}_count'])} for head in HEADS}
+def define_flags(flag_values=flags.FLAGS):
+  """The evaluate flags; every one is optional."""
+  define = dict(flag_values=flag_values)
+  flags.DEFINE_string('model_dir', None, 'Folder of exported models <genre>/<version>/ '
+                      '(default: the shipped stylexfer/pretrained/), or a training folder '
+                      'holding model.keras to score on --dataset.', **define)
+  flags.DEFINE_multi_string('model', [], 'GENRE=SAVED_MODEL_FOLDER: evaluate this '
+                            'SavedModel for the genre (repeat per genre).', **define)
+  flags.DEFINE_list('genres', ['folk', 'jazz'], 'Genres to evaluate; each needs a model '
+                    'and a built melodies config of its name.', **define)
+  flags.DEFINE_string('data_dir', None, 'TFDS data folder the data was built in.', **define)
+  flags.DEFINE_string('out', 'evaluation', 'Report folder.', **define)
+  flags.DEFINE_integer('count', 100, 'Generated melodies per combination.', **define)
+  flags.DEFINE_integer('length', 128, 'Notes per generated melody and per measured excerpt.',
+                       **define)
+  flags.DEFINE_integer('max_melodies', 100, 'Held-out melodies per genre to restyle and '
+                       'measure (a random subset, by --seed).', **define)
+  flags.DEFINE_list('strengths', ['0', '0.25', '0.5', '0.75', '1'], 'Strengths of the '
+                    'strength curve; restyles are measured at the largest.', **define)
+  flags.DEFINE_float('temperature', 1.1, 'Sampling temperature (the programs\' default).',
+                     **define)
+  flags.DEFINE_float('top_p', 0.95, 'Nucleus sampling mass.', **define)
+  flags.DEFINE_integer('seed', 0, 'Seed of the sampling and of the held-out subset.', **define)
+  flags.DEFINE_integer('folds', 5, 'Cross-validation folds of the genre classifiers.',
+                       **define)
+  flags.DEFINE_boolean('progress', True, 'Show progress bars on stderr.', **define)
+  flags.DEFINE_string('dataset', 'folk', 'With a training folder as --model_dir: the '
+                      'melodies config to score it on.', **define)
 
 
-def as_lists(melodies):
-  """Melody records as a list of {'intervals', 'durations'} numpy dicts (for the n-grams)."""
-  return [{'intervals': np.asarray(m['intervals']), 'durations': np.asarray(m['durations'])}
-          for m in tfds.as_numpy(melodies)]
+def _options(f):
+  from stylexfer.evaluation import suite  # pylint: disable=g-import-not-at-top
+  from stylexfer.evaluation import transfer  # pylint: disable=g-import-not-at-top
+  try:
+    strengths = tuple(sorted(float(s) for s in f.strengths))
+  except ValueError:
+    raise CommandError(f'--strengths must be numbers in [0, 1], got {f.strengths}') from None
+  if not strengths or not all(0 <= s <= 1 for s in strengths):
+    raise CommandError(f'--strengths must be numbers in [0, 1], got {f.strengths}')
+  for name in ('count', 'length', 'max_melodies'):
+    if f[name].value < 2:
+      raise CommandError(f'--{name} must be at least 2, got {f[name].value}')
+  if not 0 < f.top_p <= 1 or not f.temperature > 0:
+    raise CommandError('--temperature must be > 0 and --top_p in (0, 1]')
+  return suite.Options(
+      count=f.count, length=f.length, max_melodies=f.max_melodies, strengths=strengths,
+      sampling=transfer.Sampling(f.temperature, f.top_p, f.seed), folds=f.folds, seed=f.seed,
+      progress=f.progress)
 
 
-def compare(model, train, validation, test):
-  """The LSTM's and the best n-gram's test metrics per head, from three melody datasets."""
-  baseline = ngram.best_baseline(as_lists(train), as_lists(validation), as_lists(test))
-  return {'lstm': evaluate_model(model, test), 'ngram': baseline}
+def find_models(f):
+  """({genre: SavedModel path}, {(pitch genre, rhythm genre): merged SavedModel path})."""
+  from stylexfer import models  # pylint: disable=g-import-not-at-top
+  paths = {}
+  for item in f.model:
+    genre, _, path = item.partition('=')
+    if not path or not os.path.isdir(path):
+      raise CommandError(f'--model {item!r}: expected GENRE=SAVED_MODEL_FOLDER')
+    paths[genre.strip()] = models.latest_version(path) or path
+  for genre in f.genres:
+    if genre not in paths:
+      paths[genre] = models.find_model(genre, f.model_dir)
+  merged = {}
+  if f.model:
+    return paths, merged  # merged models of the folder would not be merges of these
+  for pitch_genre in f.genres:
+    for rhythm_genre in f.genres:
+      if pitch_genre != rhythm_genre:
+        path = models.find_merged(pitch_genre, rhythm_genre, f.model_dir)
+        if path:
+          merged[pitch_genre, rhythm_genre] = path
+  return paths, merged
 
 
-def format_table(genre, report):
-  """A markdown table: per head, NLL (nats/note) and accuracy of the LSTM and the n-gram."""
-  lines = ['| genre | head | LSTM NLL | LSTM acc. | n-gram | n-gram NLL | n-gram acc. | notes |',
-           '| --- | --- | --- | --- | --- | --- | --- | --- |']
-  for head in HEADS:
-    lstm, gram = report['lstm'][head], report['ngram'][head]
-    order = {2: 'bigram', 3: 'trigram'}.get(gram['order'], f"order {gram['order']}")
-    lines.append(f"| {genre} | {head} | {lstm['nll']:.3f} | {lstm['accuracy']:.3f} | {order} "
-                 f"| {gram['nll']:.3f} | {gram['accuracy']:.3f} | {lstm['tokens']} |")
-  return '\n'.join(lines)
+def write_report(f):
+  """Evaluates the models named by the flags and writes the report; returns report.md."""
+  from stylexfer import models  # pylint: disable=g-import-not-at-top
+  from stylexfer.evaluation import report  # pylint: disable=g-import-not-at-top
+  from stylexfer.evaluation import suite  # pylint: disable=g-import-not-at-top
+  if len(f.genres) < 2:
+    raise CommandError('--genres needs at least two genres to restyle between')
+  options = _options(f)
+  paths, merged = find_models(f)
+  loaded = {genre: models.load(path) for genre, path in paths.items() if genre in f.genres}
+  results = suite.evaluate(loaded, f.data_dir,
+                           {key: models.load(path) for key, path in merged.items()},
+                           options)
+  results['settings']['models'] = {g: paths[g] for g in f.genres}
+  command = ' '.join(['stylexfer-evaluate'] + [a for a in sys.argv[1:]])
+  return report.write(results, f.out, command)
 
 
-def define_flags():
-  flags.DEFINE_string('dataset', 'folk', 'Config of the melodies data set.')
-  flags.DEFINE_string('data_dir', None, 'TFDS data folder the data was built in.')
-  flags.DEFINE_string('model_dir', None, 'Training folder holding model.keras.')
-
-
-def main(argv):
-  del argv
-  f = flags.FLAGS
+def score_training_folder(f):
+  """The former evaluate: a Keras model of a training folder against the n-gram."""
+  import keras  # pylint: disable=g-import-not-at-top
+  from stylexfer import windows  # pylint: disable=g-import-not-at-top
   model = keras.saving.load_model(os.path.join(f.model_dir, 'model.keras'))
   splits = [windows.load_split(f.dataset, s, f.data_dir) for s in ('train', 'validation',
                                                                     'test')]
-  report = compare(model, *splits)
-  print(format_table(f.dataset, report))
+  found = compare(model, *splits)
+  print(format_table(f.dataset, found))
   with open(os.path.join(f.model_dir, 'evaluation.json'), 'w') as out:
-    json.dump(report, out, indent=2)
+    json.dump(found, out, indent=2)
+
+
+def main(argv, flag_values=flags.FLAGS):
+  if len(argv) > 1:
+    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
+    return 1
+  f = flag_values
+  from stylexfer import models  # pylint: disable=g-import-not-at-top
+  from stylexfer import windows  # pylint: disable=g-import-not-at-top
+  try:
+    if f.model_dir and os.path.isfile(os.path.join(f.model_dir, 'model.keras')):
+      score_training_folder(f)
+    else:
+      print(f'report: {write_report(f)}')
+  except (CommandError, windows.DataNotPreparedError, models.ModelNotFoundError) as error:
+    print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
+    return 1
+  return 0
 
 
 def run():
   define_flags()
-  flags.mark_flags_as_required(['model_dir'])
   app.run(main)
 
 

@@ -1,0 +1,97 @@
+"""How well does a genre model predict held-out melodies? Each head against the n-gram.
+
+Per head, nats per note and accuracy on the test split, of the LSTM (a Keras MelodyModel
+or an exported SavedModel) and of the stronger, on validation, of a bigram and a trigram
+baseline with interpolated Kneser-Ney smoothing (stylexfer.ngram), scored on exactly the
+same notes.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from stylexfer import model as model_lib
+from stylexfer import ngram
+from stylexfer import windows
+
+HEADS = ('pitch', 'duration')
+
+
+def evaluate_model(model, melodies, batch_size=64):
+  """{head: {'nll', 'accuracy', 'tokens'}} of a MelodyModel on a dataset of melodies.
+
+  Melodies are cut into the windows the model was trained on, so the numbers are the
+  training loss's own measure, per scored note.
+  """
+  batches = windows.eval_batches(windows.melody_windows(melodies, model.window), batch_size)
+  sums = tf.function(
+      lambda features, targets: model_lib.head_sums(targets, model(features, training=False)))
+  return _report(sums(features, targets) for features, targets in batches)
+
+
+def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
+  """evaluate_model's report for an exported SavedModel, through its serving_default.
+
+  `melodies` is a list of {'intervals', 'durations'} dicts (see as_lists); the windows
+  are the training ones, so the figures compare with evaluate_model's.
+  """
+  score = saved_model.signatures['serving_default']
+  # Exports differ in the inputs they hear (the metrical ones came later): each is given
+  # the ones its signature names.
+  accepted = set(score.structured_input_signature[1])
+  blocks = [windows.cut(windows.frame(m['intervals'], m['durations']), window)
+            for m in melodies]
+  stacked = {name: tf.concat([b[name] for b in blocks], 0) for name in windows.SEQUENCES}
+
+  def sums(start):
+    features, targets = windows.split_targets(
+        {name: value[start:start + batch_size] for name, value in stacked.items()})
+    log_probs = score(**{name: value for name, value in features.items()
+                         if name in accepted})
+    # Log-probabilities are logits up to a constant, so the masked sums apply as is.
+    return model_lib.head_sums(targets, {f'{head}_logits': log_probs[f'{head}_log_probs']
+                                         for head in HEADS})
+
+  return _report(map(sums, range(0, int(stacked['durations_out'].shape[0]), batch_size)))
+
+
+def _report(batch_sums):
+  """Per-head NLL, accuracy and token count from the head_sums of every batch."""
+  totals = {}
+  for sums in batch_sums:
+    for key, value in sums.items():
+      totals[key] = totals.get(key, 0.0) + float(value)
+  return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
+                 'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
+                 'tokens': int(totals[f'{head}_count'])} for head in HEADS}
+
+
+def as_lists(melodies):
+  """Melody records as a list of {'intervals', 'durations'} numpy dicts (for the n-grams)."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  return [{'intervals': np.asarray(m['intervals']), 'durations': np.asarray(m['durations'])}
+          for m in tfds.as_numpy(melodies)]
+
+
+def compare(model, train, validation, test):
+  """The LSTM's and the best n-gram's test metrics per head, from three melody datasets."""
+  baseline = ngram.best_baseline(as_lists(train), as_lists(validation), as_lists(test))
+  return {'lstm': evaluate_model(model, test), 'ngram': baseline}
+
+
+def compare_saved_model(saved_model, train, validation, test):
+  """compare() for an exported SavedModel; the splits are lists of {'intervals',
+  'durations'} dicts (as_lists of each split)."""
+  baseline = ngram.best_baseline(train, validation, test)
+  return {'lstm': evaluate_saved_model(saved_model, test), 'ngram': baseline}
+
+
+def format_table(genre, report):
+  """A markdown table: per head, NLL (nats/note) and accuracy of the LSTM and the n-gram."""
+  lines = ['| genre | head | LSTM NLL | LSTM acc. | n-gram | n-gram NLL | n-gram acc. | notes |',
+           '| --- | --- | --- | --- | --- | --- | --- | --- |']
+  for head in HEADS:
+    lstm, gram = report['lstm'][head], report['ngram'][head]
+    order = {2: 'bigram', 3: 'trigram'}.get(gram['order'], f"order {gram['order']}")
+    lines.append(f"| {genre} | {head} | {lstm['nll']:.3f} | {lstm['accuracy']:.3f} | {order} "
+                 f"| {gram['nll']:.3f} | {gram['accuracy']:.3f} | {lstm['tokens']} |")
+  return '\n'.join(lines)

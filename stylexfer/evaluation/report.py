@@ -1,0 +1,248 @@
+"""Writes the evaluation report folder: Markdown, a JSON of every figure, PNG figures.
+
+  <out>/report.md           the report, figures linked
+  <out>/report.json         every number of the report (suite.evaluate's results)
+  <out>/figures/<name>.png  each figure, and <name>.json with the data it plots
+"""
+
+import json
+import math
+import os
+
+from stylexfer.evaluation import histograms
+from stylexfer.evaluation import plots
+from stylexfer.evaluation import quality
+from stylexfer.evaluation import suite
+
+FIGURES = 'figures'
+
+
+def _number(value, digits=3):
+  if value is None or (isinstance(value, float) and math.isnan(value)):
+    return '—'
+  return f'{value:.{digits}f}'
+
+
+def _share(value):
+  if value is None or (isinstance(value, float) and math.isnan(value)):
+    return '—'
+  return f'{100 * value:.1f}%'
+
+
+def _table(header, rows):
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
+  lines += ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows]
+  return '\n'.join(lines)
+
+
+def _json_ready(value):
+  """NaN as null, so that report.json is strict JSON."""
+  if isinstance(value, float) and math.isnan(value):
+    return None
+  if isinstance(value, dict):
+    return {str(k): _json_ready(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_ready(v) for v in value]
+  return value
+
+
+def _save_figure(folder, name, data):
+  with open(os.path.join(folder, FIGURES, f'{name}.json'), 'w') as f:
+    json.dump(_json_ready(data), f, indent=1)
+  return f'{FIGURES}/{name}.png'
+
+
+def draw_figures(results, folder):
+  """Draws every figure under <folder>/figures; returns {name: relative PNG path}."""
+  os.makedirs(os.path.join(folder, FIGURES), exist_ok=True)
+  genres = results['settings']['genres']
+  pooled = results['histograms']
+  drawn = {}
+  for source in genres:
+    for target in genres:
+      if source == target:
+        continue
+      wanted = [suite.real_id(source), suite.real_id(target),
+                suite.restyled_id(source, target), suite.generated_id(source, target)]
+      sets = {suite.describe(s): pooled[s] for s in wanted if s in pooled}
+      name = f'histograms_{source}_to_{target}'
+      data = plots.histogram_panels(sets, os.path.join(folder, FIGURES, f'{name}.png'),
+                                    f'{source} tones with {target} rhythm, against both corpora')
+      drawn[name] = _save_figure(folder, name, data)
+  for name, kinds in (('transitions_restyled', ('real', 'restyled')),
+                      ('transitions_generated', ('generated',))):
+    matrices = {suite.describe(s): pooled[s]['transitions'] for s in pooled
+                if s.split(':')[0] in kinds}
+    data = plots.transition_heatmaps(matrices, os.path.join(folder, FIGURES, f'{name}.png'))
+    drawn[name] = _save_figure(folder, name, data)
+  if results.get('strength'):
+    data = plots.strength_curve(results['strength'],
+                                os.path.join(folder, FIGURES, 'strength_curve.png'))
+    drawn['strength_curve'] = _save_figure(folder, 'strength_curve', data)
+  if results.get('excerpt'):
+    drawn.update(_engrave(results['excerpt'], folder))
+  return drawn
+
+
+def _engrave(excerpt, folder):
+  """The before/after excerpt engraved (render.py: MusicXML -> Verovio SVG -> PNG)."""
+  import fractions  # pylint: disable=g-import-not-at-top
+  from stylexfer import render  # pylint: disable=g-import-not-at-top
+  drawn = {}
+  for side in ('before', 'after'):
+    tune = render.Tune(excerpt['pitches'], [fractions.Fraction(d) for d in excerpt[side]],
+                       excerpt['time_signature'], fractions.Fraction(excerpt['pickup']),
+                       f"{excerpt['tune_id']} ({side})")
+    name = f'excerpt_{side}'
+    written = render.write_all(tune, os.path.join(folder, FIGURES), name,
+                               formats=('musicxml', 'svg', 'png'))
+    drawn[name] = f"{FIGURES}/{os.path.basename(written.get('png') or written['svg'])}"
+  with open(os.path.join(folder, FIGURES, 'excerpt.json'), 'w') as f:
+    json.dump(excerpt, f, indent=1)
+  return drawn
+
+
+def markdown(results, drawn, command=''):
+  """The report's Markdown text."""
+  settings, genres = results['settings'], results['settings']['genres']
+  sets = results['sets']
+  out = ['# How well stylexfer restyles melodies', '']
+  if command:
+    out += ['Written by', '', '```sh', command, '```', '']
+  out += [f"Genres {', '.join(genres)}; held-out melodies from each test split (at most "
+          f"{settings['max_melodies']} per genre), {settings['count']} generated melodies "
+          f"of {settings['length']} notes per combination; sampling temperature "
+          f"{settings['temperature']}, top-p {settings['top_p']}, seed {settings['seed']}. "
+          f"Distributions are measured on each melody's first {settings['length']} notes.",
+          '']
+  out += ['## Sets measured', '',
+          _table(['set', 'melodies', 'notes'],
+                 [[info['label'], info['melodies'], info['notes']]
+                  for info in sets.values()]), '']
+
+  out += ['## Model quality: each head against the n-gram', '',
+          'Nats per note on the whole test split (lower is better) and accuracy of the '
+          'most likely token.', '']
+  tables = [quality.format_table(g, results['quality'][g]).split('\n') for g in genres]
+  out += [tables[0][0], tables[0][1]] + [row for t in tables for row in t[2:]] + ['']
+
+  out += ['## The judges: genre classifiers trained on real melodies only', '',
+          f"Logistic regression on excerpts of {settings['excerpt']} notes (rhythm: duration "
+          'histogram and onset within the beat; pitch: interval histogram and pitch classes '
+          f"relative to the commonest one). Accuracy from {settings['folds']}-fold "
+          'cross-validation with every excerpt of a tune in one fold, on the training and '
+          'validation melodies; then the share of held-out test melodies judged their own '
+          'genre.', '']
+  rows = []
+  for kind, found in results['classifier'].items():
+    cv = found['cross_validation']
+    rows.append([kind, cv['excerpts'], cv['tunes'], _share(cv['excerpt_accuracy']),
+                 _share(cv['balanced_accuracy']),
+                 ', '.join(f'{g} {_share(v)}' for g, v in cv['per_genre'].items()),
+                 ', '.join(f'{g} {_share(v)}' for g, v in found['held_out_recall'].items())])
+  out += [_table(['judge', 'excerpts', 'tunes', 'CV accuracy', 'CV balanced accuracy',
+                  'CV recall per genre', 'held-out melodies judged their genre'], rows), '']
+
+  out += ['## Transfer judged independently', '',
+          'Share of each set judged each genre by the rhythm judge and by the pitch judge. '
+          'A restyle works when its rhythm is judged the target genre and its pitches '
+          'still the source genre.', '']
+  header = ['set'] + [f'rhythm judged {g}' for g in genres] + [f'pitches judged {g}'
+                                                               for g in genres]
+  rows = [[sets[s]['label']] + [_share(results['judged'][s]['rhythm'][g]) for g in genres] +
+          [_share(results['judged'][s]['pitch'][g]) for g in genres] for s in sets]
+  out += [_table(header, rows), '']
+
+  out += ['## Histograms against the real corpora', '']
+  for name, path in drawn.items():
+    if name.startswith('histograms_'):
+      out += [f'![{name}]({path})', '']
+  out += ["Yang & Lerch's relative measure (mgeval): overlap area (OA, 1 is best) and KL "
+          'divergence (nats, 0 is best) between the real corpus\'s intra-set distances and '
+          'the set-to-corpus inter-set distances, per feature (each melody\'s histogram).',
+          '']
+  for metric, label in (('overlap', 'overlap area'), ('kl', 'KL divergence')):
+    header = ['set'] + [f'{feature} vs {g}' for feature in histograms.FEATURES
+                        for g in genres]
+    rows = [[sets[s]['label']] + [_number(results['mgeval'][s][g][feature][metric], 2)
+                                  for feature in histograms.FEATURES for g in genres]
+            for s in sets]
+    out += [f'**{label}**', '', _table(header, rows), '']
+
+  out += ['## Duration transitions', '']
+  for name in ('transitions_restyled', 'transitions_generated'):
+    if name in drawn:
+      out += [f'![{name}]({drawn[name]})', '']
+
+  out += ['## Coherence: rhythm NLL under each genre', '',
+          "Nats per note of each set's durations under each genre's duration head and "
+          'duration n-gram (lower is more typical of that genre); real held-out melodies '
+          'are the yardstick.', '']
+  header = ['set'] + [f'duration head {g}' for g in genres] + [f'n-gram {g}' for g in genres]
+  rows = [[sets[s]['label']] +
+          [_number(results['coherence'][s]['duration_head'][g]) for g in genres] +
+          [_number(results['coherence'][s]['ngram'][g]) for g in genres] for s in sets]
+  out += [_table(header, rows), '']
+
+  out += ['## Structure', '',
+          'Notes whose onset stays in the bar they had; repeated bars (the same pitches, '
+          'durations and positions as an earlier bar) whose new rhythm repeats too; notes '
+          'shorter than a 16th that come in runs of 3 or more; durations changed.', '']
+  rows = []
+  for s, found in results['structure'].items():
+    rows.append([sets[s]['label'], _share(found['in_bars']), found['repeated_bars'],
+                 _share(found['repeated_kept']), found['short_notes'],
+                 _share(found['short_in_runs']), _share(found['changed'])])
+  out += [_table(['set', 'notes in their bars', 'repeated bars', 'repeated bars with one '
+                  'rhythm', 'notes < 16th', 'of those in runs of 3+', 'durations changed'],
+                 rows), '']
+
+  if results.get('strength'):
+    out += ['## Strength curve', '', f"![strength curve]({drawn['strength_curve']})", '']
+    rows = []
+    for direction, curve in results['strength'].items():
+      for k, strength in enumerate(curve['strengths']):
+        rows.append([direction.replace('>', ' to '), f'{strength:g}',
+                     _share(curve['judged_target'][k]), _share(curve['pitch_kept'][k]),
+                     _share(curve['changed'][k]), _share(curve['in_bars'][k]),
+                     _share(curve['short_in_runs'][k])])
+    out += [_table(['restyle', 'strength', 'rhythm judged target', 'pitches judged source',
+                    'durations changed', 'notes in their bars', 'short notes in runs'],
+                   rows), '']
+
+  out += ['## Novelty', '',
+          'Longest run of consecutive tokens each melody shares with the training melodies '
+          "(intervals: the pitch genre's; durations: the rhythm genre's; notes: both "
+          'tokens), median over the set; novelty = 1 - longest note run / length.', '']
+  rows = []
+  for s, found in results['novelty'].items():
+    rows.append([sets[s]['label'], _number(found['intervals']['median_longest'], 0),
+                 _number(found['durations']['median_longest'], 0),
+                 _number(found['notes']['median_longest'], 0),
+                 _number(found['notes']['mean_novelty'], 2)])
+  out += [_table(['set', 'intervals', 'durations', 'notes', 'mean novelty'], rows), '']
+
+  if 'excerpt_before' in drawn:
+    excerpt = results['excerpt']
+    out += ['## Before and after', '',
+            f"The first bars of {excerpt['tune_id']} ({excerpt['source']}), then restyled "
+            f"to {excerpt['target']}:", '', f"![before]({drawn['excerpt_before']})", '',
+            f"![after]({drawn['excerpt_after']})", '']
+
+  out += ['## Time taken', '',
+          _table(['step', 'seconds'], [[k, v] for k, v in results.get('timing', {}).items()]),
+          '']
+  return '\n'.join(out)
+
+
+def write(results, folder, command=''):
+  """Writes report.md, report.json and the figures under `folder`; returns report.md's path."""
+  os.makedirs(folder, exist_ok=True)
+  drawn = draw_figures(results, folder)
+  results = dict(results, figures=drawn)
+  with open(os.path.join(folder, 'report.json'), 'w') as f:
+    json.dump(_json_ready(results), f, indent=1)
+  path = os.path.join(folder, 'report.md')
+  with open(path, 'w') as f:
+    f.write(markdown(results, drawn, command))
+  return path

@@ -1,0 +1,309 @@
+"""Runs the whole evaluation for a set of genre SavedModels and returns every figure.
+
+  results = suite.evaluate({'folk': folk_model, 'jazz': jazz_model}, data_dir='DATA')
+  report.write(results, 'evaluation/')
+
+The melodies measured, each a set of Renditions:
+
+  real:G            held-out (test split) melodies of genre G, as they are
+  restyled:S>T      held-out melodies of genre S restyled by genre T's model (strength 1)
+  generated:P/R     melodies with genre P's tones and genre R's rhythm (the article's four
+                    combinations for two genres)
+
+Distributions (histograms, mgeval, coherence, novelty) are measured on each melody's first
+`length` notes, the length of the generated ones, so that long jazz solos and short reels
+weigh alike; structure and the classifiers' judgement read whole melodies.
+"""
+
+import dataclasses
+import fractions
+import sys
+import time
+
+import numpy as np
+
+from stylexfer.evaluation import classifier as classifier_lib
+from stylexfer.evaluation import coherence
+from stylexfer.evaluation import data
+from stylexfer.evaluation import histograms
+from stylexfer.evaluation import mgeval
+from stylexfer.evaluation import novelty
+from stylexfer.evaluation import quality
+from stylexfer.evaluation import structure
+from stylexfer.evaluation import transfer
+
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclasses.dataclass
+class Options:
+  """What to measure and how much of it."""
+  count: int = 100             # generated melodies per combination
+  length: int = 128            # notes per generated melody, and per measured excerpt
+  max_melodies: int = 100      # held-out melodies per genre restyled and measured
+  strengths: tuple = STRENGTHS
+  sampling: transfer.Sampling = dataclasses.field(default_factory=transfer.Sampling)
+  excerpt: int = classifier_lib.EXCERPT  # notes per classifier excerpt
+  folds: int = 5
+  seed: int = 0
+  progress: bool = True
+
+
+def real_id(genre):
+  return f'real:{genre}'
+
+
+def restyled_id(source, target):
+  return f'restyled:{source}>{target}'
+
+
+def generated_id(pitch_genre, rhythm_genre):
+  return f'generated:{pitch_genre}/{rhythm_genre}'
+
+
+def describe(set_id):
+  """A reader's label for a set id."""
+  kind, what = set_id.split(':', 1)
+  if kind == 'real':
+    return f'real {what}'
+  if kind == 'restyled':
+    source, target = what.split('>')
+    return f'{source} restyled to {target}'
+  pitch, rhythm = what.split('/')
+  return f'generated {pitch} tones, {rhythm} rhythm'
+
+
+class _Clock:
+  """Wall time per step, and progress bars (tqdm, on stderr) when asked for."""
+
+  def __init__(self, show):
+    self.show = show
+    self.times = {}
+    self._step, self._start = None, None
+
+  def step(self, name):
+    self.stop()
+    self._step, self._start = name, time.time()
+    if self.show:
+      print(f'[evaluate] {name}', file=sys.stderr, flush=True)
+
+  def stop(self):
+    if self._step is not None:
+      self.times[self._step] = round(time.time() - self._start, 2)
+      self._step = None
+
+  def bar(self, description):
+    if not self.show:
+      return iter
+    from tqdm import auto as tqdm  # pylint: disable=g-import-not-at-top
+    return lambda items: tqdm.tqdm(items, desc=description, leave=False, file=sys.stderr)
+
+
+def evaluate(saved_models, data_dir=None, merged=None, options=None):
+  """Every figure of the report for genre SavedModels {genre: model}.
+
+  Each genre needs a built `melodies` config of its name in `data_dir`. `merged` maps
+  (pitch genre, rhythm genre) to a merged SavedModel that generates that combination.
+  Returns a JSON-ready dict (see report.write).
+  """
+  options = options or Options()
+  merged = merged or {}
+  genres = sorted(saved_models)
+  clock = _Clock(options.progress)
+  results = {'settings': _settings(genres, options, merged), 'sets': {}}
+
+  clock.step('reading the held-out and training melodies')
+  records = {g: {split: data.load_records(g, split, data_dir)
+                 for split in ('train', 'validation', 'test')} for g in genres}
+  held_out = {g: [data.record_to_melody(r) for r in
+                  data.subset(records[g]['test'], options.max_melodies, options.seed)]
+              for g in genres}
+  training = {g: [data.rendition(data.record_to_melody(r))
+                  for r in clock.bar(f'{g} training melodies')(
+                      records[g]['train'] + records[g]['validation'])]
+              for g in genres}
+
+  clock.step('model quality: each head against the n-gram')
+  results['quality'] = {}
+  for g in clock.bar('genres')(genres):
+    splits = [data.record_tokens(records[g][s]) for s in ('train', 'validation', 'test')]
+    results['quality'][g] = quality.compare_saved_model(saved_models[g], *splits)
+
+  sets = {real_id(g): [data.rendition(m) for m in held_out[g]] for g in genres}
+  clock.step('generating the combinations')
+  for pitch_genre in genres:
+    for rhythm_genre in genres:
+      sets[generated_id(pitch_genre, rhythm_genre)] = transfer.combination(
+          pitch_genre, rhythm_genre, saved_models, options.count, options.length,
+          options.sampling, merged.get((pitch_genre, rhythm_genre)),
+          clock.bar(f'{pitch_genre} tones, {rhythm_genre} rhythm'))
+
+  clock.step('restyling held-out melodies at each strength')
+  by_strength = {}
+  for source in genres:
+    for target in genres:
+      if source == target:
+        continue
+      for strength in options.strengths:
+        by_strength[source, target, strength] = transfer.restyle_set(
+            saved_models[target], held_out[source], strength, options.sampling,
+            clock.bar(f'{source} to {target} at {strength:g}'))
+      sets[restyled_id(source, target)] = by_strength[source, target, max(options.strengths)]
+  results['sets'] = {set_id: _set_info(set_id, renditions) for set_id, renditions in
+                     sets.items()}
+  excerpts = {set_id: [r.excerpt(options.length) for r in renditions]
+              for set_id, renditions in sets.items()}
+
+  clock.step('genre classifiers: grouped cross-validation, then judging')
+  results['classifier'], judges = _classifiers(training, sets, genres, options, clock)
+  results['judged'] = {set_id: {kind: {g: judges[kind].share_judged(renditions, g)
+                                       for g in genres} for kind in judges}
+                       for set_id, renditions in sets.items()}
+
+  clock.step('histograms and mgeval distances')
+  results['histograms'] = {
+      set_id: {name: histograms.pooled(renditions, name).tolist()
+               for name in histograms.FEATURES}
+      for set_id, renditions in excerpts.items()}
+  results['mgeval'] = _mgeval(excerpts, genres, options, clock)
+
+  clock.step('coherence: rhythm NLL under each genre')
+  results['coherence'] = _coherence(excerpts, records, saved_models, results['quality'],
+                                    genres, clock)
+
+  clock.step('structure and the strength curve')
+  results['structure'] = {set_id: structure.summarize([structure.measure(r)
+                                                       for r in renditions])
+                          for set_id, renditions in sets.items()}
+  results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'],
+                                        options.strengths)
+
+  clock.step('novelty against the training melodies')
+  results['novelty'] = _novelty(excerpts, records, genres, clock)
+
+  results['excerpt'] = _engraving_excerpt(sets, genres)
+  clock.stop()
+  results['timing'] = clock.times
+  return results
+
+
+def _settings(genres, options, merged):
+  return {'genres': genres, 'count': options.count, 'length': options.length,
+          'max_melodies': options.max_melodies, 'strengths': list(options.strengths),
+          'temperature': options.sampling.temperature, 'top_p': options.sampling.top_p,
+          'seed': options.sampling.seed, 'excerpt': options.excerpt, 'folds': options.folds,
+          'merged': sorted(f'{p}/{r}' for p, r in merged)}
+
+
+def _set_info(set_id, renditions):
+  kind, what = set_id.split(':', 1)
+  if kind == 'real':
+    pitch_genre = rhythm_genre = what
+  elif kind == 'restyled':
+    pitch_genre, rhythm_genre = what.split('>')
+  else:
+    pitch_genre, rhythm_genre = what.split('/')
+  return {'label': describe(set_id), 'kind': kind, 'pitch_genre': pitch_genre,
+          'rhythm_genre': rhythm_genre, 'melodies': len(renditions),
+          'notes': int(sum(len(r) for r in renditions))}
+
+
+def _classifiers(training, sets, genres, options, clock):
+  """Cross-validated accuracy on the training corpora, and judges fitted on all of them."""
+  report, judges = {}, {}
+  for kind in clock.bar('classifiers')(classifier_lib.KINDS):
+    judge = classifier_lib.GenreClassifier(kind, options.excerpt)
+    validation = judge.cross_validate(training, options.folds, options.seed)
+    held_out = {g: judge.share_judged(sets[real_id(g)], g) for g in genres}
+    report[kind] = {'cross_validation': validation, 'held_out_recall': held_out,
+                    'held_out_balanced_accuracy': float(np.mean(list(held_out.values())))}
+    judges[kind] = judge
+  return report, judges
+
+
+def _mgeval(excerpts, genres, options, clock):
+  """mgeval's overlap and KL of every set against each real corpus, per feature."""
+  features = {set_id: {name: histograms.features(renditions, name)
+                       for name in histograms.FEATURES}
+              for set_id, renditions in excerpts.items()}
+  found = {}
+  for set_id in clock.bar('sets')(list(excerpts)):
+    found[set_id] = {}
+    for reference in genres:
+      found[set_id][reference] = {
+          name: mgeval.compare(features[real_id(reference)][name], features[set_id][name],
+                               options.seed)
+          for name in histograms.FEATURES}
+  return found
+
+
+def _coherence(excerpts, records, saved_models, quality_report, genres, clock):
+  """Nats per note of every set's rhythm under each genre's duration head and n-gram."""
+  baselines = {g: coherence.fit_duration_ngram(
+      data.record_tokens(records[g]['train']),
+      quality_report[g]['ngram']['duration']['order']) for g in genres}
+  found = {}
+  for set_id, renditions in excerpts.items():
+    found[set_id] = {'duration_head': {}, 'ngram': {}}
+    for g in genres:
+      found[set_id]['duration_head'][g] = coherence.duration_head_nll(
+          saved_models[g], renditions, clock.bar(f'{set_id} under {g}'))
+      found[set_id]['ngram'][g] = coherence.ngram_nll(baselines[g], renditions)
+  return found
+
+
+def _strength_curve(by_strength, rhythm_judge, pitch_judge, strengths):
+  curves = {}
+  for (source, target, strength), renditions in sorted(by_strength.items()):
+    curve = curves.setdefault(f'{source}>{target}', {
+        'strengths': [], 'judged_target': [], 'pitch_kept': [], 'changed': [],
+        'in_bars': [], 'repeated_kept': [], 'short_in_runs': []})
+    summary = structure.summarize([structure.measure(r) for r in renditions])
+    curve['strengths'].append(strength)
+    curve['judged_target'].append(rhythm_judge.share_judged(renditions, target))
+    curve['pitch_kept'].append(pitch_judge.share_judged(renditions, source))
+    for name in ('changed', 'in_bars', 'repeated_kept', 'short_in_runs'):
+      curve[name].append(summary[name])
+  return curves
+
+
+def _novelty(excerpts, records, genres, clock):
+  """Longest runs shared with the training melodies: intervals against the pitch genre's,
+  durations against the rhythm genre's, whole notes against either."""
+  corpora = {(g, stream): [novelty.tokens(r['intervals'], r['durations'], stream)
+                           for r in records[g]['train']]
+             for g in genres for stream in novelty.STREAMS}
+  found = {}
+  for set_id in clock.bar('sets')(list(excerpts)):
+    info = _set_info(set_id, excerpts[set_id])
+    renditions = excerpts[set_id]
+    found[set_id] = {
+        'intervals': novelty.measure(renditions, corpora[info['pitch_genre'], 'intervals'],
+                                     'intervals'),
+        'durations': novelty.measure(renditions, corpora[info['rhythm_genre'], 'durations'],
+                                     'durations'),
+        'notes': novelty.measure(
+            renditions, corpora[info['pitch_genre'], 'notes'] +
+            (corpora[info['rhythm_genre'], 'notes']
+             if info['rhythm_genre'] != info['pitch_genre'] else []), 'notes'),
+    }
+  return found
+
+
+def _engraving_excerpt(sets, genres, bars=8):
+  """The first bars of the first restyled held-out melody, before and after, as notes."""
+  for source in genres:
+    for target in genres:
+      renditions = sets.get(restyled_id(source, target))
+      if not renditions:
+        continue
+      restyled = renditions[0]
+      notes = sum(1 for b in restyled.bars if b < bars)
+      part = restyled.excerpt(max(notes, 1))
+      as_text = lambda values: [str(fractions.Fraction(v)) for v in values]
+      return {'tune_id': restyled.tune_id, 'source': source, 'target': target,
+              'time_signature': restyled.time_signature,
+              'pickup': str(restyled.first_position), 'pitches': part.pitches,
+              'before': as_text(part.original), 'after': as_text(part.durations)}
+  return None
+
