@@ -27,6 +27,10 @@ class UnknownGenreError(ValueError):
   """A genre name that is neither built in nor a model folder."""
 
 
+class BrokenModelError(ValueError):
+  """A SavedModel folder that exists but cannot be loaded; the message names it."""
+
+
 def model_root(model_dir=None):
   return model_dir or PRETRAINED_DIR
 
@@ -87,8 +91,28 @@ def find_merged(pitch_genre, rhythm_genre, model_dir=None):
   return None
 
 
+def _damage(path, error):
+  """Which part of a SavedModel folder failed to load, in words."""
+  text = str(error)
+  if 'saved_model.pb' in text or 'MetaGraph' in text:
+    return 'saved_model.pb cannot be read'
+  if not os.path.isdir(os.path.join(path, 'variables')):
+    return 'its variables/ folder is missing'
+  return 'its variables are missing or damaged'
+
+
 @functools.lru_cache(maxsize=8)
 def load(path):
-  """The loaded SavedModel at `path` (cached: loading takes seconds)."""
+  """The loaded SavedModel at `path` (cached: loading takes seconds).
+
+  Raises BrokenModelError naming the folder when its saved_model.pb or its variables
+  cannot be read (a copy cut short, a damaged file).
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return tf.saved_model.load(path)
+  try:
+    return tf.saved_model.load(path)
+  except Exception as error:  # TensorFlow raises OSError, OpError, IndexError, ValueError
+    reason = ' '.join(str(error).split())[:160] or type(error).__name__
+    raise BrokenModelError(
+        f'the model folder {path} is broken: {_damage(path, error)} ({reason}); export '
+        'the model again or pass another --model_dir') from error

@@ -18,12 +18,17 @@ two resume paths and two ways of counting tokens, and a loss that `fit` averages
 replica rather than per token.
 """
 
+import contextlib
 import dataclasses
+import io
 import json
 import math
 import os
+import re
 import shutil
+import sys
 import time
+import zipfile
 
 from absl import app
 from absl import flags
@@ -36,6 +41,7 @@ from stylexfer import model as melody_model
 from stylexfer import windows
 
 FLAGS = flags.FLAGS
+PROGRAM = 'stylexfer-train'
 STRATEGIES = ('one_device', 'mirrored', 'multi_worker_mirrored', 'tpu')
 HEADS = ('pitch', 'duration')
 
@@ -167,19 +173,161 @@ def _scalar_summary(tag, value):
   tf.summary.write(tag, tf.constant(value, tf.float32), metadata=metadata)
 
 
+class TrainingError(RuntimeError):
+  """Training cannot go on (a model_dir that cannot be written, a full disk, no intact
+  checkpoint); the message names the place and the reason, on one line."""
+
+
+def _reason(error):
+  """The reason of an OSError or a TensorFlow error in a few words."""
+  if isinstance(error, OSError):
+    return error.strerror or str(error)
+  text = ' '.join(getattr(error, 'message', str(error)).split())
+  # TensorFlow's file errors read '{{function_node ...}} /path/file; No space left on
+  # device [Op:SaveV2]': the reason is after the last '; '.
+  text = re.sub(r'\s*\[Op:\w+\]$', '', text).rsplit('; ', 1)[-1]
+  return text or type(error).__name__
+
+
+@contextlib.contextmanager
+def _writing(what, keeps=None):
+  """Turns a failed write (a full disk, no permission) into a TrainingError saying what
+  could not be written, why, and what is kept."""
+  try:
+    yield
+  except (OSError, tf.errors.OpError) as error:
+    kept = f'; {keeps}' if keeps else ''
+    raise TrainingError(f'cannot write {what}: {_reason(error)}{kept}') from error
+
+
+def _write_atomically(path, data):
+  """Writes bytes or text to a temporary name beside `path`, then renames it into place.
+
+  A full disk or a kill leaves the old file (or none), never a truncated one; tf.io.gfile
+  so that a model_dir on a cloud bucket works too.
+  """
+  temporary = f'{path}.partial-{os.getpid()}'
+  try:
+    with tf.io.gfile.GFile(temporary, 'wb' if isinstance(data, bytes) else 'w') as f:
+      f.write(data)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+  except BaseException:
+    with contextlib.suppress(tf.errors.OpError, OSError):
+      tf.io.gfile.remove(temporary)
+    raise
+
+
+def _keras_bytes(model):
+  """The model saved as a .keras archive, built in memory.
+
+  Built in memory, HDF5 never meets a full disk: h5py that runs out of space mid-write
+  can crash the process (a segmentation fault while it frees the failed file's objects),
+  while the plain write of these bytes fails with an ordinary OSError.
+  """
+  # keras.saving.save_model wants a path; the function behind it also takes a file object.
+  from keras.src.saving import saving_lib  # pylint: disable=g-import-not-at-top
+  buffer = io.BytesIO()
+  saving_lib.save_model(model, buffer)
+  return buffer.getvalue()
+
+
+def _weights_h5_bytes(model):
+  """The model's weights as the bytes of a .weights.h5 file, built in memory.
+
+  A .keras archive holds its weights as exactly such a file (model.weights.h5).
+  """
+  with zipfile.ZipFile(io.BytesIO(_keras_bytes(model))) as archive:
+    return archive.read('model.weights.h5')
+
+
 def _read_metrics(path, completed_epochs):
   if not tf.io.gfile.exists(path):
     return []
-  with tf.io.gfile.GFile(path) as f:
-    epochs = json.load(f).get('epochs', [])
+  try:
+    with tf.io.gfile.GFile(path) as f:
+      epochs = json.load(f).get('epochs', [])
+  except (ValueError, AttributeError, tf.errors.OpError) as error:
+    logging.warning('%s cannot be read (%s): its history of epochs starts again.', path,
+                    error)
+    return []
   # Epochs after the restored checkpoint were lost with the killed run.
   return [entry for entry in epochs if entry['epoch'] <= completed_epochs]
 
 
 def _write_json(path, value):
-  with tf.io.gfile.GFile(path + '.tmp', 'w') as f:
-    json.dump(value, f, indent=2, sort_keys=True)
-  tf.io.gfile.rename(path + '.tmp', path, overwrite=True)
+  _write_atomically(path, json.dumps(value, indent=2, sort_keys=True))
+
+
+def _checkpoints_newest_first(folder):
+  """Path prefixes of the checkpoints in `folder` that have an index file, newest first.
+
+  Found by listing the folder rather than from its `checkpoint` state file, which may be
+  the file that is damaged.
+  """
+  found = []
+  for index in tf.io.gfile.glob(os.path.join(folder, 'ckpt-*.index')):
+    prefix = index[:-len('.index')]
+    number = prefix.rsplit('-', 1)[-1]
+    if number.isdigit():
+      found.append((int(number), prefix))
+  return [prefix for _, prefix in sorted(found, reverse=True)]
+
+
+def _restore_latest_intact(checkpoint, folder):
+  """Restores the newest checkpoint in `folder` that reads back whole; returns its path.
+
+  A damaged newest checkpoint (a garbled, truncated, empty or missing data file, a garbled
+  index) is skipped with a warning and the one before it is used, so a resumed run loses
+  one epoch, not the run. Returns None when there is no checkpoint; raises TrainingError
+  when there are some and none reads back.
+  """
+  failures = []
+  for prefix in _checkpoints_newest_first(folder):
+    try:
+      checkpoint.restore(prefix).assert_existing_objects_matched()
+    except Exception as error:  # pylint: disable=broad-except
+      # TensorFlow reports damage as OpError, IndexError, ValueError or AssertionError.
+      reason = ' '.join(str(error).split())[:200] or type(error).__name__
+      logging.warning('Checkpoint %s is damaged and is skipped: %s', prefix, reason)
+      failures.append(f'{os.path.basename(prefix)}: {reason}')
+      continue
+    if failures:
+      logging.warning('Fell back to the checkpoint before the damaged one: %s (epoch %d).',
+                      prefix, int(checkpoint.epoch.numpy()))
+    return prefix
+  if failures:
+    raise TrainingError(f'no checkpoint in {folder} reads back ({"; ".join(failures)}): '
+                        'move that folder away to start the run again')
+  return None
+
+
+def _repair_checkpoint_state(folder, restored):
+  """Rewrites a `checkpoint` state file that is missing or does not parse.
+
+  Without it CheckpointManager forgets the checkpoints on disk: they would never be
+  cleaned up, and a later resume could not find the newest one.
+  """
+  state = os.path.join(folder, 'checkpoint')
+  if tf.train.get_checkpoint_state(folder) is not None:
+    return
+  if tf.io.gfile.exists(state):
+    logging.warning('%s is damaged; rewriting it to name %s.', state, restored)
+  older = list(reversed(_checkpoints_newest_first(folder)))
+  kept = older[:older.index(restored) + 1][-2:]
+  # The CheckpointState text format as CheckpointManager writes it; it only ever deletes
+  # checkpoints that have a timestamp.
+  _write_atomically(state, ''.join(
+      [f'model_checkpoint_path: "{os.path.basename(kept[-1])}"\n'] +
+      [f'all_model_checkpoint_paths: "{os.path.basename(prefix)}"\n' for prefix in kept] +
+      [f'all_model_checkpoint_timestamps: '
+       f'{tf.io.gfile.stat(prefix + ".index").mtime_nsec / 1e9}\n' for prefix in kept]))
+
+
+def _remove_partial_checkpoints(folder):
+  """Removes what a failed save left: TensorFlow writes ckpt-N_temp/ before ckpt-N."""
+  for partial in tf.io.gfile.glob(os.path.join(folder, 'ckpt-*_temp')):
+    with contextlib.suppress(tf.errors.OpError, OSError):
+      tf.io.gfile.rmtree(partial)
 
 
 def _write_config(model_dir, config, training, run_info):
@@ -220,10 +368,13 @@ def train(config, train_melodies, val_melodies, model_dir, training=TrainingConf
   strategy = strategy or tf.distribute.get_strategy()
   chief = _is_chief(strategy)
   write_dir = _write_dir(model_dir, strategy)
-  tf.io.gfile.makedirs(write_dir)
-  if chief:
-    _write_config(model_dir, config, training, {
-        **(run_info or {}), 'num_replicas': strategy.num_replicas_in_sync})
+  if tf.io.gfile.exists(write_dir) and not tf.io.gfile.isdir(write_dir):
+    raise TrainingError(f'cannot write to the model folder {write_dir}: it is a file')
+  with _writing(f'to the model folder {write_dir}'):
+    tf.io.gfile.makedirs(write_dir)
+    if chief:
+      _write_config(model_dir, config, training, {
+          **(run_info or {}), 'num_replicas': strategy.num_replicas_in_sync})
   keras.utils.set_random_seed(training.seed)
 
   num_windows = windows.count_windows(train_melodies, config.window)
@@ -256,12 +407,16 @@ def train(config, train_melodies, val_melodies, model_dir, training=TrainingConf
                                 name='best_val_loss')
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch,
                                    best_epoch=best_epoch, best_val_loss=best_val_loss)
+  checkpoint_dir = os.path.join(model_dir, 'checkpoints')
+  latest = _restore_latest_intact(checkpoint, checkpoint_dir)
+  if latest:
+    logging.info('Resumed from %s after epoch %d.', latest, int(epoch.numpy()))
+    if chief:
+      with _writing(f'the checkpoint state in {checkpoint_dir}'):
+        _repair_checkpoint_state(checkpoint_dir, latest)
+  # Two checkpoints, so that a damaged newest one costs one epoch (see above).
   manager = tf.train.CheckpointManager(
       checkpoint, os.path.join(write_dir, 'checkpoints'), max_to_keep=2)
-  latest = tf.train.latest_checkpoint(os.path.join(model_dir, 'checkpoints'))
-  if latest:
-    checkpoint.restore(latest).assert_existing_objects_matched()
-    logging.info('Resumed from %s after epoch %d.', latest, int(epoch.numpy()))
 
   def replica_train_step(features, targets):
     with tf.GradientTape() as tape:
@@ -342,6 +497,10 @@ def train(config, train_melodies, val_melodies, model_dir, training=TrainingConf
     logs['seconds'] = seconds
     logs['learning_rate'] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
+    # What a failed write leaves: the last checkpoint saved whole.
+    keeps = (f'the last good checkpoint, {manager.latest_checkpoint}, is kept: free some '
+             'space and run again with the same flags to resume from it'
+             if manager.latest_checkpoint else 'no epoch was saved yet')
     if val_batches is not None:
       val_totals = {}
       for features, targets in val_batches:
@@ -352,30 +511,42 @@ def train(config, train_melodies, val_melodies, model_dir, training=TrainingConf
         best_val_loss.assign(logs['val_loss'])
         best_epoch.assign(current)
         if chief:
-          model.save_weights(best_weights_path)
+          with _writing(best_weights_path, keeps):
+            _write_atomically(best_weights_path, _weights_h5_bytes(model))
 
     epoch.assign(current)
-    manager.save(checkpoint_number=current)
+    with _writing(f'the epoch {current} checkpoint in {write_dir}', keeps):
+      try:
+        manager.save(checkpoint_number=current)
+      finally:
+        _remove_partial_checkpoints(os.path.join(write_dir, 'checkpoints'))
     if not chief:
       tf.io.gfile.rmtree(os.path.join(write_dir, 'checkpoints'))
     if chief:
       history.append({'epoch': current, **logs})
-      _write_json(metrics_path, metrics())
-      for split, writer in writers.items():
-        with writer.as_default(step=current):
-          for key, value in logs.items():
-            if key.startswith('val_') == (split == 'validation'):
-              _scalar_summary(key.removeprefix('val_'), value)
-        writer.flush()
+      keeps = f'the epoch {current} checkpoint is saved'
+      with _writing(metrics_path, keeps):
+        _write_json(metrics_path, metrics())
+      with _writing(f'the summaries in {model_dir}', keeps):
+        for split, writer in writers.items():
+          with writer.as_default(step=current):
+            for key, value in logs.items():
+              if key.startswith('val_') == (split == 'validation'):
+                _scalar_summary(key.removeprefix('val_'), value)
+          writer.flush()
     logging.info('Epoch %d: %s', current,
                  ', '.join(f'{key} {value:.4g}' for key, value in logs.items()))
     if on_epoch_end is not None:
       on_epoch_end(current, logs)
 
   if chief:
-    _write_json(metrics_path, metrics())
-    _save_final(config, model, best_weights_path if val_batches is not None else None,
-                os.path.join(model_dir, 'model.keras'))
+    keeps = f'the checkpoints in {os.path.join(model_dir, "checkpoints")} are kept'
+    with _writing(metrics_path, keeps):
+      _write_json(metrics_path, metrics())
+    final_path = os.path.join(model_dir, 'model.keras')
+    with _writing(final_path, keeps + ': free some space and run again to write it'):
+      _save_final(config, model, best_weights_path if val_batches is not None else None,
+                  final_path)
   else:
     shutil.rmtree(write_dir, ignore_errors=True)
   return model, metrics()
@@ -388,7 +559,9 @@ def _save_final(config, trained, best_weights_path, path):
     final.load_weights(best_weights_path)
   else:
     final.set_weights(trained.get_weights())
-  final.save(path)
+  # Written whole or not at all: a kill during a direct save once left a 454-byte
+  # model.keras that is not a zip.
+  _write_atomically(path, _keras_bytes(final))
 
 
 def main(argv):
@@ -411,12 +584,17 @@ def main(argv):
     train_melodies = windows.load_split(FLAGS.dataset, 'train', FLAGS.data_dir)
     val_melodies = windows.load_split(FLAGS.dataset, 'validation', FLAGS.data_dir)
     source = FLAGS.dataset
-  train(config, train_melodies, val_melodies, FLAGS.model_dir, training,
-        strategy=strategy, run_info={
-            'dataset': source, 'data_dir': FLAGS.data_dir, 'preset': FLAGS.preset,
-            'overrides': list(FLAGS.override),
-            'distribution_strategy': FLAGS.distribution_strategy,
-        })
+  try:
+    train(config, train_melodies, val_melodies, FLAGS.model_dir, training,
+          strategy=strategy, run_info={
+              'dataset': source, 'data_dir': FLAGS.data_dir, 'preset': FLAGS.preset,
+              'overrides': list(FLAGS.override),
+              'distribution_strategy': FLAGS.distribution_strategy,
+          })
+  except TrainingError as error:
+    print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
+    return 1
+  return 0
 
 
 def run():

@@ -1,0 +1,325 @@
+"""Bad inputs and bad disks: damaged checkpoints and models, full or unwritable folders,
+out-of-range flags, oversized or truncated melody files.
+
+Each case is one that once gave a traceback, a crash or a silently wrong result; fixture
+files are written here. A full disk is simulated by raising ENOSPC at the narrowest place,
+and, where the machine allows a private mount namespace, by a real 1-page tmpfs.
+"""
+
+import dataclasses
+import errno
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylexfer import atomic
+from stylexfer import melody as melody_lib
+from stylexfer import model as model_lib
+from stylexfer import train as training_program
+from stylexfer import windows
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = model_lib.preset('tiny')
+QUICK = training_program.TrainingConfig(
+    epochs=3, batch_size=8, learning_rate=1e-2, lr_schedule='constant', patience=0)
+MELODIES = windows.synthetic_melodies(8, seed=0, max_notes=60)
+VALIDATION = windows.synthetic_melodies(2, seed=1, max_notes=60)
+
+
+def _env():
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  env['PYTHONPATH'] = os.pathsep.join(filter(None, [REPO, env.get('PYTHONPATH')]))
+  return env
+
+
+def _garble(path):
+  data = bytearray(open(path, 'rb').read())
+  for i in range(0, len(data), 7):
+    data[i] ^= 0x5A
+  open(path, 'wb').write(bytes(data))
+
+
+def _truncate(path):
+  data = open(path, 'rb').read()
+  open(path, 'wb').write(data[:len(data) // 2])
+
+
+def _empty(path):
+  open(path, 'wb').close()
+
+
+def _leftovers(folder):
+  """Temporary files that a failed write must not leave behind."""
+  return [name for name in os.listdir(folder) if 'partial' in name or name.endswith('_temp')]
+
+
+def _can_mount_tmpfs():
+  if not shutil.which('unshare'):
+    return False
+  done = subprocess.run(['unshare', '-rm', 'sh', '-c', 'mount -t tmpfs -o size=4k tmpfs /mnt'],
+                        capture_output=True, check=False)
+  return done.returncode == 0
+
+
+def _on_tmpfs(size, command, mount_point):
+  """Runs `command` (a shell line) with a tmpfs of `size` mounted at mount_point, in a
+  private mount namespace; returns the CompletedProcess."""
+  os.makedirs(mount_point, exist_ok=True)
+  script = f'mount -t tmpfs -o size={size} tmpfs {mount_point} && {command}'
+  return subprocess.run(['unshare', '-rm', 'sh', '-c', script], capture_output=True,
+                        text=True, env=_env(), cwd=REPO, timeout=300, check=False)
+
+
+needs_tmpfs = pytest.mark.skipif(not _can_mount_tmpfs(),
+                                 reason='no private mount namespace for a small tmpfs')
+
+
+# Training: damaged checkpoints.
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+  """A finished 3-epoch run: checkpoints ckpt-2 and ckpt-3."""
+  folder = tmp_path_factory.mktemp('run')
+  training_program.train(TINY, MELODIES, VALIDATION, str(folder), QUICK, verbose=0)
+  return folder
+
+
+DAMAGE = {
+    'garbled data': lambda d: _garble(d / 'ckpt-3.data-00000-of-00001'),
+    'truncated data': lambda d: _truncate(d / 'ckpt-3.data-00000-of-00001'),
+    'empty data': lambda d: _empty(d / 'ckpt-3.data-00000-of-00001'),
+    'missing data': lambda d: os.remove(d / 'ckpt-3.data-00000-of-00001'),
+    'garbled index': lambda d: _garble(d / 'ckpt-3.index'),
+    'empty index': lambda d: _empty(d / 'ckpt-3.index'),
+}
+
+
+@pytest.mark.parametrize('damage', sorted(DAMAGE))
+def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(trained_run, tmp_path,
+                                                                 damage, caplog):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  DAMAGE[damage](run / 'checkpoints')
+  epochs_run = []
+  with caplog.at_level(logging.WARNING):
+    model, metrics = training_program.train(
+        TINY, MELODIES, VALIDATION, str(run), dataclasses.replace(QUICK, epochs=4),
+        on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
+  assert epochs_run == [3, 4]  # one epoch lost, not the run
+  assert [entry['epoch'] for entry in metrics['epochs']] == [1, 2, 3, 4]
+  warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+  assert any('ckpt-3 is damaged' in w for w in warnings), warnings
+  assert any('Fell back' in w and 'ckpt-2' in w for w in warnings), warnings
+  del model
+  # The checkpoints left behind read back.
+  for prefix in training_program._checkpoints_newest_first(str(run / 'checkpoints')):
+    tf.train.load_checkpoint(prefix)
+
+
+def test_the_fallback_restores_the_older_checkpoint_whole(trained_run, tmp_path):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  _garble(run / 'checkpoints' / 'ckpt-3.data-00000-of-00001')
+  # Nothing left to train: the returned model is the restored one.
+  two_epochs = dataclasses.replace(QUICK, epochs=2)
+  model, metrics = training_program.train(TINY, MELODIES, VALIDATION, str(run), two_epochs,
+                                          verbose=0)
+  assert metrics['completed_epochs'] == 2
+  expected = model_lib.build_model(TINY)
+  tf.train.Checkpoint(model=expected).restore(
+      str(run / 'checkpoints' / 'ckpt-2')).expect_partial()
+  for restored, saved in zip(model.get_weights(), expected.get_weights()):
+    np.testing.assert_array_equal(restored, saved)
+
+
+@pytest.mark.parametrize('damage', ['garbled', 'missing'])
+def test_a_damaged_checkpoint_state_file_resumes_from_the_newest_checkpoint(
+    trained_run, tmp_path, damage):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  state = run / 'checkpoints' / 'checkpoint'
+  _garble(state) if damage == 'garbled' else os.remove(state)
+  epochs_run = []
+  four = dataclasses.replace(QUICK, epochs=4)
+  training_program.train(TINY, MELODIES, VALIDATION, str(run), four,
+                         on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
+  assert epochs_run == [4]  # before: started over from epoch 1, silently
+  # The state file was rewritten, so the manager keeps two checkpoints, not every one.
+  assert tf.train.get_checkpoint_state(str(run / 'checkpoints')) is not None
+  assert sorted(p.name for p in (run / 'checkpoints').glob('*.index')) == [
+      'ckpt-3.index', 'ckpt-4.index']
+
+
+def test_no_intact_checkpoint_is_a_clear_error(trained_run, tmp_path):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  for number in (2, 3):
+    _truncate(run / 'checkpoints' / f'ckpt-{number}.data-00000-of-00001')
+  with pytest.raises(training_program.TrainingError,
+                     match='no checkpoint in .* reads back .*move that folder away'):
+    training_program.train(TINY, MELODIES, VALIDATION, str(run), QUICK, verbose=0)
+
+
+# Training: folders that cannot be written, full disks.
+
+def test_a_model_dir_that_is_a_file_or_under_one_fails_cleanly(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('x')
+  with pytest.raises(training_program.TrainingError, match=f'{blocker}: it is a file'):
+    training_program.train(TINY, MELODIES, None, str(blocker), QUICK, verbose=0)
+  with pytest.raises(training_program.TrainingError,
+                     match=f'cannot write to the model folder {blocker}/run: '):
+    training_program.train(TINY, MELODIES, None, str(blocker / 'run'), QUICK, verbose=0)
+
+
+def test_a_model_dir_without_permission_fails_cleanly(tmp_path, monkeypatch):
+  # Root ignores file modes, so refuse the write where TensorFlow makes the folder.
+  def refuse(path):
+    raise tf.errors.PermissionDeniedError(None, None, f'{path}; Permission denied')
+  monkeypatch.setattr(tf.io.gfile, 'makedirs', refuse)
+  with pytest.raises(training_program.TrainingError,
+                     match=f'cannot write to the model folder {tmp_path}/run: '
+                           'Permission denied$'):
+    training_program.train(TINY, MELODIES, None, str(tmp_path / 'run'), QUICK, verbose=0)
+
+
+class _FullDiskGFile(tf.io.gfile.GFile):
+  """A GFile whose writes to one file name fail as on a full disk."""
+  victim = None
+
+  def write(self, data):
+    if os.path.basename(self.name).startswith(self.victim):
+      raise tf.errors.ResourceExhaustedError(
+          None, None, f'{self.name}; No space left on device')
+    return super().write(data)
+
+
+@pytest.mark.parametrize('victim', ['model.keras', 'best.weights.h5', 'metrics.json'])
+def test_a_full_disk_keeps_the_last_good_checkpoint_and_no_partial_file(
+    trained_run, tmp_path, monkeypatch, victim):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  before = {name: (run / name).read_bytes() for name in ('model.keras', 'best.weights.h5')}
+  monkeypatch.setattr(_FullDiskGFile, 'victim', victim)
+  monkeypatch.setattr(tf.io.gfile, 'GFile', _FullDiskGFile)
+  four = dataclasses.replace(QUICK, epochs=4)
+  with pytest.raises(training_program.TrainingError) as raised:
+    training_program.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
+  message = str(raised.value)
+  assert f'cannot write {run}/{victim}' in message and 'No space left on device' in message
+  assert 'checkpoint' in message  # says what is kept
+  assert not _leftovers(run) and not _leftovers(run / 'checkpoints')
+  # The old files are whole: the failed write went to a temporary name.
+  for name, data in before.items():
+    if name == victim:
+      assert (run / name).read_bytes() == data
+  latest = tf.train.latest_checkpoint(str(run / 'checkpoints'))
+  tf.train.load_checkpoint(latest)
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
+    trained_run, tmp_path, monkeypatch):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  def full(self, checkpoint_number=None, **kwargs):
+    os.makedirs(os.path.join(self.directory, f'ckpt-{checkpoint_number}_temp'))
+    raise tf.errors.ResourceExhaustedError(
+        None, None, '{{function_node SaveV2}} ckpt-4_temp/part-00000; No space left on '
+        'device [Op:SaveV2]')
+  monkeypatch.setattr(tf.train.CheckpointManager, 'save', full)
+  four = dataclasses.replace(QUICK, epochs=4)
+  with pytest.raises(training_program.TrainingError,
+                     match=r'cannot write the epoch 4 checkpoint in .*: No space left on '
+                           r'device; the last good checkpoint, .*ckpt-3, is kept'):
+    training_program.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
+  assert not _leftovers(run / 'checkpoints')
+  assert tf.train.latest_checkpoint(str(run / 'checkpoints')).endswith('ckpt-3')
+
+
+def test_final_and_best_weights_are_written_whole(trained_run):
+  final = keras.models.load_model(trained_run / 'model.keras')
+  assert zipfile.is_zipfile(trained_run / 'model.keras')
+  best = model_lib.build_model(TINY)
+  best.load_weights(trained_run / 'best.weights.h5')
+  # With a falling validation loss the best epoch is the last: both hold its weights.
+  for a, b in zip(final.get_weights(), best.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  assert not _leftovers(trained_run)
+
+
+def _train_command(model_dir, epochs=3):
+  return (f'{sys.executable} -m stylexfer.train --synthetic=8 --preset=tiny --epochs={epochs} '
+          f'--batch_size=8 --model_dir={model_dir}')
+
+
+@pytest.mark.slow
+def test_command_line_training_into_a_file_is_one_line(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('x')
+  done = subprocess.run(_train_command(blocker).split(), capture_output=True, text=True,
+                        env=_env(), cwd=REPO, timeout=300, check=False)
+  assert done.returncode == 1
+  errors = [line for line in done.stderr.splitlines() if 'error' in line.lower()]
+  assert errors == [f'stylexfer-train: error: cannot write to the model folder {blocker}: '
+                    'it is a file'], done.stderr[-3000:]
+  assert 'Traceback' not in done.stderr
+
+
+@pytest.mark.slow
+@needs_tmpfs
+@pytest.mark.parametrize('size', ['40k', '300k'])
+def test_command_line_training_on_a_full_disk_ends_cleanly(tmp_path, size):
+  # 40k fills up inside HDF5's write of best.weights.h5 (once a segmentation fault);
+  # 300k while saving the second checkpoint.
+  mount = tmp_path / 'disk'
+  done = _on_tmpfs(size, _train_command(mount / 'run') + f'; echo rc=$?; '
+                   f'ls {mount}/run {mount}/run/checkpoints', mount)
+  assert 'rc=1' in done.stdout, done.stdout + done.stderr[-3000:]
+  assert 'Segmentation fault' not in done.stderr and 'Traceback' not in done.stderr
+  errors = [line for line in done.stderr.splitlines() if line.startswith('stylexfer-train:')]
+  assert len(errors) == 1 and 'No space left on device' in errors[0], done.stderr[-3000:]
+  assert 'partial' not in done.stdout and '_temp' not in done.stdout
+  if size == '300k':
+    assert 'the last good checkpoint' in errors[0] and 'ckpt-1' in done.stdout
+
+
+# Atomic outputs.
+
+def test_atomic_write_replaces_whole_or_leaves_the_old_file(tmp_path):
+  path = tmp_path / 'tune.abc'
+  atomic.write_text(path, 'X:1\n')
+  assert path.read_text() == 'X:1\n'
+  assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~atomic._umask())
+  with pytest.raises(RuntimeError):
+    with atomic.open_for_write(path, 'w') as f:
+      f.write('half a tune')
+      raise RuntimeError('killed')
+  assert path.read_text() == 'X:1\n'
+  assert os.listdir(tmp_path) == ['tune.abc']
+
+
+def test_atomic_write_on_a_full_disk_names_the_file(tmp_path):
+  path = tmp_path / 'tune.wav'
+  with pytest.raises(atomic.OutputError, match=f'{path}: cannot write '
+                                               r'\(no space left on the device\)'):
+    with atomic.replace_with(path) as temporary:
+      assert temporary.endswith('.wav') and os.path.dirname(temporary) == str(tmp_path)
+      raise OSError(errno.ENOSPC, 'No space left on device', temporary)
+  assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_over_a_folder_and_discard(tmp_path):
+  (tmp_path / 'tune.mid').mkdir()
+  with pytest.raises(atomic.OutputError, match='a folder of that name is in the way'):
+    atomic.write_bytes(tmp_path / 'tune.mid', b'MThd')
+  with atomic.replace_with(tmp_path / 'tune.png') as temporary:
+    raise atomic.Discard
+  assert sorted(os.listdir(tmp_path)) == ['tune.mid'] and not os.path.exists(temporary)
