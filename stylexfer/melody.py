@@ -8,15 +8,28 @@ in the bar, the section or phrase it belongs to, and the time signature.
 import collections
 import dataclasses
 import fractions
+import functools
 import os
 import re
+import stat
+import struct
+import tempfile
+import zipfile
 
 from music21 import bar as m21_bar
-from music21 import chord, converter, harmony, meter, note, spanner
+from music21 import chord, converter, environment, harmony, meter, note, spanner
 
 ABC_SUFFIXES = ('.abc',)
 MIDI_SUFFIXES = ('.mid', '.midi')
 MUSICXML_SUFFIXES = ('.xml', '.musicxml', '.mxl')
+# A compressed MusicXML file that unpacks to more than this is refused before music21
+# reads it: a 1 MB archive can unpack to gigabytes. The largest real scores are a few MB.
+MAX_UNPACKED_BYTES = 64 * 2**20
+# Key names of ABC 2.1 (K: field): a tonic with a mode, 'none', the bagpipe keys, or only
+# a clef or explicit accidentals; modes are recognised by their first three letters.
+_ABC_KEY = re.compile(
+    r'(?:(?:none|HP|Hp)|[A-G][#b]?\s*(?:m|(?:maj|min|ion|aeo|mix|dor|phr|lyd|loc|exp)[a-z]*)?)'
+    r'(?=\s|$)|(?=[_^=]|[a-z]+=|(?:treble|bass|alto|tenor|perc)\b)', re.IGNORECASE)
 
 
 class MelodyError(ValueError):
@@ -51,6 +64,9 @@ class Melody:
   # Bar lines that shape the form, by bar number: {'left': 'repeat' | 'double',
   # 'right': 'repeat' | 'double' | 'final', 'ending': '1' | '2' | ...}.
   bar_marks: dict = dataclasses.field(default_factory=dict)
+  # One line per thing read that is not what the file means (a cut-short MIDI file, an
+  # unknown key), for programs to print; each also counted in `counts`.
+  warnings: list = dataclasses.field(default_factory=list)
 
   def __len__(self):
     return len(self.pitches)
@@ -201,14 +217,31 @@ def split_abc(text):
 def parse_abc_tune(text, source, number, title):
   """One ABC tune's text as a Melody with id '<source>#X:<number>'; errors name the tune."""
   label = f"tune X:{number}{f' {title!r}' if title else ''}"
+  use_private_scratch()
   try:
     score = converter.parse(text, format='abc')
   except Exception as error:  # music21 raises many types on bad ABC
     raise UnreadableFileError(f'{source}: {label} cannot be parsed as ABC ({error})') from error
   if hasattr(score, 'scores'):  # an Opus of one tune
     score = score.scores[0]
-  return melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
-                           label=label)
+  melody = melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
+                             label=label)
+  for name in unknown_abc_keys(text):
+    melody.counts['unknown_keys'] += 1
+    melody.warnings.append(f'warning: {source}: {label} has an unknown key K:{name} '
+                           '(read as C major, no sharps or flats)')
+  return melody
+
+
+def unknown_abc_keys(text):
+  """The values of K: fields (header lines and inline [K:...]) that are no ABC key."""
+  found = re.findall(r'(?m)^K:(.*)$', text) + re.findall(r'\[K:([^\]]*)\]', text)
+  unknown = []
+  for value in found:
+    value = value.split('%', 1)[0].strip()
+    if value and not _ABC_KEY.match(value):
+      unknown.append(value)
+  return unknown
 
 
 def read_text(path):
@@ -229,18 +262,111 @@ def read_abc(path):
 
 
 def read_score(path):
-  """A MIDI or MusicXML file's top line as a Melody."""
+  """A MIDI or MusicXML file's top line as a Melody.
+
+  A MIDI file cut short is read up to the cut, with a warning (in `warnings` and
+  `counts['truncated_midi_files']`): the notes before the cut are the melody as far as it
+  goes, and the warning says that the rest is missing. A compressed MusicXML file that
+  unpacks beyond MAX_UNPACKED_BYTES is refused.
+  """
   if not os.path.isfile(path):
     raise UnreadableFileError(f'{path}: no such file')
   if os.path.getsize(path) == 0:
     raise UnreadableFileError(f'{path}: the file is empty')
+  suffix = os.path.splitext(str(path))[1].lower()
+  if suffix == '.mxl' or (suffix in MUSICXML_SUFFIXES and zipfile.is_zipfile(path)):
+    check_archive_size(path)
+  use_private_scratch()
   try:
-    score = converter.parse(path)
+    # forceSource: never load a parse cache (pickles) for a user's file.
+    score = converter.parse(path, forceSource=True)
   except Exception as error:  # music21 raises many types on corrupt files
     raise UnreadableFileError(f'{path}: cannot be parsed ({error})') from error
   title = score.metadata.title if score.metadata is not None else ''
   name = os.path.splitext(os.path.basename(path))[0]
-  return melody_from_score(score, path, tune_id=name, title=title or '')
+  cut = midi_truncation(path) if suffix in MIDI_SUFFIXES else None
+  try:
+    melody = melody_from_score(score, path, tune_id=name, title=title or '')
+  except NoNotesError as error:
+    if cut:
+      raise NoNotesError(f'{path}: the MIDI file is cut short ({cut}) before its first '
+                         'note') from error
+    raise
+  if cut:
+    melody.counts['truncated_midi_files'] += 1
+    melody.warnings.append(
+        f'warning: {path}: the MIDI file is cut short ({cut}); read the {len(melody)} '
+        f'note{"s" if len(melody) != 1 else ""} before the cut, the rest is missing')
+  return melody
+
+
+def midi_truncation(path):
+  """How a Standard MIDI File is cut short, in words, or None when it is whole.
+
+  Read from the chunk lengths: each track chunk states its length, and the header states
+  the number of tracks, so a file that ends early is known without parsing an event.
+  """
+  with open(path, 'rb') as f:
+    data = f.read()
+  if data[:4] != b'MThd' or len(data) < 14:
+    return None  # not a MIDI file: music21 says so
+  header_length, = struct.unpack('>I', data[4:8])
+  tracks, = struct.unpack('>H', data[10:12])
+  position, found = 8 + header_length, 0
+  while position + 8 <= len(data):
+    length, = struct.unpack('>I', data[position + 4:position + 8])
+    if position + 8 + length > len(data):
+      return (f'track {found + 1} of {tracks} states {length} bytes, '
+              f'{len(data) - position - 8} are there')
+    if data[position:position + 4] == b'MTrk':
+      found += 1
+    position += 8 + length
+  if found < tracks:
+    return f'{found} of {tracks} tracks are there'
+  return None
+
+
+def check_archive_size(path, limit=MAX_UNPACKED_BYTES):
+  """Raises UnreadableFileError for a zip (.mxl) that unpacks beyond `limit` bytes.
+
+  Checked from the archive's directory before anything is unpacked; Python's zipfile
+  stops at the stated size of each member, so a directory that lies cannot get past it.
+  """
+  try:
+    with zipfile.ZipFile(path) as archive:
+      unpacked = sum(info.file_size for info in archive.infolist())
+  except (zipfile.BadZipFile, OSError) as error:
+    raise UnreadableFileError(f'{path}: not a readable compressed MusicXML file '
+                              f'({error})') from error
+  if unpacked > limit:
+    raise UnreadableFileError(
+        f'{path}: unpacks to {unpacked / 2**20:.0f} MiB, more than the '
+        f'{limit / 2**20:.0f} MiB a compressed MusicXML score may hold')
+
+
+@functools.lru_cache(maxsize=None)
+def use_private_scratch():
+  """Points music21's scratch folder to one only this user can write; returns it.
+
+  By default music21 keeps its parse cache as pickles in <system temp>/music21, a folder
+  that another local user can create first and fill with pickles that music21 would load.
+  A folder the user set in music21's own settings is kept.
+  """
+  settings = environment.Environment()
+  if settings['directoryScratch'] is not None:
+    return str(settings['directoryScratch'])
+  cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+  folder = os.path.join(cache, 'stylexfer', 'music21')
+  try:
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()):
+      raise PermissionError(f'{folder} is not a folder of this user')
+    os.chmod(folder, 0o700)
+  except (OSError, AttributeError):
+    folder = tempfile.mkdtemp(prefix='stylexfer-music21-')  # 0700, new and ours
+  settings['directoryScratch'] = folder
+  return folder
 
 
 def read_melodies(path):

@@ -10,16 +10,21 @@ import dataclasses
 import errno
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
+import zlib
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import fixtures
 from stylexfer import atomic
 from stylexfer import melody as melody_lib
 from stylexfer import model as model_lib
@@ -323,3 +328,104 @@ def test_atomic_write_over_a_folder_and_discard(tmp_path):
   with atomic.replace_with(tmp_path / 'tune.png') as temporary:
     raise atomic.Discard
   assert sorted(os.listdir(tmp_path)) == ['tune.mid'] and not os.path.exists(temporary)
+
+
+# Readers: files that read back wrong without a word.
+
+@pytest.mark.parametrize('share', [0.6, 0.8, 0.95])
+def test_a_truncated_midi_file_warns_how_many_notes_it_read(tmp_path, share):
+  whole = fixtures.write_score(str(tmp_path / 'whole.mid'), chords=())
+  data = open(whole, 'rb').read()
+  assert melody_lib.midi_truncation(whole) is None
+  assert not melody_lib.read_score(whole).warnings
+  cut = tmp_path / 'cut.mid'
+  cut.write_bytes(data[:int(len(data) * share)])
+  melody = melody_lib.read_score(str(cut))
+  assert 0 < len(melody) < len(fixtures.SCORE_PITCHES)
+  assert melody.counts['truncated_midi_files'] == 1
+  assert melody.warnings == [
+      f'warning: {cut}: the MIDI file is cut short ({melody_lib.midi_truncation(str(cut))}); '
+      f'read the {len(melody)} notes before the cut, the rest is missing']
+
+
+def test_a_midi_file_cut_before_its_first_note_says_so(tmp_path):
+  data = open(fixtures.write_score(str(tmp_path / 'whole.mid'), chords=()), 'rb').read()
+  cut = tmp_path / 'cut.mid'
+  cut.write_bytes(data[:int(len(data) * 0.4)])
+  with pytest.raises(melody_lib.NoNotesError, match='cut short .* before its first note'):
+    melody_lib.read_score(str(cut))
+
+
+@pytest.mark.parametrize('key,unknown', [
+    ('Xyz', ['Xyz']), ('H', ['H']), ('Xyz ^f', ['Xyz ^f']),
+    ('G', []), ('Dmix', []), ('Am', []), ('F#m', []), ('Bb', []), ('E dorian', []),
+    ('Gmajor', []), ('none', []), ('Hp', []), ('C clef=bass', []), ('^f _b', []),
+    ('clef=treble', []), ('', []), ('D % a comment', [])])
+def test_unknown_abc_keys(key, unknown):
+  assert melody_lib.unknown_abc_keys(f'X:1\nT:t\nK:{key}\nabc|\n') == unknown
+
+
+def test_an_unknown_abc_key_warns(tmp_path):
+  path = fixtures.write_abc(str(tmp_path), 'odd.abc',
+                            'X:1\nT:Odd\nM:4/4\nL:1/8\nK:Xyz\nABcd efga|[K:Qq]gfed cBAG|]\n')
+  melody, = melody_lib.read_abc(path)
+  assert melody.counts['unknown_keys'] == 2
+  assert melody.warnings == [
+      f"warning: {path}: tune X:1 'Odd' has an unknown key K:{name} (read as C major, no "
+      'sharps or flats)' for name in ('Xyz', 'Qq')]
+  well, = melody_lib.read_abc(fixtures.write_abc(
+      str(tmp_path), 'fine.abc', 'X:1\nT:Fine\nM:4/4\nL:1/8\nK:Dmix\nABcd efga|]\n'))
+  assert not well.warnings and not well.counts['unknown_keys']
+
+
+def _zip(path, members):
+  with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
+    for name, data in members.items():
+      archive.writestr(name, data)
+  return str(path)
+
+
+def test_a_compressed_musicxml_that_unpacks_too_far_is_refused(tmp_path, monkeypatch):
+  score = fixtures.write_score(str(tmp_path / 'waltz.musicxml'))
+  container = ('<?xml version="1.0"?><container><rootfiles><rootfile full-path="waltz.xml"/>'
+               '</rootfiles></container>')
+  members = {'META-INF/container.xml': container, 'waltz.xml': open(score).read()}
+  fine = _zip(tmp_path / 'waltz.mxl', members)
+  assert len(melody_lib.read_score(fine)) == len(fixtures.SCORE_PITCHES)
+  # 65 MiB of zeros pack into about 65 kB.
+  bomb = _zip(tmp_path / 'bomb.mxl', {**members, 'padding.xml': bytes(65 * 2**20)})
+  assert os.path.getsize(bomb) < 2**20
+  read = []
+  monkeypatch.setattr(melody_lib.converter, 'parse', lambda *a, **k: read.append(a))
+  with pytest.raises(melody_lib.UnreadableFileError,
+                     match=r'bomb.mxl: unpacks to 65 MiB, more than the 64 MiB'):
+    melody_lib.read_score(bomb)
+  assert not read  # refused before music21 unpacked anything
+
+
+def test_music21_scratch_is_private_and_user_files_load_no_pickle(tmp_path, monkeypatch):
+  from music21 import converter, environment  # pylint: disable=g-import-not-at-top
+  scratch = melody_lib.use_private_scratch()
+  info = os.stat(scratch)
+  assert info.st_uid == os.getuid() and info.st_mode & 0o777 == 0o700
+  assert not scratch.startswith(tempfile.gettempdir() + os.sep + 'music21')
+  assert str(environment.Environment().getRootTempDir()) == scratch
+  # A pickle planted where music21 would look for this file's parse cache is never loaded.
+  score = fixtures.write_score(str(tmp_path / 'waltz.mid'), chords=())
+  marker = tmp_path / 'pickle-was-loaded'
+
+  class Planted:
+    def __reduce__(self):
+      return (open, (str(marker), 'w'))
+  for folder in {scratch, os.path.join(tempfile.gettempdir(), 'music21')}:
+    os.makedirs(folder, exist_ok=True)
+    # music21's parse cache: a zlib-compressed pickle named from the file's path.
+    planted = converter.PickleFilter(score).getPickleFp(folder, zipType='gz')
+    with open(planted, 'wb') as f:
+      f.write(zlib.compress(pickle.dumps(Planted())))
+    os.utime(planted, (time.time() + 60, time.time() + 60))  # newer than the file
+    try:
+      assert len(melody_lib.read_score(score)) == len(fixtures.SCORE_PITCHES)
+    finally:
+      os.remove(planted)
+  assert not marker.exists()
