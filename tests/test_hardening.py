@@ -272,7 +272,7 @@ def test_command_line_training_into_a_file_is_one_line(tmp_path):
   done = subprocess.run(_train_command(blocker).split(), capture_output=True, text=True,
                         env=_env(), cwd=REPO, timeout=300, check=False)
   assert done.returncode == 1
-  errors = [line for line in done.stderr.splitlines() if 'error' in line.lower()]
+  errors = [line for line in done.stderr.splitlines() if line.startswith('stylexfer-')]
   assert errors == [f'stylexfer-train: error: cannot write to the model folder {blocker}: '
                     'it is a file'], done.stderr[-3000:]
   assert 'Traceback' not in done.stderr
