@@ -24,6 +24,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices 
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
+from absl import logging
 
 # The model-quality functions live in stylexfer.evaluation.quality; these names stay here
 # for the scripts and the pipeline that call them.
@@ -123,6 +124,8 @@ def write_report(f):
   if len(f.genres) < 2:
     raise CommandError('--genres needs at least two genres to restyle between')
   options = _options(f)
+  from stylexfer.evaluation import data  # pylint: disable=g-import-not-at-top
+  data.require_built(f.genres, f.data_dir)  # before the seconds of loading models
   paths, merged = find_models(f)
   loaded = {genre: models.load(path) for genre, path in paths.items() if genre in f.genres}
   results = suite.evaluate(loaded, f.data_dir,
@@ -151,6 +154,8 @@ def main(argv, flag_values=flags.FLAGS):
     print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
     return 1
   f = flag_values
+  if f.progress:
+    logging.set_verbosity(logging.WARNING)  # TFDS's notices would bury the progress bars
   from stylexfer import models  # pylint: disable=g-import-not-at-top
   from stylexfer import windows  # pylint: disable=g-import-not-at-top
   try:

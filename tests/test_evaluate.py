@@ -34,3 +34,132 @@ def test_evaluate_model_matches_the_masked_loss_on_one_batch():
   expected = model_lib.masked_loss('duration_logits', targets['duration_logits'],
                                    outputs['duration_logits'])
   np.testing.assert_allclose(report['duration']['nll'], float(expected), rtol=1e-5)
+
+
+# The report, end to end: tiny untrained models and two small fixture corpora that differ
+# in rhythm and in pitch, read in place of the built data set.
+
+import fractions  # pylint: disable=g-import-not-at-top,wrong-import-position
+import json  # pylint: disable=g-import-not-at-top,wrong-import-position
+import os  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from stylexfer import export  # pylint: disable=g-import-not-at-top,wrong-import-position
+from stylexfer import vocabulary  # pylint: disable=g-import-not-at-top,wrong-import-position
+from stylexfer.evaluation import data  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+_STYLES = {  # steps between pitches, a rhythm, a time signature
+    'folk': ([-2, -1, 1, 2, 2, -2], ['1/2', '1/2', '1/2', '1/2', '1', '1/2', '1/2'], '6/8'),
+    'jazz': ([-6, -1, 1, 5, 7, -7, 3], ['1/3', '1/3', '1/3', '1/4', '1/4', '3/4', '1/2'], '4/4'),
+}
+_SPLITS = {'train': 8, 'validation': 2, 'test': 3}
+
+
+def _record(genre, index, rng):
+  steps, rhythm, signature = _STYLES[genre]
+  notes = int(rng.integers(30, 60))
+  pitches = [62]
+  for _ in range(notes - 1):
+    pitches.append(int(np.clip(pitches[-1] + rng.choice(steps), 45, 85)))
+  durations = [fractions.Fraction(rhythm[i % len(rhythm)]) for i in range(notes)]
+  melody = data.melody_of_notes(pitches, durations, signature, f'{genre}-{index}')
+  encoding = vocabulary.encode(melody.pitches, melody.durations())
+  return {'tune_id': melody.tune_id.encode(), 'title': b'', 'genre': genre.encode(),
+          'source': b'fixture', 'time_signature': signature.encode(),
+          'first_pitch': np.int32(encoding.first_pitch),
+          'intervals': np.array(encoding.intervals, np.int32),
+          'durations': np.array(encoding.durations, np.int32),
+          'bars': np.array(melody.bars, np.int32),
+          'beats': np.array([float(b) for b in melody.beats], np.float32),
+          'bar_lengths': np.array([float(b) for b in melody.bar_lengths], np.float32),
+          'lengths': np.array([float(q) for q in melody.lengths], np.float32),
+          'phrases': np.array(melody.phrases, np.int32)}
+
+
+@pytest.fixture(scope='module')
+def fixture_records():
+  rng = np.random.default_rng(0)
+  return {(genre, split): [_record(genre, f'{split}{i}', rng) for i in range(count)]
+          for genre in _STYLES for split, count in _SPLITS.items()}
+
+
+@pytest.fixture(scope='module')
+def tiny_exports(tmp_path_factory):
+  folder = tmp_path_factory.mktemp('exports')
+  paths = {}
+  for seed, genre in enumerate(_STYLES):
+    keras.utils.set_random_seed(seed)
+    paths[genre] = export.export(model_lib.build_model(model_lib.preset('tiny')), genre,
+                                 str(folder))
+  return paths
+
+
+def _run(argv, monkeypatch, records):
+  monkeypatch.setattr(data, 'load_records',
+                      lambda genre, split, data_dir=None: records[genre, split])
+  monkeypatch.setattr(data, 'require_built', lambda genres, data_dir=None: None)
+  flag_values = flags.FlagValues()
+  evaluate.define_flags(flag_values)
+  flag_values(['stylexfer-evaluate'] + argv)
+  return evaluate.main(['stylexfer-evaluate'], flag_values)
+
+
+@pytest.mark.slow
+def test_the_report_is_written_for_tiny_models(tiny_exports, fixture_records, monkeypatch,
+                                               tmp_path):
+  out = str(tmp_path / 'report')
+  assert _run([f'--model=folk={tiny_exports["folk"]}', f'--model=jazz={tiny_exports["jazz"]}',
+               f'--out={out}', '--count=3', '--length=24', '--max_melodies=3',
+               '--strengths=0,1', '--folds=2', '--noprogress'],
+              monkeypatch, fixture_records) == 0
+  for name in ('histograms_folk_to_jazz', 'histograms_jazz_to_folk', 'transitions_restyled',
+               'transitions_generated', 'strength_curve', 'excerpt_before', 'excerpt_after'):
+    assert os.path.getsize(os.path.join(out, 'figures', f'{name}.png')) > 1000
+  with open(os.path.join(out, 'report.json')) as f:
+    results = json.load(f, parse_constant=lambda name: pytest.fail(f'{name} in report.json'))
+  assert set(results['sets']) == {
+      'real:folk', 'real:jazz', 'restyled:folk>jazz', 'restyled:jazz>folk',
+      'generated:folk/folk', 'generated:folk/jazz', 'generated:jazz/folk',
+      'generated:jazz/jazz'}
+  assert results['sets']['generated:folk/jazz']['melodies'] == 3
+  assert results['sets']['generated:folk/jazz']['notes'] == 3 * 24
+  # The fixture corpora differ in rhythm and in pitch: the judges learn them.
+  for kind in ('rhythm', 'pitch'):
+    assert results['classifier'][kind]['cross_validation']['balanced_accuracy'] == 1.0
+    assert results['judged']['real:jazz'][kind]['jazz'] == 1.0
+  # Strength 0 changes nothing, so every note stays in its bar.
+  for curve in results['strength'].values():
+    assert curve['strengths'] == [0, 1]
+    assert curve['changed'][0] == 0 and curve['in_bars'][0] == 1
+  assert results['structure']['real:folk']['in_bars'] == 1
+  # Real held-out melodies come from the training corpora's style, not from training.
+  assert results['novelty']['real:folk']['notes']['mean_novelty'] < 1
+  assert results['quality']['jazz']['lstm']['duration']['tokens'] > 0
+  with open(os.path.join(out, 'report.md')) as f:
+    text = f.read()
+  for heading in ('Model quality', 'The judges', 'Transfer judged independently',
+                  'Histograms against the real corpora', 'Coherence', 'Structure',
+                  'Strength curve', 'Novelty', 'Before and after'):
+    assert f'## {heading}' in text
+  assert text.index('## The judges') < text.index('## Transfer judged independently')
+
+
+def test_unbuilt_data_is_one_line_and_exit_status_one(tmp_path, capsys):
+  flag_values = flags.FlagValues()
+  evaluate.define_flags(flag_values)
+  flag_values(['stylexfer-evaluate', f'--data_dir={tmp_path}', f'--out={tmp_path / "report"}',
+               '--noprogress'])
+  assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
+  error = capsys.readouterr().err.strip()
+  assert error.startswith('stylexfer-evaluate: error: melodies/') and '\n' not in error
+
+
+def test_bad_strengths_are_refused(tmp_path, capsys):
+  flag_values = flags.FlagValues()
+  evaluate.define_flags(flag_values)
+  flag_values(['stylexfer-evaluate', '--strengths=0,2', f'--out={tmp_path}'])
+  assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
+  assert '--strengths must be numbers in [0, 1]' in capsys.readouterr().err

@@ -196,6 +196,13 @@ def melody_of_notes(pitches, durations, time_signature='4/4', tune_id=''):
       bar_lengths=[bar] * len(onsets))
 
 
+def require_built(genres, data_dir=None):
+  """Raises windows.DataNotPreparedError unless every genre's data is built (reads nothing)."""
+  from stylexfer import windows  # pylint: disable=g-import-not-at-top
+  for genre in genres:
+    windows.load_split(genre, 'test', data_dir)
+
+
 def load_records(genre, split='test', data_dir=None):
   """The records (numpy dicts) of one split of a built `melodies` config, in data-set order."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
