@@ -81,7 +81,9 @@ def transition_heatmaps(matrices, path, most=12):
   plotted = {'durations': [float(histograms.DURATIONS[i]) for i in used], 'sets': {}}
   for axis, label in zip(axes[0], labels):
     part = np.asarray(matrices[label])[np.ix_(used, used)]
-    axis.imshow(part, cmap='magma_r', vmin=0, vmax=max(part.max(), 1e-9))
+    # A square-root scale: eighth after eighth would otherwise be the only colour seen.
+    axis.imshow(part, cmap='magma_r',
+                norm=matplotlib.colors.PowerNorm(0.5, vmin=0, vmax=max(part.max(), 1e-9)))
     axis.set_xticks(range(len(used)))
     axis.set_xticklabels(ticks, rotation=90, fontsize=7)
     axis.set_yticks(range(len(used)))
