@@ -163,3 +163,25 @@ def test_bad_strengths_are_refused(tmp_path, capsys):
   flag_values(['stylexfer-evaluate', '--strengths=0,2', f'--out={tmp_path}'])
   assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
   assert '--strengths must be numbers in [0, 1]' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_strength_curve_of_one_direction_can_be_measured_alone(tiny_exports,
+                                                                    fixture_records,
+                                                                    monkeypatch):
+  from stylexfer import models  # pylint: disable=g-import-not-at-top
+  from stylexfer.evaluation import classifier  # pylint: disable=g-import-not-at-top
+  from stylexfer.evaluation import suite  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(data, 'load_records',
+                      lambda genre, split, data_dir=None: fixture_records[genre, split])
+  training = {g: data.load_renditions(g, ('train', 'validation')) for g in _STYLES}
+  assert [len(training[g]) for g in _STYLES] == [10, 10]
+  rhythm = classifier.GenreClassifier('rhythm', excerpt=16).fit(training)
+  pitch = classifier.GenreClassifier('pitch', excerpt=16).fit(training)
+  melodies = [data.record_to_melody(r) for r in fixture_records['folk', 'test']]
+  curve = suite.strength_curve(models.load(tiny_exports['jazz']), melodies, 'folk', 'jazz',
+                               rhythm, pitch, strengths=(0.0, 0.5, 1.0))
+  assert curve['strengths'] == [0.0, 0.5, 1.0]
+  assert curve['changed'][0] == 0 and curve['judged_target'][0] == 0
+  assert curve['in_bars'][0] == 1 and curve['pitch_kept'] == [1.0] * 3
+  assert 0 < curve['changed'][2] <= 1

@@ -224,6 +224,12 @@ def load_melodies(genre, split='test', data_dir=None, limit=None, seed=0):
   return [record_to_melody(r) for r in records]
 
 
+def load_renditions(genre, splits=('test',), data_dir=None, limit=None, seed=0):
+  """Renditions of the melodies of some splits of a built config (a `limit` at random)."""
+  records = [r for split in splits for r in load_records(genre, split, data_dir)]
+  return [rendition(record_to_melody(r)) for r in subset(records, limit, seed)]
+
+
 def record_tokens(records):
   """Records as {'intervals', 'durations'} id arrays, as stylexfer.ngram reads them."""
   return [{'intervals': np.asarray(r['intervals'], np.int64),

@@ -175,8 +175,7 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
   results['structure'] = {set_id: structure.summarize([structure.measure(r)
                                                        for r in renditions])
                           for set_id, renditions in sets.items()}
-  results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'],
-                                        options.strengths)
+  results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'])
 
   clock.step('novelty against the training melodies')
   results['novelty'] = _novelty(excerpts, records, genres, clock)
@@ -252,7 +251,21 @@ def _coherence(excerpts, records, saved_models, quality_report, genres, clock):
   return found
 
 
-def _strength_curve(by_strength, rhythm_judge, pitch_judge, strengths):
+def strength_curve(saved_model, melodies, source, target, rhythm_judge, pitch_judge,
+                   strengths=STRENGTHS, sampling=None):
+  """The strength curve of one restyle direction: held-out Melodies of genre `source`
+  restyled by genre `target`'s SavedModel at each strength, judged and measured.
+
+  Returns {'strengths', 'judged_target' (rhythm judged the target genre), 'pitch_kept'
+  (pitches judged the source genre), 'changed', 'in_bars', 'repeated_kept',
+  'short_in_runs'}, one value per strength. Judges are fitted GenreClassifiers.
+  """
+  by_strength = {(source, target, s): transfer.restyle_set(
+      saved_model, melodies, s, sampling or transfer.Sampling()) for s in strengths}
+  return _strength_curve(by_strength, rhythm_judge, pitch_judge)[f'{source}>{target}']
+
+
+def _strength_curve(by_strength, rhythm_judge, pitch_judge):
   curves = {}
   for (source, target, strength), renditions in sorted(by_strength.items()):
     curve = curves.setdefault(f'{source}>{target}', {
