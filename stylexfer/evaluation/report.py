@@ -115,7 +115,7 @@ def markdown(results, drawn, command=''):
           f"{settings['temperature']}, top-p {settings['top_p']}, seed {settings['seed']}. "
           f"Distributions are measured on each melody's first {settings['length']} notes.",
           '']
-  out += ['## Sets measured', '',
+  out += _headlines(results) + ['## Sets measured', '',
           _table(['set', 'melodies', 'notes'],
                  [[info['label'], info['melodies'], info['notes']]
                   for info in sets.values()]), '']
@@ -159,8 +159,9 @@ def markdown(results, drawn, command=''):
       out += [f'![{name}]({path})', '']
   out += ["Yang & Lerch's relative measure (mgeval): overlap area (OA, 1 is best) and KL "
           'divergence (nats, 0 is best) between the real corpus\'s intra-set distances and '
-          'the set-to-corpus inter-set distances, per feature (each melody\'s histogram).',
-          '']
+          'the set-to-corpus inter-set distances, per feature (each melody\'s histogram). '
+          'A real corpus against itself gives the ceiling; the other corpus, how far apart '
+          'the genres are.', '']
   for metric, label in (('overlap', 'overlap area'), ('kl', 'KL divergence')):
     header = ['set'] + [f'{feature} vs {g}' for feature in histograms.FEATURES
                         for g in genres]
@@ -233,6 +234,36 @@ def markdown(results, drawn, command=''):
           _table(['step', 'seconds'], [[k, v] for k, v in results.get('timing', {}).items()]),
           '']
   return '\n'.join(out)
+
+
+def _headlines(results):
+  """One row per set that crosses genres: did it take the rhythm, keep the tune and form?"""
+  sets, rows = results['sets'], []
+  for set_id, info in sets.items():
+    source, target = info['pitch_genre'], info['rhythm_genre']
+    if source == target:
+      continue
+    real = suite.real_id(target)
+    nll = results['coherence'][set_id]['duration_head'][target]
+    real_nll = results['coherence'][real]['duration_head'][target]
+    found, real_found = results['structure'][set_id], results['structure'][real]
+    rows.append([info['label'], _share(results['judged'][set_id]['rhythm'][target]),
+                 _share(results['judged'][set_id]['pitch'][source]),
+                 f'{_number(nll)} ({_number(real_nll)})', _share(found['in_bars']),
+                 _share(found['repeated_kept']),
+                 f"{_share(found['short_in_runs'])} ({_share(real_found['short_in_runs'])})"])
+  if not rows:
+    return []
+  return ['## Headlines', '',
+          'For each set that crosses genres: the share whose rhythm the rhythm judge calls '
+          'the target genre and whose pitches the pitch judge still calls the source genre; '
+          "the rhythm's nats per note under the target genre's duration head (real target "
+          'melodies in brackets); notes kept in their bars; repeated bars that keep one '
+          'rhythm; notes shorter than a 16th that come in runs of 3+ (real target melodies '
+          'in brackets).', '',
+          _table(['set', 'rhythm judged target', 'pitches judged source',
+                  'rhythm NLL, target head', 'notes in their bars',
+                  'repeated bars with one rhythm', 'short notes in runs'], rows), '']
 
 
 def write(results, folder, command=''):
