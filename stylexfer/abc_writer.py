@@ -106,6 +106,7 @@ def to_abc(tune, sharps=0, tempo=None, number=1):
       opening += f'[M:{meters[index]}] '
     if mark.get('ending'):
       opening += f'[{mark["ending"]} '
+    opens_repeat = tune.marks.get(index + 1, {}).get('left') == 'repeat' and not last
     if mark.get('right') == 'repeat':
       closing = ' :|'
     elif last or mark.get('right') == 'final':
@@ -113,7 +114,7 @@ def to_abc(tune, sharps=0, tempo=None, number=1):
     elif mark.get('right') == 'double':
       closing = ' ||'
     else:
-      closing = ' |'
+      closing = ' ' if opens_repeat else ' |'  # the next bar's |: is the bar line
     line.append(opening + ' '.join(words) + closing)
     if len(line) == _BARS_PER_LINE or last:
       body.append(' '.join(line))

@@ -11,10 +11,11 @@ import glob
 import os
 import shutil
 import subprocess
-import tempfile
 import wave
 
 import numpy as np
+
+from stylexfer import atomic
 
 SAMPLE_RATE = 44100
 RELEASE_SECONDS = 0.25  # a note rings on this long after the next one starts
@@ -53,16 +54,16 @@ def pluck(frequency, seconds, sample_rate=SAMPLE_RATE):
   return tone * envelope / max(amplitudes.sum(), 1e-9)
 
 
-def synthesize(pitches, durations, tempo=120, sample_rate=SAMPLE_RATE):
-  """Float samples of a melody: MIDI pitches, inter-onset durations in quarter notes."""
+def synthesize(notes, tempo=120, sample_rate=SAMPLE_RATE):
+  """Float samples of a melody's (onset, length, pitch) notes, in quarter notes."""
   seconds_per_quarter = 60.0 / tempo
-  onsets = np.concatenate([[0.0], np.cumsum([float(d) for d in durations])])
-  total = int((onsets[-1] * seconds_per_quarter + RELEASE_SECONDS) * sample_rate) + 1
+  end = max((float(onset + length) for onset, length, _ in notes), default=0.0)
+  total = int((end * seconds_per_quarter + RELEASE_SECONDS) * sample_rate) + 1
   mix = np.zeros(total)
-  for pitch, start, end in zip(pitches, onsets, onsets[1:]):
+  for onset, length, pitch in notes:
     frequency = 440.0 * 2 ** ((int(pitch) - 69) / 12)
-    samples = pluck(frequency, (end - start) * seconds_per_quarter, sample_rate)
-    first = int(start * seconds_per_quarter * sample_rate)
+    samples = pluck(frequency, float(length) * seconds_per_quarter, sample_rate)
+    first = int(float(onset) * seconds_per_quarter * sample_rate)
     samples = samples[:total - first]
     mix[first:first + len(samples)] += samples
   peak = np.max(np.abs(mix)) if mix.size else 0.0
@@ -70,9 +71,9 @@ def synthesize(pitches, durations, tempo=120, sample_rate=SAMPLE_RATE):
 
 
 def save_wav(samples, path, sample_rate=SAMPLE_RATE):
-  """Float samples in [-1, 1] as a 16-bit mono WAV file."""
+  """Float samples in [-1, 1] as a 16-bit mono WAV file, written whole or not at all."""
   data = (np.clip(samples, -1, 1) * 32767).astype('<i2')
-  with wave.open(os.fspath(path), 'wb') as f:
+  with atomic.open_for_write(path, 'wb') as out, wave.open(out, 'wb') as f:
     f.setnchannels(1)
     f.setsampwidth(2)
     f.setframerate(sample_rate)
@@ -94,18 +95,12 @@ def _fluidsynth(midi_path, path, soundfont):
   return done.returncode == 0 and os.path.isfile(path) and os.path.getsize(path) > 44
 
 
-def write_wav(pitches, durations, path, tempo=120, soundfont=None, midi_path=None,
-              synthesizer='auto'):
-  """Writes the melody's audio to `path`: a SoundFont through fluidsynth where one is found
-  (synthesizer 'auto' or 'fluidsynth'), else the built-in plucked string ('pluck')."""
-  if synthesizer != 'pluck':
+def write_wav(notes, path, tempo=120, soundfont=None, midi_path=None, synthesizer='auto'):
+  """Writes the audio of (onset, length, pitch) notes to `path`: the MIDI file `midi_path`
+  through fluidsynth where a SoundFont is found (synthesizer 'auto'), else the built-in
+  plucked string ('pluck')."""
+  if synthesizer != 'pluck' and midi_path:
     found = find_soundfont(soundfont)
-    if found and shutil.which('fluidsynth'):
-      if midi_path is None:
-        from stylexfer import render  # pylint: disable=g-import-not-at-top
-        folder = tempfile.mkdtemp()
-        midi_path = os.path.join(folder, 'melody.mid')
-        render.write_midi(render.to_score(render.Tune(pitches, durations)), midi_path, tempo)
-      if _fluidsynth(midi_path, path, found):
-        return path
-  return save_wav(synthesize(pitches, durations, tempo), path)
+    if found and shutil.which('fluidsynth') and _fluidsynth(midi_path, path, found):
+      return path
+  return save_wav(synthesize(notes, tempo), path)

@@ -14,6 +14,7 @@ over it, and every piece is a value a score can show (plain, dotted or triplet).
 import dataclasses
 import fractions
 import math
+import numbers
 
 from music21 import meter
 from music21 import note
@@ -31,7 +32,9 @@ NOTATABLE = sorted(set(_PLAIN) | set(_TRIPLET), reverse=True)
 
 
 def fraction(value):
-  """Quarter notes as an exact Fraction (floats from music21 or TensorFlow included)."""
+  """Quarter notes as an exact Fraction (floats from music21, numpy or TensorFlow included)."""
+  if not isinstance(value, numbers.Rational):
+    value = float(value)
   return Fraction(value).limit_denominator(10080)
 
 
@@ -157,20 +160,31 @@ def bars(tune):
 
 
 def meter_changes(tune, count):
-  """{bar index: time signature} where a run of bars takes another length.
+  """{bar index: time signature} where the bars take another length.
 
-  A single short bar (a pickup's complement before a repeat, the last bar) keeps the
-  meter around it; two bars in a row of another length are a new meter.
+  A single bar shorter than the meter (a pickup's complement before a repeat, the last
+  bar) stays an incomplete bar of the meter around it; a bar longer than the meter, or a
+  run of two shorter ones, is a new meter.
   """
   changes, current = {}, tune.bar_length
   for index in range(1, count):
     length = tune.bar_length_at(index)
     following = tune.bar_length_at(index + 1) if index + 1 < count else None
-    if length != current and (following == length or (following is None and index > 1 and
-                                                       tune.bar_length_at(index - 1) == length)):
+    if length > current or (length < current and following == length):
       changes[index] = signature_of(length, tune.time_signature)
       current = length
   return changes
+
+
+def meters(tune, count):
+  """The bar length of the meter in force at each of `count` bars."""
+  changes = meter_changes(tune, count)
+  in_force, current = [], tune.bar_length
+  for index in range(count):
+    if index in changes:
+      current = tune.bar_length_at(index)
+    in_force.append(current)
+  return in_force
 
 
 def signature_of(length, like='4/4'):

@@ -1,187 +1,96 @@
 """Writes a melody as MIDI, MusicXML, ABC, an engraved score (SVG, PNG) and audio (WAV).
 
-A `Tune` is what the command line programs produce: MIDI pitches, inter-onset durations
-in quarter notes (each note sounds until the next one starts), a time signature and the
-first note's offset in its bar (a pickup). Bars are cut here, from those alone, so the
-bar lines always fit the rhythm that was written: a note that crosses a bar line is split
-into notes tied over it, and every piece is a value a score can show (plain, dotted or
-triplet; anything else is split again into tied pieces).
+The melody is a stylexfer.notation.Tune: its bars, ties, rests and repeats are cut there,
+so every format shows the same bars. MusicXML and the engraved score come from a music21
+score built once (`to_score`); MIDI and audio play the notation's performance (repeats
+played out, eighths swung for jazz).
 """
 
 import copy
-import dataclasses
-import fractions
-import math
 import os
 import re
 
 from music21 import duration as m21_duration
-from music21 import bar, key, metadata, meter, note, pitch as m21_pitch, stream, tie
+from music21 import bar, key, metadata, meter, note, spanner, stream, tie
 
 from stylexfer import abc_writer
+from stylexfer import atomic
 from stylexfer import audio
+from stylexfer import midi_writer
+from stylexfer import notation
 
-Fraction = fractions.Fraction
-
-# Single note values a score can show: 2^k quarters plain, dotted or double dotted, and
-# triplet values (2/3 of a plain one); each family is filled greedily on its own.
-_PLAIN = sorted({shape * Fraction(2) ** k for shape in (Fraction(7, 4), Fraction(3, 2), 1)
-                 for k in range(-6, 4)}, reverse=True)
-_TRIPLET = sorted({Fraction(2, 3) * Fraction(2) ** k for k in range(-6, 4)}, reverse=True)
-_NOTATABLE = sorted(set(_PLAIN) | set(_TRIPLET), reverse=True)
-
-
-@dataclasses.dataclass
-class Tune:
-  """A monophonic melody ready to write: every note sounds for its inter-onset duration."""
-  pitches: list          # MIDI pitch numbers
-  durations: list        # quarter notes (Fractions), one per note
-  time_signature: str = '4/4'
-  pickup: Fraction = Fraction(0)  # the first note's offset in its bar, in quarter notes
-  title: str = ''
-
-  def __post_init__(self):
-    self.pitches = [int(p) for p in self.pitches]
-    self.durations = [_fraction(d) for d in self.durations]
-    self.pickup = _fraction(self.pickup) % self.bar_length
-
-  @property
-  def bar_length(self):
-    return _fraction(meter.TimeSignature(self.time_signature).barDuration.quarterLength)
-
-  @property
-  def quarters(self):
-    """Length from the first onset to the end of the last note, in quarter notes."""
-    return sum(self.durations, Fraction(0))
-
-
-def _fraction(value):
-  return Fraction(value).limit_denominator(10080)
-
-
-def notatable_pieces(quarters):
-  """A duration split into values a score can show (plain, dotted or triplet), longest first.
-
-  A duration in triplet time is written with triplet values (5/6 = 2/3 + 1/6); one that
-  is neither gets a plain part and a triplet part, never a run of the tiniest values.
-  """
-  quarters = _fraction(quarters)
-  if quarters <= 0:
-    return []
-  plain = _largest_plain_part(quarters)
-  pieces = []
-  for part, values in ((plain, _PLAIN), (quarters - plain, _TRIPLET)):
-    while part > 0:
-      piece = next((v for v in values if v <= part), None)
-      if piece is None:  # finer than a 64th: keep the rest as one piece
-        pieces.append(part)
-        break
-      pieces.append(piece)
-      part -= piece
-  return sorted(pieces, reverse=True)
-
-
-def _largest_plain_part(quarters):
-  """The largest multiple of a plain value <= quarters whose remainder is pure triplets."""
-  if _is_plain(quarters):
-    return quarters
-  if _is_plain(quarters * Fraction(3, 2)):
-    return Fraction(0)
-  for step in (Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)):
-    plain = step * math.floor(quarters / step)
-    while plain > 0:
-      if _is_plain((quarters - plain) * Fraction(3, 2)):
-        return plain
-      plain -= step
-  return quarters
-
-
-def _is_plain(value):
-  denominator = _fraction(value).denominator
-  return denominator & (denominator - 1) == 0
-
-
-@dataclasses.dataclass
-class Piece:
-  """One written note: part of a melody note, inside one bar."""
-  pitch: int
-  quarters: Fraction
-  bar: int          # 0-based bar index (bar 0 is the pickup bar when there is one)
-  tie: str = ''     # '', 'start', 'continue' or 'stop'
-
-
-def bars(tune):
-  """The tune's notes split at bar lines and into notatable values: a list of bars of Pieces."""
-  length, position = tune.bar_length, tune.pickup
-  bars_out = [[]]
-  for pitch_value, quarters in zip(tune.pitches, tune.durations):
-    chunks = []
-    remaining = quarters
-    while remaining > 0:
-      index = int(position // length)
-      room = (index + 1) * length - position
-      take = min(room, remaining)
-      chunks += [(index, value) for value in notatable_pieces(take)]
-      position += take
-      remaining -= take
-    for k, (index, value) in enumerate(chunks):
-      tie_type = '' if len(chunks) == 1 else (
-          'start' if k == 0 else 'stop' if k == len(chunks) - 1 else 'continue')
-      while len(bars_out) <= index:
-        bars_out.append([])
-      bars_out[index].append(Piece(pitch_value, value, index, tie_type))
-  return bars_out
-
-
-def estimate_key(tune):
-  """The key signature (sharps, negative for flats) that best fits the tune's pitches."""
-  part = stream.Part([note.Note(p, quarterLength=float(d))
-                      for p, d in zip(tune.pitches, tune.durations)])
-  try:
-    return part.analyze('key').sharps
-  except Exception:  # music21 can fail on one-note or atonal lines; C is a safe default
-    return 0
-
-
-def spell(midi, sharps):
-  """A music21 Pitch for a MIDI number, black keys spelled with the key's accidentals."""
-  spelled = m21_pitch.Pitch(midi=midi)
-  if spelled.accidental is not None and spelled.accidental.alter > 0 and sharps < 0:
-    spelled = spelled.getEnharmonic()
-  return spelled
+Fraction = notation.Fraction
+Tune = notation.Tune
 
 
 def to_score(tune, sharps=None):
-  """A music21 Score of one part with bars, ties, key and time signature."""
-  sharps = estimate_key(tune) if sharps is None else sharps
-  length = tune.bar_length
+  """A music21 Score of one part with bars, ties, rests, repeats, key and meters."""
+  sharps = notation.estimate_key(tune) if sharps is None else sharps
   part = stream.Part(id='melody')
-  pieces_per_bar = bars(tune)
+  pieces_per_bar = notation.bars(tune)
+  starts = tune.bar_starts(tune.pickup + tune.quarters)
+  meters = notation.meter_changes(tune, len(pieces_per_bar))
+  in_force = notation.meters(tune, len(pieces_per_bar))
+  measures = []
   for index, pieces in enumerate(pieces_per_bar):
     measure = stream.Measure(number=index if tune.pickup else index + 1)
-    start = max(index * length, tune.pickup)
     if index == 0:
       measure.append(meter.TimeSignature(tune.time_signature))
       measure.append(key.KeySignature(sharps))
       measure.paddingLeft = float(tune.pickup)
+    elif index in meters:
+      measure.append(meter.TimeSignature(meters[index]))
+    if index and tune.bar_length_at(index) < in_force[index]:
+      # An incomplete bar: without its padding a writer fills it with rests.
+      measure.paddingRight = float(in_force[index] - tune.bar_length_at(index))
     offset = Fraction(0)
     for piece in pieces:
-      written = note.Note(spell(piece.pitch, sharps))
+      if piece.pitch is None:
+        written = note.Rest()
+      else:
+        written = note.Note(notation.spell(piece.pitch, sharps))
       written.duration = m21_duration.Duration(piece.quarters)
       if piece.tie:
         written.tie = tie.Tie(piece.tie)
       measure.insert(offset, written)
       offset += piece.quarters
-    if index == len(pieces_per_bar) - 1:
-      measure.rightBarline = bar.Barline('final')
-    part.insert(start - tune.pickup, measure)
+    _bar_lines(measure, tune.marks.get(index, {}), index == len(pieces_per_bar) - 1)
+    part.insert(max(starts[index], tune.pickup) - tune.pickup, measure)
+    measures.append(measure)
+  _endings(part, measures, tune.marks)
   part.makeAccidentals(inPlace=True)
   _same_spelling_in_ties(part)
-  for measure in part.getElementsByClass(stream.Measure):
+  for measure in measures:
     measure.makeBeams(inPlace=True)
   score = stream.Score([part])
   score.insert(0, metadata.Metadata(title=tune.title or 'Melody'))
   return score
+
+
+def _bar_lines(measure, mark, last):
+  if mark.get('left') == 'repeat':
+    measure.leftBarline = bar.Repeat(direction='start')
+  elif mark.get('left') == 'double':
+    measure.leftBarline = bar.Barline('double')
+  if mark.get('right') == 'repeat':
+    measure.rightBarline = bar.Repeat(direction='end')
+  elif mark.get('right') == 'double' and not last:
+    measure.rightBarline = bar.Barline('double')
+  elif last or mark.get('right') == 'final':
+    measure.rightBarline = bar.Barline('final')
+
+
+def _endings(part, measures, marks):
+  """First and second endings as music21 repeat brackets over their bars."""
+  runs = []
+  for index, measure in enumerate(measures):
+    ending = marks.get(index, {}).get('ending')
+    if ending and runs and runs[-1][0] == ending and runs[-1][1][-1] is measures[index - 1]:
+      runs[-1][1].append(measure)
+    elif ending:
+      runs.append((ending, [measure]))
+  for ending, run in runs:
+    part.insert(0, spanner.RepeatBracket(run, number=ending))
 
 
 def _same_spelling_in_ties(part):
@@ -203,13 +112,9 @@ def _same_spelling_in_ties(part):
       written.pitch.accidental = accidental
 
 
-def write_midi(score, path, tempo=120):
-  from music21 import tempo as m21_tempo  # pylint: disable=g-import-not-at-top
-  copy = score.__deepcopy__()
-  copy.parts[0].measure(copy.parts[0].getElementsByClass(stream.Measure)[0].number).insert(
-      0, m21_tempo.MetronomeMark(number=tempo))
-  copy.write('midi', fp=path)
-  return path
+def write_midi(tune, path, tempo=120):
+  """The tune as played (repeats, swing) as a MIDI file at `path`; returns the path."""
+  return midi_writer.write_midi(notation.performance(tune), path, tempo, tune.title)
 
 
 def write_musicxml(score, path):
@@ -258,29 +163,41 @@ def write_all(tune, out_dir, stem, tempo=120, soundfont=None, formats=None,
               synthesizer='auto'):
   """Writes <stem>.mid/.musicxml/.abc/.svg/.png/.wav under out_dir; returns {format: path}.
 
-  PNG is skipped (absent from the result) when no rasterizer is installed.
+  PNG is skipped (absent from the result) when no rasterizer is installed. Each file is
+  written under a temporary name and renamed into place, so a full disk or a kill leaves
+  no partial file; a place that cannot be written raises atomic.OutputError naming it.
   """
   formats = formats or ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
-  os.makedirs(out_dir, exist_ok=True)
+  atomic.make_folder(out_dir)
   base = os.path.join(out_dir, stem)
   score = to_score(tune)
+  played = notation.performance(tune)
   written = {}
   if 'mid' in formats:
-    written['mid'] = write_midi(score, base + '.mid', tempo)
+    with atomic.replace_with(base + '.mid') as temporary:
+      midi_writer.write_midi(played, temporary, tempo, tune.title)
+    written['mid'] = base + '.mid'
   if {'musicxml', 'svg', 'png'} & set(formats):
-    written['musicxml'] = write_musicxml(score, base + '.musicxml')
+    with atomic.replace_with(base + '.musicxml') as temporary:
+      write_musicxml(score, temporary)
+    written['musicxml'] = base + '.musicxml'
   if 'abc' in formats:
-    with open(base + '.abc', 'w', encoding='utf-8') as f:
-      f.write(abc_writer.to_abc(tune, sharps=score.parts[0].recurse().getElementsByClass(
-          key.KeySignature)[0].sharps, tempo=tempo))
-    written['abc'] = base + '.abc'
+    text = abc_writer.to_abc(tune, sharps=score.parts[0].recurse().getElementsByClass(
+        key.KeySignature)[0].sharps, tempo=tempo)
+    written['abc'] = atomic.write_text(base + '.abc', text)
   if {'svg', 'png'} & set(formats):
-    svg = render_svg(written['musicxml'], base + '.svg')
+    with atomic.replace_with(base + '.svg') as temporary:
+      svg = render_svg(written['musicxml'], temporary)
     written['svg'] = base + '.svg'
-    if 'png' in formats and svg_to_png(svg, base + '.png'):
-      written['png'] = base + '.png'
+    if 'png' in formats:
+      with atomic.replace_with(base + '.png') as temporary:
+        if not svg_to_png(svg, temporary):
+          raise atomic.Discard  # no rasterizer: no PNG rather than an empty one
+        written['png'] = base + '.png'
   if 'wav' in formats:
-    written['wav'] = audio.write_wav(tune.pitches, tune.durations, base + '.wav', tempo=tempo,
-                                     soundfont=soundfont, midi_path=written.get('mid'),
-                                     synthesizer=synthesizer)
+    with atomic.replace_with(base + '.wav') as temporary:
+      audio.write_wav(played, temporary, tempo=tempo,
+                      soundfont=soundfont, midi_path=written.get('mid'),
+                      synthesizer=synthesizer)
+    written['wav'] = base + '.wav'
   return written

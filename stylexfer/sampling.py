@@ -290,7 +290,10 @@ def check_like(durations, like_intervals, like_durations):
 
 def check_form(durations, bars, bar_lengths, pickup, push):
   """Assertions (to pass to `after`) on the bar structure of a restyle request."""
-  first_bar_length = tf.gather(bar_lengths, tf.maximum(bars[:, :1], 0), batch_dims=1)[:, 0]
+  def first_bar_length():
+    first = tf.clip_by_value(bars[:, :1], 0, tf.shape(bar_lengths)[1] - 1)
+    return tf.gather(bar_lengths, first, batch_dims=1)[:, 0]
+
   return [
       lambda: tf.debugging.assert_equal(tf.shape(bars), tf.shape(durations),
                                         message='bars must hold one bar index per note'),
@@ -311,7 +314,7 @@ def check_form(durations, bars, bar_lengths, pickup, push):
           tf.reduce_all(tf.math.is_finite(bar_lengths) & (bar_lengths > 0)), True,
           message='bar_lengths must be finite and > 0'),
       lambda: tf.debugging.assert_equal(
-          tf.reduce_all((pickup >= 0) & (pickup < first_bar_length)), True,
+          tf.reduce_all((pickup >= 0) & (pickup < first_bar_length())), True,
           message="pickup must be in [0, the first note's bar length)"),
       lambda: tf.debugging.assert_equal((push >= 0) & (push <= MAX_PUSH), True,
                                         message=f'push must be in [0, {MAX_PUSH}]'),
@@ -324,6 +327,7 @@ def own_log_probs(own_quarters, grid):
   0 on the own duration; elsewhere a penalty for leaving it plus a slope per octave of
   distance, so that at middling strengths the genre pulls towards near values first.
   """
+  grid, own_quarters = tf.cast(grid, tf.float32), tf.cast(own_quarters, tf.float32)
   safe = tf.maximum(grid, 1e-6)[None]
   octaves = tf.abs(tf.math.log(safe / own_quarters[:, None])) / tf.math.log(2.0)
   same = tf.abs(grid[None] - own_quarters[:, None]) < _EPS
@@ -341,7 +345,11 @@ def plan_form(relative_pitches, durations, own_quarters, bars, bar_lengths, pick
   """
   batch, notes = tf.shape(durations)[0], tf.shape(durations)[1]
   num_bars = tf.shape(bar_lengths)[1]
-  starts = tf.concat([tf.zeros([batch, 1]), tf.cumsum(bar_lengths, axis=1)], 1)
+  # Quarter notes in float64: onsets summed over thousands of notes stay exact enough
+  # to tell a note on a bar line from one a 24th before it.
+  bar_lengths, pickup = tf.cast(bar_lengths, tf.float64), tf.cast(pickup, tf.float64)
+  own_quarters = tf.cast(own_quarters, tf.float64)
+  starts = tf.concat([tf.zeros([batch, 1], tf.float64), tf.cumsum(bar_lengths, axis=1)], 1)
   bar_start = tf.gather(starts, bars, batch_dims=1)
   bar_end = tf.gather(starts, bars + 1, batch_dims=1)
   left = metre.notes_left(bars)
@@ -354,9 +362,10 @@ def plan_form(relative_pitches, durations, own_quarters, bars, bar_lengths, pick
   # Room kept for each note still to come: the bar's shortest own note, at most a 16th,
   # so the input's own rhythm always fits and a bar never has to end in a rush.
   shortest = per_bar(tf.math.unsorted_segment_min, own_quarters)
-  reserve = tf.minimum(_RESERVE, tf.gather(shortest, bars, batch_dims=1))
-  earliest = bar_start - push * tf.cast(first, tf.float32)
-  latest = (bar_end - tf.cast(left - 1, tf.float32) * reserve
+  reserve = tf.minimum(tf.constant(_RESERVE, tf.float64),
+                       tf.gather(shortest, bars, batch_dims=1))
+  earliest = bar_start - tf.cast(push, tf.float64) * tf.cast(first, tf.float64)
+  latest = (bar_end - tf.cast(left - 1, tf.float64) * reserve
             - float(vocabulary.MIN_DURATION))
 
   # Repeated bars: an earlier bar with the same notes (pitches relative to the first
@@ -418,7 +427,8 @@ def _restyle_step(duration_step, form, grid, own_ids, own_quarters, next_interva
   drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION), allowed)
   duration = drawn
   if form is not None:
-    # A note of a repeated bar takes the duration chosen the first time, where it fits.
+    # The last note of a repeated bar (no aim for the note after it) takes the duration
+    # its twin took, where that fits.
     source = form['copy_from'][:, t]
     copied = _row_gather(chosen, tf.maximum(source, 0))
     fits = tf.gather(allowed, copied, batch_dims=1)
@@ -442,15 +452,26 @@ def _allowed(form, grid, onset, t, length, positions):
   real = grid > 0
   allowed = ((landing >= low[:, None] - _EPS) & (landing <= high[:, None] + _EPS)
              & real[None])
-  # The first note of a repeated bar starts where it started the first time.
+  # A note of a repeated bar starts where its twin started in the bar repeated.
   source = form['copy_from'][:, following]
-  aims = (~last) & form['first'][:, following] & (source >= 0)
+  aims = (~last) & (source >= 0)
   aim = form['bar_start'][:, following] + _row_gather(positions, tf.maximum(source, 0))
   on_aim = allowed & aims[:, None] & (tf.abs(landing - aim[:, None]) < _EPS)
   allowed = tf.where(tf.reduce_any(on_aim, -1, keepdims=True), on_aim, allowed)
+  # Long values lie on a coarser grid, so a twin's onset may be out of reach of the note
+  # before it: one note ahead, land where that onset can be reached in one duration.
+  after_next = tf.minimum(t + 2, length - 1)
+  source = form['copy_from'][:, after_next]
+  aims = ((t + 2 < length) & (source >= 0) & (source <= t)
+          & (form['copy_from'][:, following] < 0))
+  aim = form['bar_start'][:, after_next] + _row_gather(positions, tf.maximum(source, 0))
+  needed = aim[:, None, None] - landing[:, :, None] - grid[None, None]
+  reachable = tf.reduce_any((tf.abs(needed) < _EPS) & real[None, None], -1)
+  ready = allowed & aims[:, None] & reachable
+  allowed = tf.where(tf.reduce_any(ready, -1, keepdims=True), ready, allowed)
   # Nothing fits (a held note longer than the grid's longest value, say): the nearest.
   gap = tf.maximum(tf.maximum(low[:, None] - landing, landing - high[:, None]), 0.0)
-  gap = tf.where(real[None], gap, tf.float32.max)
+  gap = tf.where(real[None], gap, tf.float64.max)
   nearest = tf.one_hot(tf.argmin(gap, -1, output_type=tf.int32), tf.shape(grid)[0],
                        on_value=True, off_value=False)
   return tf.where(tf.reduce_any(allowed, -1, keepdims=True), allowed, nearest)
@@ -489,16 +510,16 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
     checks += check_like(durations, like_intervals, like_durations)
   intervals, durations = after(checks, intervals, durations)
   batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
-  grid = tf.convert_to_tensor(duration_values, tf.float32)
+  grid = tf.cast(duration_values, tf.float64)
   own_quarters = tf.gather(grid, durations)
   if form is not None:
     relative_pitches = tf.concat([tf.zeros([batch_size, 1], tf.int32), tf.cumsum(
         tf.gather(interval_values, intervals), axis=1)], 1)
     form = plan_form(relative_pitches, durations, own_quarters,
                      *after(checks, bars, bar_lengths, pickup), push)
-    onset = pickup
+    onset = tf.cast(pickup, tf.float64)
   else:
-    onset = tf.zeros([batch_size])
+    onset = tf.zeros([batch_size], tf.float64)
   start = tf.fill([batch_size], vocabulary.START)
   if like_durations is None:
     state, previous = tf.zeros([batch_size, duration_state_size]), start
@@ -515,7 +536,7 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
       (tf.constant(0), onset, previous, state, tf.zeros([length, batch_size], tf.int32),
-       tf.zeros([length, batch_size])),
+       tf.zeros([length, batch_size], tf.float64)),
       maximum_iterations=MAX_LENGTH)
   return tf.transpose(loop[4])
 
@@ -526,12 +547,13 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
   """`generate` as a plain eager loop, one note per Python step (for tests and timing)."""
   primed = 0 if primer_durations is None else len(primer_durations[0])
   start = tf.fill([batch_size], vocabulary.START)
+  no_metre = unknown_metre(batch_size)
   interval, duration = start, start
   pitch_state = tf.zeros([batch_size, pitch_state_size])
   duration_state = tf.zeros([batch_size, duration_state_size])
   intervals, durations = [], []
   for t in range(length):
-    logits, pitch_state = pitch_step(interval, duration, pitch_state)
+    logits, pitch_state = pitch_step(interval, duration, no_metre, pitch_state)
     drawn = sample(logits, temperature, top_p, note_seed(seed, t, _PITCH))
     if t == 0:
       interval = start
@@ -539,7 +561,7 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
       interval = tf.constant([row[t - 1] for row in primer_intervals], tf.int32)
     else:
       interval = drawn
-    logits, duration_state = duration_step(interval, duration, duration_state)
+    logits, duration_state = duration_step(interval, duration, no_metre, duration_state)
     drawn = sample(logits, temperature, top_p, note_seed(seed, t, _DURATION))
     if t < primed:
       duration = tf.constant([row[t] for row in primer_durations], tf.int32)
@@ -554,14 +576,14 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
 
 def reference_restyle(duration_step, duration_state_size, intervals, durations, strength,
                       temperature, top_p, seed, interval_values, duration_values, form=None,
-                      push=0.0):
+                      push=0.0, like_intervals=None, like_durations=None):
   """`restyle` as a plain eager loop, one note per Python step (for tests and timing)."""
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
   batch_size, length = durations.shape
-  grid = tf.convert_to_tensor(duration_values, tf.float32)
+  grid = tf.cast(duration_values, tf.float64)
   own_quarters = tf.gather(grid, durations)
-  onset = tf.zeros([batch_size])
+  onset = tf.zeros([batch_size], tf.float64)
   if form is not None:
     bars, bar_lengths, pickup = (tf.constant(form[0], tf.int32),
                                  tf.constant(form[1], tf.float32),
@@ -570,11 +592,21 @@ def reference_restyle(duration_step, duration_state_size, intervals, durations, 
         tf.gather(interval_values, intervals), axis=1)], 1)
     form = plan_form(relative_pitches, durations, own_quarters, bars, bar_lengths, pickup,
                      tf.constant(push, tf.float32))
-    onset = pickup
+    onset = tf.cast(pickup, tf.float64)
   start = tf.fill([batch_size], vocabulary.START)
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
-  carried = (onset, start, tf.zeros([batch_size, duration_state_size]),
-             tf.zeros([length, batch_size], tf.int32), tf.zeros([length, batch_size]))
+  state, previous = tf.zeros([batch_size, duration_state_size]), start
+  if like_durations is not None:
+    like_durations = tf.convert_to_tensor(like_durations, tf.int32)
+    state = tf.zeros([batch_size, duration_state_size])
+    no_metre = unknown_metre(batch_size)
+    for t in range(like_durations.shape[1]):
+      heard = like_intervals[:, t - 1] if t else start
+      before = like_durations[:, t - 1] if t else start
+      state = duration_step(heard, before, no_metre, state)[1]
+    previous = like_durations[:, -1]
+  carried = (onset, previous, state, tf.zeros([length, batch_size], tf.int32),
+             tf.zeros([length, batch_size], tf.float64))
   for t in range(length):
     carried = _restyle_step(duration_step, form, grid, durations, own_quarters,
                             next_intervals, tf.constant(strength, tf.float32), temperature,

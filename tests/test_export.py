@@ -17,9 +17,10 @@ import pytest
 import tensorflow as tf
 
 from stylexfer import export
-from stylexfer import merge
+from stylexfer import metre
 from stylexfer import model as melody_model
 from stylexfer import sampling
+from stylexfer import saving
 from stylexfer import vocabulary
 from stylexfer import windows
 import fixtures
@@ -39,7 +40,22 @@ def _melodies():
 
 
 PITCHES, QUARTERS, INTERVALS, DURATIONS = _melodies()
-_FRAMED = [windows.frame(i, d) for i, d in zip(INTERVALS, DURATIONS)]
+
+
+def _forms():
+  """The jig's 6/8 bars for both melodies: bars [2, N], bar_lengths [2, M], pickup [2]."""
+  onsets = 2.5 + np.concatenate([[0.0], np.cumsum(fixtures.JIG_DURATIONS)])
+  rows = [onsets[:NOTES], onsets[NOTES:2 * NOTES]]
+  bars = np.array([np.floor(row / 3) - np.floor(row[0] / 3) for row in rows], np.int32)
+  pickup = np.array([row[0] % 3 for row in rows], np.float32)
+  return bars, np.full([2, int(bars.max()) + 1], 3.0, np.float32), pickup
+
+
+BARS, BAR_LENGTHS, PICKUP = _forms()
+FORM = {'bars': BARS, 'bar_lengths': BAR_LENGTHS, 'pickup': PICKUP, 'push': np.float32(0)}
+_FRAMED = [windows.frame(i, d, metre.rhythm_ids(q, lengths, pickup))
+           for i, d, q, lengths, pickup in zip(INTERVALS, DURATIONS, QUARTERS, BAR_LENGTHS,
+                                               PICKUP)]
 FEATURES = {name: np.stack([f[name].numpy() for f in _FRAMED])
             for name in windows.FEATURES}
 
@@ -56,21 +72,25 @@ REQUESTS = {
     'generate_primed': {'batch_size': np.int32(2), 'length': np.int32(9), **_controls(8),
                         'primer_intervals': INTERVALS[:, :2],
                         'primer_durations': DURATIONS[:, :3]},
-    'restyle': {'intervals': INTERVALS, 'durations': DURATIONS,
+    'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **FORM,
                 'strength': np.float32(0.5), **_controls(9)},
+    'restyle_free': {'intervals': INTERVALS, 'durations': DURATIONS,
+                     'strength': np.float32(0.5), **_controls(9)},
     'generate_notes': {'batch_size': np.int32(2), 'length': np.int32(9),
                        'first_pitch': np.int32(60), **_controls(10)},
-    'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
+    'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **FORM,
                       'strength': np.float32(0.5), **_controls(11)},
+    'restyle_notes_free': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
+                           'strength': np.float32(0.5), **_controls(11)},
     # Each melody restyled like the first 7 notes of the other one.
     'restyle_like': {'intervals': INTERVALS, 'durations': DURATIONS,
                      'like_intervals': np.ascontiguousarray(INTERVALS[::-1, :6]),
-                     'like_durations': np.ascontiguousarray(DURATIONS[::-1, :7]),
+                     'like_durations': np.ascontiguousarray(DURATIONS[::-1, :7]), **FORM,
                      'strength': np.float32(0.5), **_controls(12)},
     'restyle_notes_like': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
                            'like_pitches': np.ascontiguousarray(PITCHES[::-1, :7]),
                            'like_quarter_lengths': np.ascontiguousarray(QUARTERS[::-1, :7]),
-                           'strength': np.float32(1.0), **_controls(13)},
+                           **FORM, 'strength': np.float32(1.0), **_controls(13)},
 }
 
 # What each signature returns: name -> (shape, dtype).
@@ -82,13 +102,15 @@ OUTPUTS = {
     'generate': {'intervals': ((2, 8), np.int32), 'durations': ((2, 9), np.int32)},
     'generate_primed': {'intervals': ((2, 8), np.int32), 'durations': ((2, 9), np.int32)},
     'restyle': {'durations': ((2, NOTES), np.int32)},
-    'generate_notes': {'pitches': ((2, 9), np.int32), 'quarter_lengths': ((2, 9), np.float32)},
-    'restyle_notes': {'pitches': ((2, NOTES), np.int32),
-                      'quarter_lengths': ((2, NOTES), np.float32)},
+    'restyle_free': {'durations': ((2, NOTES), np.int32)},
+    'generate_notes': {'pitches': ((2, 9), np.int32), 'quarter_lengths': ((2, 9), np.float32),
+                       'sounding_lengths': ((2, 9), np.float32)},
     'restyle_like': {'durations': ((2, NOTES), np.int32)},
-    'restyle_notes_like': {'pitches': ((2, NOTES), np.int32),
-                           'quarter_lengths': ((2, NOTES), np.float32)},
 }
+for _name in ('restyle_notes', 'restyle_notes_like', 'restyle_notes_free'):
+  OUTPUTS[_name] = {'pitches': ((2, NOTES), np.int32),
+                    'quarter_lengths': ((2, NOTES), np.float32),
+                    'sounding_lengths': ((2, NOTES), np.float32)}
 
 
 def _call(signature_fn, inputs):
@@ -246,13 +268,18 @@ def test_generate_primed_equals_eager_step_loop_and_keeps_the_primer(module, exp
   np.testing.assert_array_equal(intervals[:, :2], inputs['primer_intervals'])
 
 
-def test_restyle_equals_eager_step_loop(module, expected):
-  inputs = REQUESTS['restyle']
+TABLES = (vocabulary.interval_table(), vocabulary.duration_table())
+
+
+@pytest.mark.parametrize('signature', ['restyle', 'restyle_free'])
+def test_restyle_equals_eager_step_loop(module, expected, signature):
+  inputs = REQUESTS[signature]
+  form = (BARS, BAR_LENGTHS, PICKUP) if signature == 'restyle' else None
   durations = sampling.reference_restyle(
       module.steps.duration_step, module.steps.state_size, inputs['intervals'],
       inputs['durations'], inputs['strength'], inputs['temperature'], inputs['top_p'],
-      inputs['seed'])
-  np.testing.assert_array_equal(durations, expected['restyle']['durations'])
+      inputs['seed'], *TABLES, form=form)
+  np.testing.assert_array_equal(durations, expected[signature]['durations'])
   # Strength 0.5 keeps some of the melody's own durations and changes others.
   kept = durations.numpy() == DURATIONS
   assert kept.any() and not kept.all()
@@ -263,7 +290,8 @@ def test_restyle_like_equals_eager_step_loop_that_listens_first(module, expected
   durations = sampling.reference_restyle(
       module.steps.duration_step, module.steps.state_size, inputs['intervals'],
       inputs['durations'], inputs['strength'], inputs['temperature'], inputs['top_p'],
-      inputs['seed'], inputs['like_intervals'], inputs['like_durations'])
+      inputs['seed'], *TABLES, form=(BARS, BAR_LENGTHS, PICKUP),
+      like_intervals=inputs['like_intervals'], like_durations=inputs['like_durations'])
   np.testing.assert_array_equal(durations, expected['restyle_like']['durations'])
 
 
@@ -296,11 +324,15 @@ def test_step_functions_equal_the_full_sequence_model(model, module, expected):
                   training=False)
   size = module.steps.state_size
   pitch_state, duration_state = tf.zeros([2, size]), tf.zeros([2, size])
+  heard = np.stack([FEATURES[name] for name in metre.INPUTS], -1)
+  assert (heard[:, :-1] > 0).all()  # every note hears its metre; END hears none
   for t in range(STEPS):
     pitch_logits, pitch_state = module.steps.pitch_step(
-        FEATURES['intervals_in'][:, t], FEATURES['durations_in'][:, t], pitch_state)
+        FEATURES['intervals_in'][:, t], FEATURES['durations_in'][:, t], heard[:, t],
+        pitch_state)
     duration_logits, duration_state = module.steps.duration_step(
-        FEATURES['intervals_out'][:, t], FEATURES['durations_in'][:, t], duration_state)
+        FEATURES['intervals_out'][:, t], FEATURES['durations_in'][:, t], heard[:, t],
+        duration_state)
     np.testing.assert_allclose(pitch_logits, outputs['pitch_logits'][:, t], atol=1e-5)
     np.testing.assert_allclose(duration_logits, outputs['duration_logits'][:, t], atol=1e-5)
   np.testing.assert_allclose(expected['serving_default']['pitch_log_probs'],
@@ -318,11 +350,13 @@ def _greedy(steps, batch_size, length):
   start = tf.fill([batch_size], vocabulary.START)
   interval, duration = start, start
   pitch_state = duration_state = tf.zeros([batch_size, steps.state_size])
+  no_metre = sampling.unknown_metre(batch_size)
   intervals, durations = [], []
   for t in range(length):
-    logits, pitch_state = steps.pitch_step(interval, duration, pitch_state)
+    logits, pitch_state = steps.pitch_step(interval, duration, no_metre, pitch_state)
     interval = best(logits) if t else start
-    logits, duration_state = steps.duration_step(interval, duration, duration_state)
+    logits, duration_state = steps.duration_step(interval, duration, no_metre,
+                                                 duration_state)
     duration = best(logits)
     intervals.append(interval)
     durations.append(duration)
@@ -390,11 +424,11 @@ def test_restyling_a_generated_melody_with_its_seed_gives_it_back(loaded, expect
   # Restyle draws each duration with the seed generate drew it with, so the model that
   # made a melody, asked for a new rhythm with the same seed, gives the same rhythm.
   melody = expected['generate']
-  for strength in (1.0, 0.5):
-    outputs = _call(loaded.signatures['restyle'], {
-        'intervals': melody['intervals'], 'durations': melody['durations'],
-        'strength': np.float32(strength), **_controls(REQUESTS['generate']['seed'])})
-    np.testing.assert_array_equal(outputs['durations'], melody['durations'])
+  # Generated melodies have no bars: the free restyle hears no metre, as generate.
+  outputs = _call(loaded.signatures['restyle_free'], {
+      'intervals': melody['intervals'], 'durations': melody['durations'],
+      'strength': np.float32(1.0), **_controls(REQUESTS['generate']['seed'])})
+  np.testing.assert_array_equal(outputs['durations'], melody['durations'])
 
 
 def test_restyle_notes_keeps_pitches_and_puts_durations_on_the_grid(expected, loaded):
@@ -413,7 +447,9 @@ def test_generate_notes_follows_generate(loaded, expected):
   notes = expected['generate_notes']
   steps = vocabulary.interval_table()[tokens['intervals']]
   np.testing.assert_array_equal(notes['pitches'][:, 0], [60, 60])
-  np.testing.assert_array_equal(np.diff(notes['pitches'], axis=1), steps)
+  # Pitches that a run of leaps takes out of MIDI come back by octaves.
+  assert ((notes['pitches'] >= 0) & (notes['pitches'] <= 127)).all()
+  np.testing.assert_array_equal(np.diff(notes['pitches'], axis=1) % 12, steps % 12)
   np.testing.assert_array_equal(notes['quarter_lengths'],
                                 vocabulary.duration_table()[tokens['durations']])
 
@@ -479,7 +515,26 @@ BAD_REQUESTS = [
     ('restyle_notes', {'pitches': np.zeros([1, 0], np.int32),
                        'quarter_lengths': np.zeros([1, 0], np.float32)},
      'a melody needs at least one note'),
-    ('restyle_notes', {'quarter_lengths': QUARTERS * 0}, 'quarter_lengths must be > 0'),
+    ('restyle_notes', {'quarter_lengths': QUARTERS * 0},
+     'quarter_lengths must be finite and > 0'),
+    ('restyle_notes', {'quarter_lengths': QUARTERS + np.inf},
+     'quarter_lengths must be finite and > 0'),
+    ('restyle_notes', {'pitches': PITCHES + 100}, 'pitches must be MIDI pitches in [0, 127]'),
+    ('restyle_notes', {'pitches': PITCHES - 100}, 'pitches must be MIDI pitches in [0, 127]'),
+    ('restyle_notes', {'bars': BARS[:, :5]}, 'bars must hold one bar index per note'),
+    ('restyle_notes', {'bars': BARS[:, ::-1].copy()}, 'bars must never decrease'),
+    ('restyle_notes', {'bars': BARS - 1}, 'bars must be >= 0'),
+    ('restyle_notes', {'bars': BARS + 10}, 'bars must index bar_lengths'),
+    ('restyle_notes', {'bar_lengths': BAR_LENGTHS * 0}, 'bar_lengths must be finite and > 0'),
+    ('restyle_notes', {'bar_lengths': BAR_LENGTHS + np.inf},
+     'bar_lengths must be finite and > 0'),
+    ('restyle_notes', {'pickup': PICKUP + 3}, 'pickup must be in [0,'),
+    ('restyle_notes', {'pickup': PICKUP[:1]}, 'pickup must hold one value per melody'),
+    ('restyle_notes', {'push': np.float32(0.6)}, 'push must be in [0, 0.5]'),
+    ('restyle_notes_free', {'strength': np.float32(2.0)}, 'strength must be in [0, 1]'),
+    ('generate', {'batch_size': np.int32(2 ** 17)}, 'batch_size must be <= 65536'),
+    ('generate', {'batch_size': np.int32(60_000), 'length': np.int32(4000)},
+     'batch_size * length must be <='),
     ('restyle_notes', {'strength': np.float32(2.0)}, 'strength must be in [0, 1]'),
     ('restyle_like', {'like_intervals': np.zeros([2, 0], np.int32),
                       'like_durations': np.zeros([2, 0], np.int32)},
@@ -491,9 +546,13 @@ BAD_REQUESTS = [
     ('restyle_like', {'like_intervals': INTERVALS[:1, :6], 'like_durations': DURATIONS[:1, :7]},
      'like: the target melodies must have the batch of the melodies'),
     ('restyle_notes_like', {'like_quarter_lengths': QUARTERS[:, :7] * 0},
-     'quarter_lengths must be > 0'),
+     'like: quarter_lengths must be finite and > 0'),
+    ('restyle_notes_like', {'like_quarter_lengths': QUARTERS[:, :7] * np.nan},
+     'like: quarter_lengths must be finite and > 0'),
     ('serving_default', {name: np.zeros([2, 0], np.int32) for name in windows.FEATURES},
      'the token sequences are empty'),
+    ('serving_default', {'positions': FEATURES['positions'] + metre.NUM_POSITIONS},
+     f'positions token ids must be in [0, {metre.NUM_POSITIONS})'),
     ('serving_default', {'intervals_in': FEATURES['intervals_in'] + 60},
      'intervals_in token ids must be in [0, 52)'),
     ('serving_default', {'durations_in': FEATURES['durations_in'][:, :4]},
@@ -531,7 +590,7 @@ def test_export_program_writes_integer_versions(model, tmp_path, module):
 
 
 def test_next_version_skips_what_is_not_a_version(tmp_path):
-  assert merge.next_version(str(tmp_path / 'absent')) == 1
+  assert saving.next_version(str(tmp_path / 'absent')) == 1
   for name in ('1', '7', 'notes', '3.tmp'):
     (tmp_path / name).mkdir()
-  assert merge.next_version(str(tmp_path)) == 8
+  assert saving.next_version(str(tmp_path)) == 8

@@ -12,6 +12,7 @@ import fixtures
 from stylexfer import abc_writer
 from stylexfer import audio
 from stylexfer import melody as melody_lib
+from stylexfer import notation
 from stylexfer import render
 from stylexfer import vocabulary
 
@@ -28,20 +29,20 @@ Fraction = fractions.Fraction
     (Fraction(8), [Fraction(8)]),
 ])
 def test_notatable_pieces(quarters, pieces):
-  assert render.notatable_pieces(quarters) == pieces
+  assert notation.notatable_pieces(quarters) == pieces
 
 
 def test_every_grid_value_splits_into_notatable_pieces():
   for value in vocabulary.DURATION_GRID:
-    pieces = render.notatable_pieces(value)
+    pieces = notation.notatable_pieces(value)
     assert sum(pieces) == value
-    assert all(piece in render._NOTATABLE for piece in pieces)  # pylint: disable=protected-access
+    assert all(piece in notation.NOTATABLE for piece in pieces)
 
 
 def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
   tune = render.Tune([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
                      pickup=Fraction(3))
-  bars = render.bars(tune)
+  bars = notation.bars(tune)
   assert [[(p.pitch, p.quarters, p.tie) for p in bar] for bar in bars] == [
       [(60, 1, '')],
       [(62, 3, ''), (64, 1, 'start')],
@@ -70,7 +71,7 @@ TUNES = [
 
 @pytest.mark.parametrize('tune', TUNES, ids=[t.title for t in TUNES])
 def test_abc_parses_back_to_the_same_melody(tune):
-  text = abc_writer.to_abc(tune, sharps=render.estimate_key(tune), tempo=100)
+  text = abc_writer.to_abc(tune, sharps=notation.estimate_key(tune), tempo=100)
   assert text.startswith('X:1\nT:') and f'M:{tune.time_signature}\n' in text
   melody = melody_lib.parse_abc_tune(text, 'written.abc', '1', tune.title)
   assert melody.pitches == tune.pitches
@@ -86,7 +87,7 @@ def test_musicxml_and_midi_read_back(tune, tmp_path):
   melody = melody_lib.read_melodies(path)[0]
   assert (melody.pitches, melody.durations()) == (tune.pitches, tune.durations)
   assert (melody.time_signature, melody.beats[0]) == (tune.time_signature, tune.pickup)
-  midi = render.write_midi(score, str(tmp_path / 'tune.mid'), tempo=90)
+  midi = render.write_midi(tune, str(tmp_path / 'tune.mid'), tempo=90)
   notes = converter.parse(midi, quantizePost=False).stripTies().flatten().notes
   assert [n.pitch.midi for n in notes] == tune.pitches
 
@@ -113,13 +114,13 @@ def test_svg_and_png(tmp_path):
 
 
 def test_plucked_audio_is_44k_16_bit_and_as_long_as_the_tune(tmp_path):
-  path = audio.write_wav([60, 64, 67], [1, 1, 2], str(tmp_path / 'a.wav'), tempo=120,
-                         synthesizer='pluck')
+  path = audio.write_wav([(0, 1, 60), (1, 1, 64), (2, 2, 67)], str(tmp_path / 'a.wav'),
+                         tempo=120, synthesizer='pluck')
   with wave.open(path) as f:
     assert (f.getframerate(), f.getsampwidth(), f.getnchannels()) == (44100, 2, 1)
     frames = f.readframes(f.getnframes())
   samples = np.frombuffer(frames, '<i2')
-  assert len(samples) == pytest.approx((2.0 + audio.RELEASE_SECONDS) * 44100, abs=2)
+  assert len(samples) == pytest.approx((4 * 0.5 + audio.RELEASE_SECONDS) * 44100, abs=2)
   assert np.abs(samples).max() > 20000
   # A plucked string, not a beep: the tone decays within each note.
   first = np.abs(samples[:22050].astype(float))
@@ -134,3 +135,66 @@ def test_soundfont_lookup(tmp_path, monkeypatch):
   assert audio.find_soundfont(str(font)) == str(font)
   monkeypatch.setenv('STYLEXFER_SOUNDFONT', str(font))
   assert audio.find_soundfont() == str(font)
+
+
+FORM = render.Tune(
+    [67, 69, 71, 72, 74, 71, 69, 67, 69, 62, 67, 69, 71, 72, 74],
+    [0.5, 0.5, 0.5, 0.5, 1, 1, 4, 4, 3, 1, 1, 1, 1, 1, 1], '4/4', 0, 'Form',
+    sounding=[0.5] * 6 + [2, 4, 3, 1, 1, 1, 1, 1, 1], bar_lengths=[4, 4, 4, 3, 3, 3],
+    marks={0: {'left': 'repeat'}, 1: {'right': 'repeat', 'ending': '1'},
+           2: {'ending': '2', 'right': 'double'}})
+
+
+def test_rests_repeats_endings_and_meter_changes_read_back_from_abc():
+  text = abc_writer.to_abc(FORM)
+  assert '|:' in text and ':|' in text and '[1' in text and '[2' in text
+  assert '[M:3/4]' in text and 'z' in text
+  melody = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  assert melody.pitches == FORM.pitches
+  assert melody.durations()[:-1] == FORM.durations[:-1]
+  # A note sounds as long as written; the rest after it is part of its duration.
+  assert melody.lengths[:-1] == FORM.sounding[:-1]
+  assert [melody.bar_marks[b].get(side) for b, side in
+          ((0, 'left'), (1, 'right'), (1, 'ending'), (2, 'ending'))] == [
+              'repeat', 'repeat', '1', '2']
+  assert dict(zip(melody.bars, melody.bar_lengths)) == {0: 4, 1: 4, 2: 4, 3: 3, 4: 3, 5: 3}
+
+
+def test_musicxml_keeps_rests_repeats_and_endings(tmp_path):
+  path = render.write_musicxml(render.to_score(FORM), str(tmp_path / 'form.musicxml'))
+  melody = melody_lib.read_melodies(path)[0]
+  assert melody.pitches == FORM.pitches
+  assert melody.lengths[:-1] == FORM.sounding[:-1]
+  assert melody.bar_marks[melody.bars[0]] == {'left': 'repeat'}
+  endings = {mark.get('ending') for mark in melody.bar_marks.values()}
+  assert {'1', '2'} <= endings
+
+
+def test_midi_plays_the_repeats_and_the_rests(tmp_path):
+  path = render.write_midi(FORM, str(tmp_path / 'form.mid'), tempo=120)
+  notes = converter.parse(path, quantizePost=False).flatten().notes
+  played = [n.pitch.midi for n in notes]
+  # Bar 0, ending 1, bar 0 again, ending 2, then the 3/4 bars.
+  assert played == FORM.pitches[:7] + FORM.pitches[:6] + FORM.pitches[7:]
+  assert float(notes[1].quarterLength) == 0.5  # a rest after it, not held on
+  assert float(notes[7].offset) == 8.0         # the second pass starts after two bars
+
+
+def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tmp_path):
+  straight = render.Tune([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths')
+  swung = render.Tune([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths', swing=2.0)
+  assert [round(n[0], 3) for n in notation.performance(swung)] == [0, 0.667, 1, 1.667]
+  assert [n[0] for n in notation.performance(straight)] == [0, 0.5, 1, 1.5]
+  assert notation.bars(swung) == notation.bars(straight)
+
+
+@pytest.mark.parametrize('marks,count,order', [
+    ({}, 3, [0, 1, 2]),
+    ({0: {'left': 'repeat'}, 1: {'right': 'repeat'}}, 3, [0, 1, 0, 1, 2]),
+    ({1: {'right': 'repeat'}, 2: {'left': 'repeat'}, 3: {'right': 'repeat'}}, 4,
+     [0, 1, 0, 1, 2, 3, 2, 3]),
+    ({0: {'left': 'repeat'}, 1: {'right': 'repeat', 'ending': '1'}, 2: {'ending': '2'}},
+     4, [0, 1, 0, 2, 3]),
+])
+def test_play_order(marks, count, order):
+  assert notation.play_order(marks, count) == order

@@ -10,6 +10,7 @@ import wave
 from absl import flags
 import keras
 from music21 import converter
+import numpy as np
 import pytest
 
 import fixtures
@@ -18,12 +19,14 @@ from stylexfer import generate
 from stylexfer import melody as melody_lib
 from stylexfer import model as model_lib
 from stylexfer import models
+from stylexfer import notation
 from stylexfer import restyle
 from stylexfer import vocabulary
 
 Fraction = fractions.Fraction
 GRID = set(vocabulary.DURATION_GRID)
 TEMPO = 120
+JAZZ_SWING = restyle.SWING_RATIOS['jazz']
 
 
 @pytest.fixture(scope='module')
@@ -80,12 +83,18 @@ def midi_without_quantizing(path):
                                          for n in notes]
 
 
-def check_outputs(files, pitches, time_signature=None, pickup=None):
-  """The written MIDI, MusicXML, ABC, SVG, PNG and WAV hold the melody; returns durations."""
+def check_outputs(files, pitches, time_signature=None, pickup=None, swing=1.0):
+  """The written MIDI, MusicXML, ABC, SVG, PNG and WAV hold the melody; returns durations.
+
+  MIDI and audio play the melody as the score reads: repeats played out, eighths swung.
+  """
   assert set(files) >= {'mid', 'musicxml', 'abc', 'svg', 'wav'}
   durations = None
   for fmt in ('musicxml', 'abc'):
     melody = read_back(files[fmt])
+    if fmt == 'musicxml':
+      played = notation.performance(restyle.tune_of(melody, melody.durations(),
+                                                    melody.lengths, '', swing))
     assert melody.pitches == pitches, fmt
     assert set(melody.durations()) <= GRID, fmt
     durations = durations or melody.durations()
@@ -95,8 +104,9 @@ def check_outputs(files, pitches, time_signature=None, pickup=None):
     if pickup is not None:
       assert melody.beats[0] == pickup, fmt
   midi_pitches, midi_onsets = midi_without_quantizing(files['mid'])
-  assert midi_pitches == pitches
-  assert [b - a for a, b in zip(midi_onsets, midi_onsets[1:])] == durations[:-1]
+  assert midi_pitches == [pitch for _, _, pitch in played]
+  np.testing.assert_allclose([float(o) for o in midi_onsets], [o for o, _, _ in played],
+                             atol=1 / 96)
   with open(files['svg'], encoding='utf-8') as f:
     assert f.read().lstrip().startswith('<svg')
   if 'png' in files:
@@ -105,7 +115,7 @@ def check_outputs(files, pitches, time_signature=None, pickup=None):
   with wave.open(files['wav']) as audio:
     assert audio.getframerate() == 44100 and audio.getsampwidth() == 2
     seconds = audio.getnframes() / audio.getframerate()
-  expected = float(sum(durations)) * 60 / TEMPO
+  expected = max(onset + length for onset, length, _ in played) * 60 / TEMPO
   assert expected <= seconds <= expected + 4
   return durations
 
@@ -126,7 +136,7 @@ def test_restyle_abc_tune_keeps_pitches_pickup_and_meter(model_dir, inputs, tmp_
   assert 'log-likelihood' in stdout and 'folk' in stdout and 'jazz' in stdout
   assert stderr == ''
   restyled = check_outputs(files_of(out, 'pickup-jig.jazz'), fixtures.JIG_PITCHES, '6/8',
-                           Fraction(5, 2))
+                           Fraction(5, 2), JAZZ_SWING)
   before = check_outputs(files_of(out, 'pickup-jig.before'), fixtures.JIG_PITCHES, '6/8',
                          Fraction(5, 2))
   assert before == [Fraction(d) for d in fixtures.JIG_DURATIONS]
@@ -161,7 +171,7 @@ def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
     assert status == 0, stderr
     assert (', like ' in stdout) == bool(extra)
     check_outputs(files_of(out, 'pickup-jig.jazz'), fixtures.JIG_PITCHES, '6/8',
-                  Fraction(5, 2))
+                  Fraction(5, 2), JAZZ_SWING)
     with open(os.path.join(out, 'pickup-jig.jazz.abc')) as f:
       texts[label] = f.read()
   # The duration head heard another melody first, so it drew another rhythm.
@@ -273,7 +283,8 @@ def test_generate_every_combination(model_dir, tmp_path, capsys, genre, rhythm):
     assert all(generate.LOWEST <= p <= generate.HIGHEST for p in pitches)
     time_signature = read_back(files['musicxml']).time_signature
     assert time_signature == '4/4' if rhythm == 'jazz' else time_signature in ('4/4', '6/8')
-    check_outputs(files, pitches, time_signature, Fraction(0))
+    check_outputs(files, pitches, time_signature, Fraction(0),
+                  JAZZ_SWING if rhythm == 'jazz' else 1.0)
   expected_models = os.path.join(model_dir, genre, '1')
   if rhythm != genre:
     expected_models += ' + ' + os.path.join(model_dir, rhythm, '1')

@@ -1,0 +1,217 @@
+"""Bad output places and bad requests to the restyle program: a --out that is a file, has
+no permission or fills the disk; flags out of range; a melody over the models' limit; a
+damaged model folder. Each is one line on stderr and exit status 1, and leaves no partial
+file.
+"""
+
+import errno
+import os
+import shutil
+import sys
+
+from absl import flags
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import fixtures
+from stylexfer import atomic
+from stylexfer import audio
+from stylexfer import export
+from stylexfer import model as model_lib
+from stylexfer import restyle
+from test_hardening import _empty, _garble, _leftovers, _on_tmpfs, _truncate, needs_tmpfs
+
+TINY = model_lib.preset('tiny')
+
+
+@pytest.fixture
+def keep_rhythm(monkeypatch):
+  """The model hands back the melody's own rhythm: these tests are about the writing."""
+  # (inter-onset durations, sounding lengths): each note sounds until the next.
+  monkeypatch.setattr(restyle, 'restyle_durations',
+                      lambda saved_model, pitches, durations, *args, **kwargs: (
+                          list(durations), list(durations)))
+
+
+def test_save_wav_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
+  def full(self, data):
+    raise OSError(errno.ENOSPC, 'No space left on device')
+  monkeypatch.setattr(audio.wave.Wave_write, 'writeframesraw', full)
+  with pytest.raises(atomic.OutputError, match='tune.wav: cannot write'):
+    audio.save_wav(np.zeros(1000), tmp_path / 'tune.wav')
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.fixture(scope='module')
+def model_dir(tmp_path_factory):
+  """Untrained tiny folk and jazz SavedModels under <dir>/<genre>/1/."""
+  folder = tmp_path_factory.mktemp('exports')
+  for seed, genre in enumerate(('folk', 'jazz')):
+    keras.utils.set_random_seed(seed)
+    export.export(model_lib.build_model(TINY), genre, str(folder))
+  return str(folder)
+
+
+@pytest.fixture(scope='module')
+def tune(tmp_path_factory):
+  return fixtures.write_abc(str(tmp_path_factory.mktemp('inputs')))
+
+
+def run_restyle(args, capsys):
+  """Runs stylexfer-restyle's main on fresh flags; returns (status, stdout, stderr lines)."""
+  flag_values = flags.FlagValues()
+  restyle.define_flags(flag_values)
+  flag_values(['program'] + list(args))
+  status = restyle.main(['program'], flag_values)
+  captured = capsys.readouterr()
+  return status, captured.out, captured.err.strip().splitlines()
+
+
+def _one_error(status, stdout, lines, message):
+  assert status == 1
+  assert len(lines) == 1, lines
+  assert lines[0].startswith('stylexfer-restyle: error: '), lines
+  assert message in lines[0], lines
+
+
+def test_out_that_is_a_file_is_one_line(model_dir, tune, tmp_path, capsys, keep_rhythm):
+  out = tmp_path / 'restyled'
+  out.write_text('not a folder')
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+                           f'--out={out}'], capsys), f'{out}: is a file, not a folder')
+  assert out.read_text() == 'not a folder'
+
+
+def test_out_without_permission_is_one_line(model_dir, tune, tmp_path, capsys, monkeypatch,
+                                            keep_rhythm):
+  # Root ignores file modes: refuse where the temporary output file is made.
+  def refuse(*args, **kwargs):
+    raise PermissionError(errno.EACCES, 'Permission denied')
+  monkeypatch.setattr(atomic.tempfile, 'mkstemp', refuse)
+  out = tmp_path / 'restyled'
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+                           f'--out={out}'], capsys), 'cannot write (permission denied)')
+  assert os.listdir(out) == []
+
+
+def test_out_on_a_full_disk_leaves_no_partial_file(model_dir, tune, tmp_path, capsys,
+                                                   monkeypatch, keep_rhythm):
+  real_open = open
+
+  class FullFile:
+    def __init__(self, f):
+      self.f = f
+
+    def write(self, data):
+      raise OSError(errno.ENOSPC, 'No space left on device')
+
+    def __enter__(self):
+      return self
+
+    def __exit__(self, *exc):
+      self.f.close()
+
+  def full_open(path, mode='r', **kwargs):
+    f = real_open(path, mode, **kwargs)
+    return FullFile(f) if 'w' in mode and '.abc' in os.fspath(path) else f
+  monkeypatch.setattr(atomic, 'open', full_open, raising=False)
+  out = tmp_path / 'restyled'
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+                           f'--out={out}'], capsys),
+             'cannot write (no space left on the device)')
+  written = sorted(os.listdir(out))
+  assert not [name for name in written if name.endswith('.abc')]  # no 0-byte .abc
+  assert not _leftovers(out)
+  assert written and all(os.path.getsize(out / name) > 0 for name in written)
+
+
+@pytest.mark.slow
+@needs_tmpfs
+def test_restyle_on_a_real_full_disk(tune, tmp_path):
+  mount = tmp_path / 'disk'
+  # The shipped models: a program in another process.
+  done = _on_tmpfs('64k', f'{sys.executable} -m stylexfer.restyle --input={tune} --to=jazz '
+                   f'--synthesizer=pluck --out={mount}/out; '
+                   f'echo rc=$?; ls -la {mount}/out', mount)
+  assert 'rc=1' in done.stdout, done.stdout + done.stderr[-3000:]
+  lines = done.stderr.strip().splitlines()
+  assert len(lines) == 1 and 'no space left on the device' in lines[0], done.stderr[-3000:]
+  assert 'partial' not in done.stdout
+  assert not [line for line in done.stdout.splitlines() if line.split()[4:5] == ['0']]
+
+
+BAD_FLAGS = [
+    (['--seed=18446744073709551616'], '--seed must be a 64-bit integer'),
+    (['--seed=-9223372036854775809'], '--seed must be a 64-bit integer'),
+    (['--tempo=inf'], '--tempo must be between 20 and 400 quarter notes a minute, got inf'),
+    (['--tempo=nan'], '--tempo must be between 20 and 400'),
+    (['--tempo=0.0001'], '--tempo must be between 20 and 400'),
+    (['--tempo=1000'], '--tempo must be between 20 and 400'),
+    (['--temperature=inf'], '--temperature must be a finite number > 0'),
+]
+
+
+@pytest.mark.parametrize('args,message', BAD_FLAGS, ids=[a[0] for a, _ in BAD_FLAGS])
+def test_out_of_range_flags_are_one_line(model_dir, tune, tmp_path, capsys, args, message):
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+                           f'--out={tmp_path}'] + args, capsys), message)
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_the_limit_of_4096_notes_and_how_to_cut_the_melody(tmp_path, capsys):
+  notes = ''.join('CDEFGABc'[i % 8] for i in range(4200))
+  body = '|'.join(notes[i:i + 8] for i in range(0, len(notes), 8))
+  long_tune = fixtures.write_abc(str(tmp_path), 'long.abc',
+                                 f'X:1\nT:Long\nM:4/4\nL:1/8\nK:C\n{body}|]\n')
+  _one_error(*run_restyle([f'--input={long_tune}', '--to=jazz', f'--out={tmp_path / "out"}'],
+                          capsys),
+             'the melody has 4200 notes and a model restyles at most 4096 at once: pass a '
+             'shorter excerpt')
+
+
+def test_one_line_gives_the_assertion_of_a_refused_request():
+  message = ('Graph execution error:\n\nDetected at node assert_positive/Assert defined at '
+             '(most recent call last):\n<stack traces unavailable>\nassertion failed: '
+             '[temperature must be > 0.  ] [Condition x > 0 did not hold element-wise:] '
+             '[x (temperature:0) = ] [-1]\n\t [[{{node Assert}}]] [Op:__inference_x_1]')
+  error = tf.errors.InvalidArgumentError(None, None, message)
+  assert restyle.one_line(error) == 'temperature must be > 0'
+  limit = ('Graph execution error:\n\nDetected at node assert_less_equal_2/Assert/Assert '
+           'defined at (most recent call last):\n<stack traces unavailable>\nassertion '
+           'failed: [a melody must have at most 4096 notes] [Condition x <= y did not hold '
+           'element-wise:] [x (strided_slice_8:0) = ] [5000] [y (assert_less_equal_2/y:0) = ] '
+           '[4096]\n\t [[{{node assert_less_equal_2/Assert/Assert}}]] [Op:__inference_x_7]')
+  assert restyle.one_line(tf.errors.InvalidArgumentError(None, None, limit)).startswith(
+      'the melody has 5000 notes and a model restyles at most 4096 at once: pass a shorter '
+      'excerpt')
+  assert restyle.one_line(ValueError('two\n  lines')) == 'two lines'
+
+
+MODEL_DAMAGE = {
+    'garbled saved_model.pb': (lambda d: _garble(d / 'saved_model.pb'),
+                               'saved_model.pb cannot be read'),
+    'empty saved_model.pb': (lambda d: _empty(d / 'saved_model.pb'),
+                             'saved_model.pb cannot be read'),
+    'no variables': (lambda d: shutil.rmtree(d / 'variables'),
+                     'its variables/ folder is missing'),
+    'truncated variables': (
+        lambda d: _truncate(d / 'variables' / 'variables.data-00000-of-00001'),
+        'its variables are missing or damaged'),
+    'missing variables index': (lambda d: os.remove(d / 'variables' / 'variables.index'),
+                                'its variables are missing or damaged'),
+}
+
+
+@pytest.mark.parametrize('damage', sorted(MODEL_DAMAGE))
+def test_a_broken_model_folder_is_named(model_dir, tune, tmp_path, capsys, damage):
+  broken = tmp_path / 'models'
+  shutil.copytree(model_dir, broken)
+  version = broken / 'jazz' / '1'
+  spoil, message = MODEL_DAMAGE[damage]
+  spoil(version)
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={broken}',
+                           f'--out={tmp_path / "out"}'], capsys),
+             f'the model folder {version} is broken: {message}')
