@@ -31,7 +31,6 @@ from music21 import meter
 from stylexfer import models
 from stylexfer import render
 from stylexfer import restyle
-from stylexfer import sampling
 from stylexfer import vocabulary
 
 PROGRAM = 'stylexfer-generate'
@@ -97,6 +96,7 @@ def generate_tunes(f, out=None):
   rhythm = models.check_genre(f.rhythm or f.genre, f.model_dir)
   if not 1 <= f.count <= MAX_COUNT:
     raise CommandError(f'--count must be in [1, {MAX_COUNT}], got {f.count}')
+  from stylexfer import sampling  # pylint: disable=g-import-not-at-top
   if not 1 <= f.length <= sampling.MAX_LENGTH:
     raise CommandError(f'--length must be in [1, {sampling.MAX_LENGTH}], got {f.length}')
   first_pitch = FIRST_PITCH.get(genre, 67) if f.first_pitch is None else f.first_pitch

@@ -159,7 +159,7 @@ def _structure(score, onsets):
       m += 1
     measure = measures[m]
     bars.append(int(measure.number))
-    beats.append(onset - starts[m] + _fraction(measure.paddingLeft))
+    beats.append(onset - starts[m] + _padding(measures, m))
     phrases.append(sections[m])
     bar_lengths.append(lengths[m])
   return bars, beats, phrases, bar_lengths, _bar_marks(measures)
@@ -174,7 +174,7 @@ def _bar_lengths(measures, starts, end):
   """
   lengths = []
   for i, measure in enumerate(measures):
-    padding = _fraction(measure.paddingLeft)
+    padding = _padding(measures, i)
     if i + 1 < len(measures):
       length = starts[i + 1] - starts[i] + padding
     else:
@@ -182,6 +182,16 @@ def _bar_lengths(measures, starts, end):
       length = max(end - starts[i] + padding, full)
     lengths.append(length if length > 0 else _fraction(measure.barDuration.quarterLength))
   return lengths
+
+
+def _padding(measures, index):
+  """The pickup's missing start of the first bar; none for later bars.
+
+  music21's MusicXML reader pads a short bar inside a tune (the upbeat to a repeated
+  section) on its left as if it were a pickup; counting that padding would put the bar's
+  notes later than the bar before it ends.
+  """
+  return _fraction(measures[index].paddingLeft) if index == 0 else 0
 
 
 def _bar_marks(measures):

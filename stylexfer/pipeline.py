@@ -4,7 +4,7 @@
 
 For each genre (folk from O'Neill's + Nottingham, jazz from WJazzD) it builds the TFDS
 data in <work_dir>/data, trains the `default` preset in <work_dir>/runs/<genre> (a killed
-run resumes), exports <work_dir>/exports/<genre>/<version>/, merges folk tones with jazz
+run resumes), measures where the genre rests (stylexfer.articulation), exports <work_dir>/exports/<genre>/<version>/, merges folk tones with jazz
 rhythm and jazz tones with folk rhythm, and writes <work_dir>/evaluation.md: the LSTM
 against the best n-gram on each genre's test split. Point --genres and --datasets at your
 own corpora (a `melodies` config each) to train on them instead.
@@ -15,7 +15,9 @@ import os
 
 from absl import app
 from absl import flags
+import tensorflow_datasets as tfds
 
+from stylexfer import articulation
 from stylexfer import build_data
 from stylexfer import evaluate
 from stylexfer import export
@@ -50,10 +52,14 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
   training = train.TrainingConfig(epochs=epochs or recipe['epochs'],
                                    batch_size=recipe['batch_size'],
                                    patience=recipe['patience'])
-  model, _ = train.train(train.resolve_config(preset), splits[0], splits[1],
-                         os.path.join(work_dir, 'runs', genre), training,
+  run_dir = os.path.join(work_dir, 'runs', genre)
+  model, _ = train.train(train.resolve_config(preset), splits[0], splits[1], run_dir,
+                         training,
                          run_info={'dataset': dataset, 'data_dir': data_dir, 'preset': preset})
-  path = export.export(model, genre, os.path.join(work_dir, 'exports'))
+  sounding = articulation.sounding_values(tfds.as_numpy(splits[0]))
+  articulation.save(run_dir, sounding)
+  path = export.export(model, genre, os.path.join(work_dir, 'exports'),
+                       sounding_values=sounding)
   return path, evaluate.compare(model, *splits)
 
 

@@ -28,7 +28,6 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
 from stylexfer import melody as melody_lib
-from stylexfer import metre
 from stylexfer import models
 from stylexfer import render
 from stylexfer import vocabulary
@@ -220,6 +219,8 @@ def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature
 
 def form_of(melody):
   """The (bars, bar_lengths, pickup) a restyle of a melody.Melody keeps."""
+  # Imported here, like TensorFlow: a bad request fails fast, before TensorFlow starts.
+  from stylexfer import metre  # pylint: disable=g-import-not-at-top
   return metre.form_of(melody.bars, melody.bar_lengths or [4] * len(melody),
                        melody.beats[0] if melody.beats else 0)
 
@@ -249,6 +250,7 @@ def rhythm_log_likelihood(saved_model, pitches, durations, form=None):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if 'serving_default' not in saved_model.signatures:
     return None
+  from stylexfer import metre  # pylint: disable=g-import-not-at-top
   from stylexfer import windows  # pylint: disable=g-import-not-at-top
   encoding = vocabulary.encode(list(pitches), list(durations))
   ids = None if form is None else metre.rhythm_ids(

@@ -10,6 +10,8 @@ model directory ends up holding:
   best.weights.h5      weights of the epoch with the lowest validation loss
   model.keras          the final model (the best epoch's weights, or the last epoch's
                        when there is no validation data)
+  articulation.json    where the genre rests: the sounding length of each duration
+                       (stylexfer.articulation), which the export writes back as rests
 
 One custom training loop serves every distribution strategy. Keras 3 `fit` fails under
 MultiWorkerMirroredStrategy (keras-team/keras#20585), so that strategy needs this loop
@@ -36,7 +38,9 @@ from absl import logging
 import keras
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
+import tensorflow_datasets as tfds
 
+from stylexfer import articulation
 from stylexfer import model as melody_model
 from stylexfer import windows
 
@@ -591,6 +595,10 @@ def main(argv):
               'overrides': list(FLAGS.override),
               'distribution_strategy': FLAGS.distribution_strategy,
           })
+    if not FLAGS.synthetic:
+      # Where the genre rests, for the export to write rests back (stylexfer.articulation).
+      articulation.save(FLAGS.model_dir, articulation.sounding_values(
+          tfds.as_numpy(train_melodies)))
   except TrainingError as error:
     print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
     return 1

@@ -21,8 +21,11 @@ def duration_head_nll(saved_model, renditions, progress=iter):
   """
   total, notes = 0.0, 0
   for rendition in progress(renditions):
-    log_likelihood = restyle.rhythm_log_likelihood(saved_model, rendition.pitches,
-                                                   rendition.durations)
+    # The head hears the rhythm's metre on the input's bars, as it does when restyling.
+    log_likelihood = restyle.rhythm_log_likelihood(
+        saved_model, rendition.pitches, rendition.durations,
+        form=(rendition.bars, [float(b) for b in rendition.bar_lengths],
+              float(rendition.first_position)))
     if log_likelihood is None:
       return None
     total -= log_likelihood * len(rendition)

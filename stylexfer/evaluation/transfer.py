@@ -61,12 +61,13 @@ def combination(pitch_genre, rhythm_genre, models, count=100, length=128,
   return renditions
 
 
-def restyle_set(saved_model, melodies, strength=1.0, sampling=Sampling(), progress=iter):
+def restyle_set(saved_model, melodies, strength=1.0, sampling=Sampling(), progress=iter,
+                structure='bars'):
   """Renditions of held-out Melodies restyled by a model (seed + n for melody n)."""
   renditions = []
   for n, melody in enumerate(progress(melodies)):
     new = restyle.restyle_melody(saved_model, melody, strength=strength,
                                  temperature=sampling.temperature, top_p=sampling.top_p,
-                                 seed=sampling.seed + n)
+                                 seed=sampling.seed + n, structure=structure)
     renditions.append(data.rendition(melody, new))
   return renditions
