@@ -16,7 +16,9 @@ import tensorflow as tf
 
 from stylexfer import export
 from stylexfer import merge
+from stylexfer import metre
 from stylexfer import vocabulary
+from stylexfer import windows
 import fixtures
 
 NOTES = 10
@@ -41,27 +43,45 @@ def _melody():
 
 
 PITCHES, QUARTERS, INTERVALS, DURATIONS = _melody()
+
+
+def _forms():
+  """The jig's 6/8 bars for both melodies: bars [2, N], bar_lengths [2, M], pickup [2]."""
+  onsets = 2.5 + np.concatenate([[0.0], np.cumsum(fixtures.JIG_DURATIONS)])
+  rows = [onsets[:NOTES], onsets[5:5 + NOTES]]
+  bars = np.array([np.floor(row / 3) - np.floor(row[0] / 3) for row in rows], np.int32)
+  pickup = np.array([row[0] % 3 for row in rows], np.float32)
+  return bars, np.full([2, int(bars.max()) + 1], 3.0, np.float32), pickup
+
+
+BARS, BAR_LENGTHS, PICKUP = _forms()
+FORM = {'bars': BARS, 'bar_lengths': BAR_LENGTHS, 'pickup': PICKUP, 'push': np.float32(0)}
+_FRAMED = [windows.frame(i, d, metre.rhythm_ids(q, lengths, pickup))
+           for i, d, q, lengths, pickup in zip(INTERVALS, DURATIONS, QUARTERS, BAR_LENGTHS,
+                                               PICKUP)]
 SIZE = {'batch_size': np.int32(2), 'length': np.int32(8)}
 REQUESTS = {
     'generate': {**SIZE, **_controls(5)},
     'generate_blended': {**SIZE, **_controls(5, 0.5)},
     'generate_notes': {**SIZE, 'first_pitch': np.int32(62), **_controls(6)},
     'generate_notes_blended': {**SIZE, 'first_pitch': np.int32(62), **_controls(6, 0.5)},
-    'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **_controls(7, 0.5)},
-    'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **_controls(8, 0.5)},
+    'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **FORM,
+                **_controls(7, 0.5)},
+    'restyle_free': {'intervals': INTERVALS, 'durations': DURATIONS, **_controls(7, 0.5)},
+    'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **FORM,
+                      **_controls(8, 0.5)},
+    'restyle_notes_free': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
+                           **_controls(8, 0.5)},
     'restyle_like': {'intervals': INTERVALS, 'durations': DURATIONS,
                      'like_intervals': np.ascontiguousarray(INTERVALS[::-1]),
-                     'like_durations': np.ascontiguousarray(DURATIONS[::-1]),
+                     'like_durations': np.ascontiguousarray(DURATIONS[::-1]), **FORM,
                      **_controls(9, 1.0)},
     'restyle_notes_like': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
                            'like_pitches': np.ascontiguousarray(PITCHES[::-1]),
                            'like_quarter_lengths': np.ascontiguousarray(QUARTERS[::-1]),
-                           **_controls(10, 1.0)},
-    'serving_default': {
-        'intervals_in': np.pad(INTERVALS, [[0, 0], [2, 0]], constant_values=vocabulary.START),
-        'durations_in': np.pad(DURATIONS, [[0, 0], [1, 0]], constant_values=vocabulary.START),
-        'intervals_out': np.pad(INTERVALS, [[0, 0], [1, 1]],
-                                constant_values=vocabulary.START)},
+                           **FORM, **_controls(10, 1.0)},
+    'serving_default': {name: np.stack([f[name].numpy() for f in _FRAMED])
+                        for name in windows.FEATURES},
 }
 
 
@@ -110,9 +130,12 @@ def merged_outputs(loaded):
 
 
 def _by_hand(folk, jazz, inputs):
-  """The folk export's generate, then the jazz export's restyle with the same seed."""
+  """The folk export's generate, then the jazz export's free restyle with the same seed.
+
+  Generated melodies have no bars, so the rhythm model restyles them without any.
+  """
   tones = _call(folk.signatures['generate'], _without(inputs, 'strength'))
-  rhythm = _call(jazz.signatures['restyle'], {
+  rhythm = _call(jazz.signatures['restyle_free'], {
       'intervals': tones['intervals'], 'durations': tones['durations'],
       'strength': np.float32(1.0), **_without(inputs, 'batch_size', 'length')})
   return tones, rhythm['durations']
@@ -148,17 +171,31 @@ def test_generate_notes_follows_generate(loaded, merged_outputs):
     np.testing.assert_array_equal(np.diff(notes['pitches'], axis=1), steps)
     np.testing.assert_array_equal(notes['quarter_lengths'],
                                   vocabulary.duration_table()[durations])
+    # Notes sound as long as the rhythm model's rests say, never past the next onset.
+    np.testing.assert_array_equal(
+        notes['sounding_lengths'],
+        np.minimum(loaded['jazz'].sounding_values.numpy()[durations],
+                   notes['quarter_lengths']))
 
 
 def test_restyle_is_rhythm_models_restyle(loaded, merged_outputs):
   for name, key in (('restyle', 'durations'), ('restyle_notes', 'quarter_lengths'),
-                    ('restyle_like', 'durations'), ('restyle_notes_like', 'quarter_lengths')):
+                    ('restyle_like', 'durations'), ('restyle_notes_like', 'quarter_lengths'),
+                    ('restyle_free', 'durations'),
+                    ('restyle_notes_free', 'quarter_lengths')):
     jazz = _call(loaded['jazz'].signatures[name], REQUESTS[name])
-    folk = _call(loaded['folk'].signatures[name], REQUESTS[name])
     assert sorted(merged_outputs[name]) == sorted(jazz)
     for output, value in jazz.items():
       np.testing.assert_array_equal(merged_outputs[name][output], value)
-    assert not np.array_equal(merged_outputs[name][key], folk[key])
+    # Strength blends the genre with the melody's own rhythm, and two untrained heads
+    # weigh little against it: at full strength the rhythm is the genre's alone, and it
+    # is the jazz head's, not the folk head's.
+    full = {**REQUESTS[name], 'strength': np.float32(1.0)}
+    merged = _call(loaded['merged'].signatures[name], full)
+    for output, value in _call(loaded['jazz'].signatures[name], full).items():
+      np.testing.assert_array_equal(merged[output], value)
+    folk = _call(loaded['folk'].signatures[name], full)
+    assert not np.array_equal(merged[key], folk[key]), name
 
 
 def test_serving_default_scores_tones_by_pitch_model_and_rhythm_by_rhythm_model(
@@ -196,8 +233,10 @@ def test_merge_keeps_what_a_further_merge_needs(loaded):
   assert int(merged.pitch_state_size) == int(folk.pitch_state_size)
   assert int(merged.duration_state_size) == int(jazz.duration_state_size)
   np.testing.assert_array_equal(merged.duration_values.numpy(), vocabulary.duration_table())
+  np.testing.assert_array_equal(merged.sounding_values.numpy(), jazz.sounding_values.numpy())
   state = tf.zeros([2, int(merged.duration_state_size)])
-  args = (tf.constant([10, 20]), tf.constant([5, 6]), state)
+  heard = tf.constant([[1, 12, 3], [7, 12, 2]])  # metre ids: position, bar length, left
+  args = (tf.constant([10, 20]), tf.constant([5, 6]), heard, state)
   np.testing.assert_array_equal(merged.duration_step(*args)[0], jazz.duration_step(*args)[0])
 
 
@@ -237,5 +276,5 @@ def test_merge_refuses_what_is_not_a_genre_export(exports, tmp_path):
   other.interval_values = tf.Variable(vocabulary.interval_table())
   tf.saved_model.save(other, str(tmp_path / 'other'))
   with pytest.raises(merge.MergeError, match='the rhythm model is not a stylexfer genre '
-                     'export: it lacks pitch_step'):
+                     'export of this version: it lacks pitch_step'):
     merge.merge(exports['folk'], str(tmp_path / 'other'), str(tmp_path))
