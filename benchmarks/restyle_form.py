@@ -38,7 +38,9 @@ flags.DEFINE_integer('limit', 50, 'Held-out melodies per direction.')
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds (melody n draws with seed + n).')
 flags.DEFINE_list('settings', ['1.1:0.95'], 'temperature:top_p pairs.')
 flags.DEFINE_list('structures', ['bars', 'free'], 'Restyle structures to compare.')
-flags.DEFINE_list('strengths', ['0', '0.25', '0.5', '0.75', '1'], 'Strength curve.')
+flags.DEFINE_list('strengths', ['0', '0.25', '0.5', '0.75', '1'], 'Strength curve (none: '
+                  'skip it).')
+flags.DEFINE_list('directions', ['folk>jazz', 'jazz>folk'], 'SOURCE>TARGET pairs.')
 
 GENRES = ('folk', 'jazz')
 
@@ -74,7 +76,8 @@ def main(argv):
           f'{coherence.ngram_nll(ngrams[genre], real):.3f} | '
           f'{rhythm_judge.share_judged(real, genre):.3f} | '
           f'{pitch_judge.share_judged(real, genre):.3f} |')
-  for source, target in (('folk', 'jazz'), ('jazz', 'folk')):
+  directions = [tuple(d.split('>')) for d in f.directions]
+  for source, target in directions:
     for setting in f.settings:
       temperature, top_p = (float(v) for v in setting.split(':'))
       for kind in f.structures:
@@ -100,9 +103,11 @@ def main(argv):
               f'{cell("pitch"):.3f} |')
 
   temperature, top_p = (float(v) for v in f.settings[0].split(':'))
+  if f.strengths == ['none']:
+    return
   print('\n| direction | strength | judged target | pitches judged source | changed |')
   print('| --- | ---: | ---: | ---: | ---: |')
-  for source, target in (('folk', 'jazz'), ('jazz', 'folk')):
+  for source, target in directions:
     for strength in f.strengths:
       restyled = transfer.restyle_set(models[target], melodies[source], float(strength),
                                       transfer.Sampling(temperature, top_p, 0))
