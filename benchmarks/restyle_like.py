@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from stylexfer import metre
 from stylexfer import windows
 
 flags.DEFINE_string('saved_model', None, 'An exported SavedModel version folder.')
@@ -51,7 +52,11 @@ def main(argv):
     target, control = (targets[i] for i in rng.choice(len(targets), 2, replace=False))
     like = {'like_intervals': target['intervals'][None, :f.context - 1],
             'like_durations': target['durations'][None, :f.context]}
+    bars, bar_lengths, pickup = metre.form_of(source['bars'], source['bar_lengths'],
+                                              source['beats'][0])
     request = {'intervals': source['intervals'][None], 'durations': source['durations'][None],
+               'bars': bars[None], 'bar_lengths': bar_lengths[None],
+               'pickup': np.float32([pickup]), 'push': np.float32(0),
                'strength': np.float32(1), 'temperature': np.float32(f.temperature),
                'top_p': np.float32(f.top_p), 'seed': np.int64(pair)}
     request = {k: tf.constant(v) for k, v in request.items()}

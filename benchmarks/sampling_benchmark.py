@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylexfer import export
+from stylexfer import metre
 from stylexfer import model as melody_model
 from stylexfer import sampling
 from stylexfer import vocabulary
@@ -105,6 +106,9 @@ class Sampler:
     return intervals.numpy(), durations.numpy()
 
   def _logits(self, features):
+    # Generated melodies have no bars: every metrical input reads unknown (0).
+    unknown = np.zeros_like(features['intervals_in'])
+    features = {**{name: unknown for name in metre.INPUTS}, **features}
     features = {name: tf.constant(value) for name, value in features.items()}
     if self.keras_model is not None:
       return self.keras_model(features, training=False)
