@@ -69,9 +69,18 @@ def test_training_reduces_loss(tmp_path):
   assert list((tmp_path / 'train').glob('events.out.tfevents.*'))
   final = keras.models.load_model(tmp_path / 'model.keras')
   assert final.melody_config == TINY
-  # No early stopping and a falling validation loss: the final model is the last epoch.
-  for saved, trained in zip(final.get_weights(), model.get_weights()):
-    np.testing.assert_allclose(saved, trained)
+  # The final model is the epoch with the lowest validation loss: on a falling but noisy
+  # validation loss, not necessarily the last one.
+  val_losses = [entry['val_loss'] for entry in metrics['epochs']]
+  assert metrics['best_epoch'] == 1 + int(np.argmin(val_losses))
+  assert metrics['best_val_loss'] == pytest.approx(min(val_losses))
+  best = melody_model.build_model(TINY)
+  best.load_weights(tmp_path / 'best.weights.h5')
+  for saved, kept in zip(final.get_weights(), best.get_weights()):
+    np.testing.assert_allclose(saved, kept)
+  same_as_last = all(np.allclose(saved, trained)
+                     for saved, trained in zip(final.get_weights(), model.get_weights()))
+  assert same_as_last == (metrics['best_epoch'] == len(losses))
 
 
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
@@ -139,13 +148,21 @@ def test_load_split_asks_to_build_the_data_first(tmp_path, monkeypatch):
     def is_prepared(self):
       return False
 
+  # A stand-in data set module whose builder has the folk config.
+  package = types.ModuleType('stylexfer_datasets')
+  package.melodies = types.ModuleType('melodies')
+  package.melodies.Builder = types.SimpleNamespace(builder_configs={'folk': None})
   requested = []
-  monkeypatch.setitem(sys.modules, 'stylexfer_datasets', types.ModuleType('stylexfer_datasets'))
-  monkeypatch.setitem(sys.modules, 'stylexfer_datasets.melodies', types.ModuleType('melodies'))
+  monkeypatch.setitem(sys.modules, 'stylexfer_datasets', package)
+  monkeypatch.setitem(sys.modules, 'stylexfer_datasets.melodies', package.melodies)
   monkeypatch.setattr(tfds, 'builder',
                       lambda name, data_dir: requested.append(name) or UnbuiltBuilder())
   with pytest.raises(windows.DataNotPreparedError, match='build the data first'):
     windows.load_split('folk', 'train', data_dir=str(tmp_path))
+  assert requested == ['melodies/folk']
+  # A user's corpus, which has no config, not built in the data folder either.
+  with pytest.raises(windows.DataNotPreparedError, match='build it first'):
+    windows.load_split('mine', 'train', data_dir=str(tmp_path))
   assert requested == ['melodies/folk']
 
 
