@@ -61,9 +61,9 @@ def define_flags(flag_values=flags.FLAGS):
                        'measure (a random subset, by --seed).', **define)
   flags.DEFINE_list('strengths', ['0', '0.25', '0.5', '0.75', '1'], 'Strengths of the '
                     'strength curve; restyles are measured at the largest.', **define)
-  flags.DEFINE_float('temperature', 1.1, 'Sampling temperature (the programs\' default).',
+  flags.DEFINE_float('temperature', 1.0, 'Sampling temperature (the programs\' default).',
                      **define)
-  flags.DEFINE_float('top_p', 0.95, 'Nucleus sampling mass.', **define)
+  flags.DEFINE_float('top_p', 0.9, 'Nucleus sampling mass.', **define)
   flags.DEFINE_integer('seed', 0, 'Seed of the sampling and of the held-out subset.', **define)
   flags.DEFINE_integer('folds', 5, 'Cross-validation folds of the genre classifiers.',
                        **define)

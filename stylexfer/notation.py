@@ -53,10 +53,12 @@ class Tune:
 
   def __post_init__(self):
     self.pitches = [int(p) for p in self.pitches]
-    self.durations = [fraction(d) for d in self.durations]
+    self.durations = on_grid([fraction(d) for d in self.durations])
     if self.sounding is None:
       self.sounding = list(self.durations)
-    self.sounding = [min(fraction(s), d) for s, d in zip(self.sounding, self.durations)]
+    step = Fraction(1, 24)
+    self.sounding = [min(max(step, round(fraction(s) / step) * step), d)
+                     for s, d in zip(self.sounding, self.durations)]
     self.bar_lengths = [fraction(b) for b in self.bar_lengths or []]
     self.marks = dict(self.marks or {})
     self.pickup = fraction(self.pickup) % self.bar_length_at(0)
@@ -83,6 +85,26 @@ class Tune:
   def quarters(self):
     """Length from the first onset to the end of the last note, in quarter notes."""
     return sum(self.durations, Fraction(0))
+
+
+def on_grid(durations, step=Fraction(1, 24)):
+  """Durations whose onsets lie on a grid a score can write (24ths of a quarter).
+
+  Quintuplets and other tuplets no score value expresses are moved onset by onset to the
+  nearest grid point, so later notes keep their places and no note vanishes.
+  """
+  if all((d / step).denominator == 1 for d in durations):
+    return durations
+  onsets, position = [], Fraction(0)
+  for duration in durations:
+    onsets.append(position)
+    position += duration
+  placed = []
+  for onset in onsets:
+    point = round(onset / step) * step
+    placed.append(max(point, placed[-1] + step) if placed else point)
+  last = max(step, round(durations[-1] / step) * step)
+  return [b - a for a, b in zip(placed, placed[1:])] + [last]
 
 
 def notatable_pieces(quarters):

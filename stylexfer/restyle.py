@@ -74,9 +74,10 @@ def define_sampling_flags(flag_values):
   define = dict(flag_values=flag_values)
   flags.DEFINE_string('model_dir', None, 'Folder of exported models <genre>/<version>/ '
                       '(default: the models shipped in stylexfer/pretrained/).', **define)
-  flags.DEFINE_float('temperature', 1.1, 'Sampling temperature (> 0); 1.1 with top_p 0.95 keeps '
-                     'the held-out mix of durations best (BUILD_NOTES.md).', **define)
-  flags.DEFINE_float('top_p', 0.95, 'Nucleus sampling mass, in (0, 1].', **define)
+  flags.DEFINE_float('temperature', 1.0, 'Sampling temperature (> 0); 1.0 with top_p 0.9 '
+                     "gives restyles as coherent as the target genre's own melodies "
+                     '(BUILD_NOTES.md); higher is more adventurous.', **define)
+  flags.DEFINE_float('top_p', 0.9, 'Nucleus sampling mass, in (0, 1].', **define)
   flags.DEFINE_integer('seed', 0, 'Random seed: the same seed gives the same result.',
                        **define)
   flags.DEFINE_float('tempo', 120, 'Quarter notes per minute of the audio and MIDI.', **define)

@@ -198,3 +198,14 @@ def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tm
 ])
 def test_play_order(marks, count, order):
   assert notation.play_order(marks, count) == order
+
+
+def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
+  text = ('X:1\nT:Tuplets\nM:4/4\nL:1/8\nK:C\n'
+          '(3abc d2 (3efg a2|(3:2:4 ABcd e4|(5abcde f4|]\n')
+  melody = melody_lib.parse_abc_tune(text, 'tuplets.abc', '1', 'Tuplets')
+  tune = render.Tune(melody.pitches, melody.durations(), melody.time_signature, 0,
+                     'Tuplets', sounding=melody.lengths)
+  files = render.write_all(tune, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
+  for fmt in ('musicxml', 'abc'):
+    assert melody_lib.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt

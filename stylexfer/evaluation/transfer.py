@@ -14,8 +14,8 @@ from stylexfer.evaluation import data
 @dataclasses.dataclass
 class Sampling:
   """Sampling controls shared by every draw (the programs' defaults)."""
-  temperature: float = 1.1
-  top_p: float = 0.95
+  temperature: float = 1.0
+  top_p: float = 0.9
   seed: int = 0
 
 
