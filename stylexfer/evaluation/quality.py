@@ -9,6 +9,7 @@ same notes.
 import numpy as np
 import tensorflow as tf
 
+from stylexfer import metre
 from stylexfer import model as model_lib
 from stylexfer import ngram
 from stylexfer import windows
@@ -31,15 +32,17 @@ def evaluate_model(model, melodies, batch_size=64):
 def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
   """evaluate_model's report for an exported SavedModel, through its serving_default.
 
-  `melodies` is a list of {'intervals', 'durations'} dicts (see as_lists); the windows
-  are the training ones, so the figures compare with evaluate_model's.
+  `melodies` is a list of {'intervals', 'durations'} dicts (see as_lists), or of records
+  with their bars (`bars`, `beats`, `bar_lengths`), whose metre the heads then hear; the
+  windows are the training ones, so the figures compare with evaluate_model's.
   """
   score = saved_model.signatures['serving_default']
   # Exports differ in the inputs they hear (the metrical ones came later): each is given
   # the ones its signature names.
   accepted = set(score.structured_input_signature[1])
-  blocks = [windows.cut(windows.frame(m['intervals'], m['durations']), window)
-            for m in melodies]
+  blocks = [windows.cut(windows.frame(
+      m['intervals'], m['durations'],
+      metre.record_ids(m) if 'bar_lengths' in m else None), window) for m in melodies]
   stacked = {name: tf.concat([b[name] for b in blocks], 0) for name in windows.SEQUENCES}
 
   def sums(start):
@@ -78,11 +81,13 @@ def compare(model, train, validation, test):
   return {'lstm': evaluate_model(model, test), 'ngram': baseline}
 
 
-def compare_saved_model(saved_model, train, validation, test):
+def compare_saved_model(saved_model, train, validation, test, test_records=None):
   """compare() for an exported SavedModel; the splits are lists of {'intervals',
-  'durations'} dicts (as_lists of each split)."""
+  'durations'} dicts (as_lists of each split). With `test_records` (the test split's
+  records, their bars in) the LSTM hears the metre, as it does when restyling."""
   baseline = ngram.best_baseline(train, validation, test)
-  return {'lstm': evaluate_saved_model(saved_model, test), 'ngram': baseline}
+  return {'lstm': evaluate_saved_model(saved_model, test_records or test),
+          'ngram': baseline}
 
 
 def format_table(genre, report):

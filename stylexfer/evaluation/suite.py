@@ -127,7 +127,8 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
   results['quality'] = {}
   for g in clock.bar('genres')(genres):
     splits = [data.record_tokens(records[g][s]) for s in ('train', 'validation', 'test')]
-    results['quality'][g] = quality.compare_saved_model(saved_models[g], *splits)
+    results['quality'][g] = quality.compare_saved_model(saved_models[g], *splits,
+                                                        test_records=records[g]['test'])
 
   sets = {real_id(g): [data.rendition(m) for m in held_out[g]] for g in genres}
   clock.step('generating the combinations')
