@@ -11,7 +11,9 @@ from here, so they always agree: a note that crosses a bar line is split into no
 over it, and every piece is a value a score can show (plain, dotted or triplet).
 """
 
+import bisect
 import dataclasses
+import functools
 import fractions
 import math
 import numbers
@@ -66,7 +68,7 @@ class Tune:
   @property
   def bar_length(self):
     """The bar length of the time signature, in quarter notes."""
-    return fraction(meter.TimeSignature(self.time_signature).barDuration.quarterLength)
+    return _signature_length(self.time_signature)
 
   def bar_length_at(self, index):
     """The length of bar `index` (0 is the first bar, a pickup bar counted whole)."""
@@ -85,6 +87,17 @@ class Tune:
   def quarters(self):
     """Length from the first onset to the end of the last note, in quarter notes."""
     return sum(self.durations, Fraction(0))
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_length(time_signature):
+  # A music21 TimeSignature takes 100 us to build, and bar_starts asks once per bar.
+  return fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
+
+
+def bar_index(starts, onset):
+  """The index of the bar (from bar_starts) that holds `onset`."""
+  return bisect.bisect_right(starts, onset) - 1
 
 
 def on_grid(durations, step=Fraction(1, 24)):
@@ -167,7 +180,7 @@ def bars(tune):
     for part, part_pitch in ((sounding, pitch_value), (quarters - sounding, None)):
       chunks = []
       while part > 0:
-        index = next(i for i in range(len(starts) - 1) if starts[i + 1] > position)
+        index = bar_index(starts, position)
         take = min(starts[index + 1] - position, part)
         chunks += [(index, value) for value in notatable_pieces(take)]
         position += take
@@ -295,7 +308,7 @@ def performance(tune):
   starts = tune.bar_starts(position)
   by_bar = {}
   for onset, sounding, pitch_value in zip(onsets, tune.sounding, tune.pitches):
-    index = next(i for i in range(len(starts) - 1) if starts[i + 1] > onset)
+    index = bar_index(starts, onset)
     by_bar.setdefault(index, []).append((onset - starts[index], sounding, pitch_value))
   played, clock = [], Fraction(0)
   for index in play_order(tune.marks, len(starts) - 1):

@@ -6,6 +6,9 @@ import os
 import sqlite3
 
 from music21 import chord, meter, note, stream
+import numpy as np
+
+from stylexfer import vocabulary
 
 # Three tunes that parse and one that does not hold a single note.
 ABC_TUNES = """\
@@ -160,3 +163,29 @@ def write_wjazzd_sqlite(path):
   connection.commit()
   connection.close()
   return path
+
+
+def record_of(melody, genre='folk'):
+  """The record the data set builder writes for a melody, as tfds.as_numpy reads it."""
+  encoding = vocabulary.encode(melody.pitches, melody.durations())
+  return {'tune_id': melody.tune_id.encode(), 'title': melody.title.encode(),
+          'genre': genre.encode(), 'source': melody.source.encode(),
+          'time_signature': melody.time_signature.encode(),
+          'first_pitch': np.int32(encoding.first_pitch),
+          'intervals': np.array(encoding.intervals, np.int32),
+          'durations': np.array(encoding.durations, np.int32),
+          'bars': np.array(melody.bars, np.int32),
+          'beats': np.array([float(b) for b in melody.beats], np.float32),
+          'bar_lengths': np.array([float(b) for b in melody.bar_lengths], np.float32),
+          'lengths': np.array([float(q) for q in melody.lengths], np.float32),
+          'phrases': np.array(melody.phrases, np.int32)}
+
+
+def jig_forms(notes, starts):
+  """The jig's 6/8 bars for melodies of `notes` notes starting at the jig's notes `starts`:
+  bars [2, N], bar_lengths [2, M] and pickup [2], as restyle signatures take them."""
+  onsets = 2.5 + np.concatenate([[0.0], np.cumsum(JIG_DURATIONS)])
+  rows = [onsets[start:start + notes] for start in starts]
+  bars = np.array([np.floor(row / 3) - np.floor(row[0] / 3) for row in rows], np.int32)
+  pickup = np.array([row[0] % 3 for row in rows], np.float32)
+  return bars, np.full([len(rows), int(bars.max()) + 1], 3.0, np.float32), pickup

@@ -1,11 +1,22 @@
-import math
+"""Model quality against the n-gram, and the evaluation report end to end on fixtures."""
 
+import fractions
+import json
+import math
+import os
+
+from absl import flags
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
+import fixtures
 from stylexfer import evaluate
+from stylexfer import export
 from stylexfer import model as model_lib
 from stylexfer import windows
+from stylexfer.evaluation import data
 
 
 def test_lstm_and_ngram_are_scored_on_the_same_notes():
@@ -39,18 +50,6 @@ def test_evaluate_model_matches_the_masked_loss_on_one_batch():
 # The report, end to end: tiny untrained models and two small fixture corpora that differ
 # in rhythm and in pitch, read in place of the built data set.
 
-import fractions  # pylint: disable=g-import-not-at-top,wrong-import-position
-import json  # pylint: disable=g-import-not-at-top,wrong-import-position
-import os  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
-import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from stylexfer import export  # pylint: disable=g-import-not-at-top,wrong-import-position
-from stylexfer import vocabulary  # pylint: disable=g-import-not-at-top,wrong-import-position
-from stylexfer.evaluation import data  # pylint: disable=g-import-not-at-top,wrong-import-position
-
 _STYLES = {  # steps between pitches, a rhythm, a time signature
     'folk': ([-2, -1, 1, 2, 2, -2], ['1/2', '1/2', '1/2', '1/2', '1', '1/2', '1/2'], '6/8'),
     'jazz': ([-6, -1, 1, 5, 7, -7, 3], ['1/3', '1/3', '1/3', '1/4', '1/4', '3/4', '1/2'], '4/4'),
@@ -66,17 +65,9 @@ def _record(genre, index, rng):
     pitches.append(int(np.clip(pitches[-1] + rng.choice(steps), 45, 85)))
   durations = [fractions.Fraction(rhythm[i % len(rhythm)]) for i in range(notes)]
   melody = data.melody_of_notes(pitches, durations, signature, f'{genre}-{index}')
-  encoding = vocabulary.encode(melody.pitches, melody.durations())
-  return {'tune_id': melody.tune_id.encode(), 'title': b'', 'genre': genre.encode(),
-          'source': b'fixture', 'time_signature': signature.encode(),
-          'first_pitch': np.int32(encoding.first_pitch),
-          'intervals': np.array(encoding.intervals, np.int32),
-          'durations': np.array(encoding.durations, np.int32),
-          'bars': np.array(melody.bars, np.int32),
-          'beats': np.array([float(b) for b in melody.beats], np.float32),
-          'bar_lengths': np.array([float(b) for b in melody.bar_lengths], np.float32),
-          'lengths': np.array([float(q) for q in melody.lengths], np.float32),
-          'phrases': np.array(melody.phrases, np.int32)}
+  record = fixtures.record_of(melody, genre)
+  record.update(title=b'', source=b'fixture')
+  return record
 
 
 @pytest.fixture(scope='module')

@@ -16,22 +16,6 @@ from stylexfer.evaluation import structure
 F = fractions.Fraction
 
 
-def _record(melody, genre='folk'):
-  """The record the data set builder writes for a melody, as tfds.as_numpy reads it."""
-  encoding = vocabulary.encode(melody.pitches, melody.durations())
-  return {'tune_id': melody.tune_id.encode(), 'title': melody.title.encode(),
-          'genre': genre.encode(), 'source': melody.source.encode(),
-          'time_signature': melody.time_signature.encode(),
-          'first_pitch': np.int32(encoding.first_pitch),
-          'intervals': np.array(encoding.intervals, np.int32),
-          'durations': np.array(encoding.durations, np.int32),
-          'bars': np.array(melody.bars, np.int32),
-          'beats': np.array([float(b) for b in melody.beats], np.float32),
-          'bar_lengths': np.array([float(b) for b in melody.bar_lengths], np.float32),
-          'lengths': np.array([float(q) for q in melody.lengths], np.float32),
-          'phrases': np.array(melody.phrases, np.int32)}
-
-
 def _jig():
   number, title, text = melody_lib.split_abc(fixtures.ABC_TUNES)[0]
   return melody_lib.parse_abc_tune(text, 'fixture', number, title)
@@ -39,7 +23,7 @@ def _jig():
 
 def test_a_record_reads_back_as_the_melody_it_was_made_of():
   original = _jig()
-  melody = data.record_to_melody(_record(original))
+  melody = data.record_to_melody(fixtures.record_of(original))
   assert melody.pitches == fixtures.JIG_PITCHES
   assert [float(d) for d in melody.durations()] == fixtures.JIG_DURATIONS
   assert melody.onsets == original.onsets and melody.beats == original.beats
@@ -47,7 +31,7 @@ def test_a_record_reads_back_as_the_melody_it_was_made_of():
 
 
 def test_a_rendition_places_the_pickup_and_every_note_in_its_bar():
-  rendition = data.rendition(data.record_to_melody(_record(_jig())))
+  rendition = data.rendition(data.record_to_melody(fixtures.record_of(_jig())))
   assert rendition.first_position == F(5, 2) and rendition.bar_lengths[0] == 3
   assert list(rendition.positions()) == [float(b) for b in _jig().beats]
   assert structure.notes_in_bars(rendition.durations, rendition.bars, rendition.bar_lengths,
@@ -57,7 +41,7 @@ def test_a_rendition_places_the_pickup_and_every_note_in_its_bar():
 def test_jazz_bars_below_zero_skipped_and_of_three_beats_keep_their_onsets(tmp_path):
   solos, _ = wjazzd.read_wjazzd(fixtures.write_wjazzd_csv(str(tmp_path / 'solos.csv')))
   solo = solos[0]  # a 3/4 bar, a bar without notes, a leap folded in the tokens
-  melody = data.record_to_melody(_record(solo, 'jazz'))
+  melody = data.record_to_melody(fixtures.record_of(solo, 'jazz'))
   assert melody.onsets == solo.onsets
   rendition = data.rendition(melody)
   assert rendition.bars == [0] * 6 + [1, 1, 3, 3]
@@ -79,7 +63,7 @@ def test_token_ids_are_the_vocabularys():
 
 
 def test_an_excerpt_and_a_new_rhythm_keep_the_bars():
-  rendition = data.rendition(data.record_to_melody(_record(_jig())))
+  rendition = data.rendition(data.record_to_melody(fixtures.record_of(_jig())))
   part = rendition.excerpt(5)
   assert len(part) == 5 and part.bars == [0, 1, 1, 1, 1] and len(part.bar_lengths) == 2
   restyled = rendition.with_rhythm([F(1, 3)] * len(rendition))

@@ -42,16 +42,7 @@ def _melodies():
 PITCHES, QUARTERS, INTERVALS, DURATIONS = _melodies()
 
 
-def _forms():
-  """The jig's 6/8 bars for both melodies: bars [2, N], bar_lengths [2, M], pickup [2]."""
-  onsets = 2.5 + np.concatenate([[0.0], np.cumsum(fixtures.JIG_DURATIONS)])
-  rows = [onsets[:NOTES], onsets[NOTES:2 * NOTES]]
-  bars = np.array([np.floor(row / 3) - np.floor(row[0] / 3) for row in rows], np.int32)
-  pickup = np.array([row[0] % 3 for row in rows], np.float32)
-  return bars, np.full([2, int(bars.max()) + 1], 3.0, np.float32), pickup
-
-
-BARS, BAR_LENGTHS, PICKUP = _forms()
+BARS, BAR_LENGTHS, PICKUP = fixtures.jig_forms(NOTES, (0, NOTES))
 FORM = {'bars': BARS, 'bar_lengths': BAR_LENGTHS, 'pickup': PICKUP, 'push': np.float32(0)}
 _FRAMED = [windows.frame(i, d, metre.rhythm_ids(q, lengths, pickup))
            for i, d, q, lengths, pickup in zip(INTERVALS, DURATIONS, QUARTERS, BAR_LENGTHS,
