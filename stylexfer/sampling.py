@@ -413,6 +413,7 @@ def _restyle_step(duration_step, form, grid, own_ids, own_quarters, next_interva
   batch_size = tf.shape(onset)[0]
   length = tf.shape(own_ids)[1]
   if form is None:
+    position = onset
     metre_ids = unknown_metre(batch_size)
   else:
     position = onset - form['bar_start'][:, t]
@@ -434,7 +435,6 @@ def _restyle_step(duration_step, form, grid, own_ids, own_quarters, next_interva
     fits = tf.gather(allowed, copied, batch_dims=1)
     duration = tf.where((source >= 0) & fits, copied, drawn)
   duration = tf.where(strength <= 0.0, own_ids[:, t], duration)  # strength 0: the input
-  position = (onset - form['bar_start'][:, t]) if form is not None else onset
   chosen = tf.tensor_scatter_nd_update(chosen, [[t]], duration[None])
   positions = tf.tensor_scatter_nd_update(positions, [[t]], position[None])
   onset = onset + tf.gather(grid, duration)
