@@ -39,14 +39,20 @@ def find_soundfont(soundfont=None):
 
 def _tone(frequency, total, sample_rate=SAMPLE_RATE):
   """The first `total` samples of a plucked string ringing freely at `frequency`."""
-  t = np.arange(total) / sample_rate
   harmonics = np.arange(1, 1 + max(1, min(24, int(9000 / frequency))))
   # Plucked a seventh of the way along the string: 1/h^1.1 with a comb-like shape.
   amplitudes = np.abs(np.sin(np.pi * harmonics / 7)) / harmonics ** 1.1
   decay = 1.2 + 0.9 * harmonics * frequency / 440.0  # higher partials die sooner
   stretch = harmonics * np.sqrt(1 + 0.0004 * harmonics ** 2)  # string stiffness
-  phases = 2 * np.pi * frequency * np.outer(t, stretch)
-  tone = (np.sin(phases) * np.exp(-np.outer(t, decay))) @ amplitudes
+  # Each partial is Im(z^n) with z = exp((i w - decay) / rate); n = block * B + k, so
+  # z^n = z^(block B) z^k and the weighted sum over partials is two small matmuls
+  # rather than a sine and an exponential per sample and partial (10 times faster).
+  step = (1j * 2 * np.pi * frequency * stretch - decay) / sample_rate
+  width = 1024
+  blocks = -(-total // width)
+  low = np.exp(np.outer(np.arange(width), step))
+  high = np.exp(np.outer(np.arange(blocks) * width, step)) * amplitudes
+  tone = (high.real @ low.imag.T + high.imag @ low.real.T).reshape(-1)[:total]
   return tone / max(amplitudes.sum(), 1e-9)
 
 
@@ -70,7 +76,8 @@ def synthesize(notes, tempo=120, sample_rate=SAMPLE_RATE):
   seconds_per_quarter = 60.0 / tempo
   end = max((float(onset + length) for onset, length, _ in notes), default=0.0)
   total = int((end * seconds_per_quarter + RELEASE_SECONDS) * sample_rate) + 1
-  mix = np.zeros(total)
+  # float32: a 4,000-note tune is 50 million samples, and 16-bit output needs no more.
+  mix = np.zeros(total, np.float32)
   # The string rings the same way whenever a pitch is struck, so each pitch's tone is
   # computed once, for its longest note; a note is that tone cut to its length and
   # damped (24 harmonics per sample for every note took 40 ms a note, 95% of a long
@@ -80,26 +87,29 @@ def synthesize(notes, tempo=120, sample_rate=SAMPLE_RATE):
     longest[int(pitch)] = max(longest.get(int(pitch), 0.0), float(length))
   tones = {pitch: _tone(440.0 * 2 ** ((pitch - 69) / 12),
                         int((seconds * seconds_per_quarter + RELEASE_SECONDS) * sample_rate),
-                        sample_rate)
+                        sample_rate).astype(np.float32)
            for pitch, seconds in longest.items()}
   envelopes = {}  # a melody has few distinct lengths
   for onset, length, pitch in notes:
     seconds = float(length) * seconds_per_quarter
     if seconds not in envelopes:
       envelopes[seconds] = _envelope(
-          seconds, int((seconds + RELEASE_SECONDS) * sample_rate), sample_rate)
+          seconds, int((seconds + RELEASE_SECONDS) * sample_rate), sample_rate).astype(
+              np.float32)
     first = int(float(onset) * seconds_per_quarter * sample_rate)
     count = min(len(envelopes[seconds]), total - first)
     if count <= 0:
       continue
     mix[first:first + count] += tones[int(pitch)][:count] * envelopes[seconds][:count]
-  peak = np.max(np.abs(mix)) if mix.size else 0.0
-  return mix * (0.8 / peak) if peak > 0 else mix
+  peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
+  if peak > 0:
+    mix *= 0.8 / peak
+  return mix
 
 
 def save_wav(samples, path, sample_rate=SAMPLE_RATE):
   """Float samples in [-1, 1] as a 16-bit mono WAV file, written whole or not at all."""
-  data = (np.clip(samples, -1, 1) * 32767).astype('<i2')
+  data = (np.clip(samples, -1, 1) * np.float32(32767)).astype('<i2')
   with atomic.open_for_write(path, 'wb') as out, wave.open(out, 'wb') as f:
     f.setnchannels(1)
     f.setsampwidth(2)

@@ -18,6 +18,7 @@ the source's. Rests are written where the target genre rests; MIDI and audio pla
 repeats, and jazz swings its eighths (--swing).
 """
 
+import concurrent.futures
 import fractions
 import os
 import sys
@@ -328,23 +329,29 @@ def restyle_file(f, out=None, err=None):
   paths = {target: models.find_model(target, f.model_dir)}
   if source and source != target:
     paths[source] = models.find_model(source, f.model_dir)
-  saved_models = {genre: models.load(path) for genre, path in paths.items()}
-
   original = melody.durations()
+  own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
+  title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
+  stem = render.slug(title)
+  # TensorFlow loads the models while the melody as it was is written: the loader and
+  # the engraver, rasterizer and synthesizer spend much of their time outside Python's
+  # lock, so on two cores the writing hides behind the load. (Verovio must stay on the
+  # main thread: its toolkit fails to read files from a second thread.)
+  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    loading = pool.submit(lambda: {genre: models.load(path) for genre, path in paths.items()})
+    before = write_tune(tune_of(melody, original, own_sounding, title), f.out,
+                        f'{stem}.before', f)
+    saved_models = loading.result()
   form = form_of(melody) if f.structure == 'bars' else None
   durations, sounding = restyle_durations(
       saved_models[target], melody.pitches, original, f.strength, f.temperature, f.top_p,
       f.seed, like=like and (like.pitches, like.durations()), form=form, push=f.push)
   # A note that kept its duration keeps its own articulation; a new one sounds as the
   # genre plays that duration.
-  own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
   sounding = [own if new == old else genre_sounding for own, new, old, genre_sounding
               in zip(own_sounding, durations, original, sounding)]
-  title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
-  stem = render.slug(title)
   written = {
-      'before': write_tune(tune_of(melody, original, own_sounding, title), f.out,
-                           f'{stem}.before', f),
+      'before': before,
       target: write_tune(tune_of(melody, durations, sounding, f'{title} ({target})',
                                  swing), f.out, f'{stem}.{target}', f),
   }
