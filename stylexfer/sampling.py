@@ -392,12 +392,67 @@ def plan_form(relative_pitches, durations, own_quarters, bars, bar_lengths, pick
       note_source >= 0,
       tf.gather(first_index, tf.maximum(note_source, 0), batch_dims=1)
       + tf.cast(in_bar, tf.int32), -1)
+  # Where each note must start: its twin's onset in a repeated bar; for a bar's first note,
+  # the first onset of the earliest bar of its class (see first_onset_classes).
+  leader = tf.gather(first_onset_classes(source, counts, steps_by_bar(steps, bars, first,
+                                                                      num_bars)),
+                     bars, batch_dims=1)
+  leader_note = tf.gather(first_index, leader, batch_dims=1)
+  aim_from = tf.where(first, tf.where(leader < bars, leader_note, -1), copy_from)
   return {
       'bar_start': bar_start, 'bar_end': bar_end, 'earliest': earliest, 'latest': latest,
-      'first': first, 'copy_from': copy_from,
+      'first': first, 'copy_from': copy_from, 'aim_from': aim_from,
       'length_ids': metre.bar_length_ids(tf.gather(bar_lengths, bars, batch_dims=1)),
       'left_ids': metre.notes_left_ids(left),
   }
+
+
+def steps_by_bar(steps, bars, first, num_bars):
+  """The first note's onset in its bar (24ths) of every bar [B, M]; -1 for an empty bar."""
+  batch = tf.shape(bars)[0]
+  rows = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(bars))
+  where = tf.boolean_mask(tf.stack([rows, bars], -1), first)
+  return tf.tensor_scatter_nd_update(tf.fill([batch, num_bars], tf.constant(-1, tf.int64)),
+                                     where, tf.boolean_mask(steps, first))
+
+
+def first_onset_classes(source, counts, first_steps):
+  """For every bar [B, M], the earliest bar whose first onset it must share.
+
+  A repeated bar keeps its twin's rhythm only if it starts where the twin started (its
+  twin is in its class) and if the bar after it starts where the bar after the twin did
+  (the last note's duration is part of the rhythm): so bar b + 1 and bar source[b] + 1 are
+  in one class too. Classes join along both links until nothing changes; a bar without
+  notes, or whose first onset in the input differs, stays out.
+  """
+  batch, num_bars = tf.shape(source)[0], tf.shape(source)[1]
+  bars = tf.broadcast_to(tf.range(num_bars)[None], [batch, num_bars])
+  rows = tf.broadcast_to(tf.range(batch)[:, None], [batch, num_bars])
+  has = source >= 0
+  twin = tf.maximum(source, 0)
+  after = tf.minimum(bars + 1, num_bars - 1)
+  after_twin = tf.minimum(twin + 1, num_bars - 1)
+  linked_after = has & (bars + 1 < num_bars) & (twin + 1 < num_bars)
+  left = tf.concat([bars, after], 1)
+  right = tf.concat([twin, after_twin], 1)
+  valid = tf.concat([has, linked_after], 1)
+  rows2 = tf.concat([rows, rows], 1)
+  notes_in = lambda b: tf.gather(counts, b, batch_dims=1) > 0
+  onset_of = lambda b: tf.gather(first_steps, b, batch_dims=1)
+  valid &= notes_in(left) & notes_in(right) & tf.equal(onset_of(left), onset_of(right))
+
+  def join(label, _):
+    lowest = tf.minimum(tf.gather(label, left, batch_dims=1),
+                        tf.gather(label, right, batch_dims=1))
+    lowest = tf.where(valid, lowest, num_bars)
+    at = lambda b: tf.reshape(tf.stack([rows2, b], -1), [-1, 2])
+    joined = tf.tensor_scatter_nd_min(label, at(left), tf.reshape(lowest, [-1]))
+    joined = tf.tensor_scatter_nd_min(joined, at(right), tf.reshape(lowest, [-1]))
+    return joined, tf.reduce_any(joined != label)
+
+  label, _ = tf.while_loop(lambda _, changed: changed, join, (bars, tf.constant(True)),
+                           maximum_iterations=MAX_LENGTH)
+  return label
 
 
 def _row_gather(buffer, rows):
@@ -452,8 +507,9 @@ def _allowed(form, grid, onset, t, length, positions):
   real = grid > 0
   allowed = ((landing >= low[:, None] - _EPS) & (landing <= high[:, None] + _EPS)
              & real[None])
-  # A note of a repeated bar starts where its twin started in the bar repeated.
-  source = form['copy_from'][:, following]
+  # A note of a repeated bar starts where its twin started in the bar repeated, and the
+  # first note of a bar where the first of its class started (plan_form).
+  source = form['aim_from'][:, following]
   aims = (~last) & (source >= 0)
   aim = form['bar_start'][:, following] + _row_gather(positions, tf.maximum(source, 0))
   on_aim = allowed & aims[:, None] & (tf.abs(landing - aim[:, None]) < _EPS)
@@ -461,9 +517,9 @@ def _allowed(form, grid, onset, t, length, positions):
   # Long values lie on a coarser grid, so a twin's onset may be out of reach of the note
   # before it: one note ahead, land where that onset can be reached in one duration.
   after_next = tf.minimum(t + 2, length - 1)
-  source = form['copy_from'][:, after_next]
+  source = form['aim_from'][:, after_next]
   aims = ((t + 2 < length) & (source >= 0) & (source <= t)
-          & (form['copy_from'][:, following] < 0))
+          & (form['aim_from'][:, following] < 0))
   aim = form['bar_start'][:, after_next] + _row_gather(positions, tf.maximum(source, 0))
   needed = aim[:, None, None] - landing[:, :, None] - grid[None, None]
   reachable = tf.reduce_any((tf.abs(needed) < _EPS) & real[None, None], -1)
