@@ -52,7 +52,9 @@ class GenreModule(serving.MelodyModule):
 
   def __init__(self, model, genre, sounding_values=None):
     super().__init__(vocabulary.interval_table(), vocabulary.duration_table(),
-                     serving.sounding_table(sounding_values), name=f'{genre}_melodies')
+                     # Without the genre's rests every note sounds its whole duration.
+                     vocabulary.duration_table() if sounding_values is None
+                     else sounding_values, name=f'{genre}_melodies')
     self.model = model
     # The tf.Variables under the Keras 3 variables, tracked here too: without them the
     # SavedModel loads in TF2 Python but TF Serving and saved_model_cli (the TF1 loader)

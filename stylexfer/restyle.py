@@ -171,12 +171,6 @@ def polyphony_warning(melody):
           f'({dropped} lower note{"s" if dropped != 1 else ""} dropped)')
 
 
-def _controls(f):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return dict(temperature=tf.constant(f.temperature, tf.float32),
-              top_p=tf.constant(f.top_p, tf.float32), seed=tf.constant(f.seed, tf.int64))
-
-
 def _notes(pitches, durations):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return (tf.constant([list(pitches)], tf.int32),

@@ -29,7 +29,6 @@ shorter than its inter-onset duration where the genre rests.
 import tensorflow as tf
 
 from stylexfer import sampling
-from stylexfer import vocabulary
 
 MIDI_RANGE = (0, 127)
 
@@ -159,8 +158,3 @@ def assert_midi(pitch, name):
   return tf.debugging.assert_equal(
       tf.reduce_all((pitch >= MIDI_RANGE[0]) & (pitch <= MIDI_RANGE[1])), True,
       message=f'{name} must be a MIDI pitch in [{MIDI_RANGE[0]}, {MIDI_RANGE[1]}]')
-
-
-def sounding_table(values=None):
-  """Sounding lengths per duration id: `values` (quarter notes by id) or legato."""
-  return vocabulary.duration_table() if values is None else values
