@@ -87,7 +87,7 @@ def write_abc(path, pitches, eighths):
 
 
 def write_midi(path, pitches, eighths):
-  from stylexfer import midi_writer  # pylint: disable=g-import-not-at-top
+  from stylexfer.writers import midi_writer  # pylint: disable=g-import-not-at-top
   notes, onset = [], 0.0
   for pitch, value in zip(pitches, eighths):
     notes.append((onset, value / 2, pitch))
@@ -96,7 +96,7 @@ def write_midi(path, pitches, eighths):
 
 
 def _restyle_command(path, out):
-  return [sys.executable, '-m', 'stylexfer.restyle', f'--input={path}', '--to=jazz',
+  return [sys.executable, '-m', 'stylexfer.programs.restyle', f'--input={path}', '--to=jazz',
           '--from=folk', '--seed=1', f'--out={out}']
 
 
@@ -116,7 +116,7 @@ def time_restyle(path, out, repeats):
 
 def profile(path, out, top):
   """Runs the restyle program's work in this process under cProfile; prints the top."""
-  from stylexfer import restyle  # pylint: disable=g-import-not-at-top
+  from stylexfer.programs import restyle  # pylint: disable=g-import-not-at-top
   flag_values = flags.FlagValues()
   restyle.define_flags(flag_values)
   flag_values(['restyle', f'--input={path}', '--to=jazz', '--from=folk', '--seed=1',

@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from stylexfer import metre
-from stylexfer import windows
+from stylexfer.reading import melody as melody_lib
+from stylexfer.dataset import windows
 
 flags.DEFINE_string('saved_model', None, 'An exported SavedModel version folder.')
 flags.DEFINE_string('source', 'folk', 'Melodies config of the melodies to restyle.')
@@ -52,7 +52,7 @@ def main(argv):
     target, control = (targets[i] for i in rng.choice(len(targets), 2, replace=False))
     like = {'like_intervals': target['intervals'][None, :f.context - 1],
             'like_durations': target['durations'][None, :f.context]}
-    bars, bar_lengths, pickup = metre.form_of(source['bars'], source['bar_lengths'],
+    bars, bar_lengths, pickup = melody_lib.form_of(source['bars'], source['bar_lengths'],
                                               source['beats'][0])
     request = {'intervals': source['intervals'][None], 'durations': source['durations'][None],
                'bars': bars[None], 'bar_lengths': bar_lengths[None],

@@ -26,11 +26,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stylexfer import export
-from stylexfer import metre
-from stylexfer import model as melody_model
-from stylexfer import sampling
-from stylexfer import vocabulary
+from stylexfer.tokens import metre
+from stylexfer.model import melody_model
+from stylexfer.serving import sampling
+from stylexfer.tokens import vocabulary
+from stylexfer.serving import genre as genre_lib
 
 flags.DEFINE_string('preset', 'default', 'Model preset whose untrained weights are timed.')
 flags.DEFINE_string('saved_model', None, 'An exported SavedModel to time instead: its '
@@ -74,7 +74,7 @@ class Sampler:
     self.pitch_size = self.duration_size = self.steps.state_size
     # Timed as a server would run it: exported, then reloaded.
     folder = tempfile.mkdtemp(prefix='sampling_benchmark_')
-    self.loaded = tf.saved_model.load(export.export(self.keras_model, preset, folder))
+    self.loaded = tf.saved_model.load(genre_lib.export(self.keras_model, preset, folder))
     self.description = (f'preset {preset!r}, {self.keras_model.count_params():,} weights, '
                         'untrained')
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from stylexfer import model as melody_model
+from stylexfer.model import melody_model
 
 # Calls signatures of a SavedModel in a fresh interpreter that imports tensorflow alone,
 # as TF Serving or a Colab without this package would: requests and results are .npz

@@ -8,7 +8,7 @@ import sqlite3
 from music21 import chord, meter, note, stream
 import numpy as np
 
-from stylexfer import vocabulary
+from stylexfer.tokens import vocabulary
 
 # Three tunes that parse and one that does not hold a single note.
 ABC_TUNES = """\

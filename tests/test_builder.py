@@ -8,12 +8,12 @@ from unittest import mock
 import pytest
 import tensorflow_datasets as tfds
 
-from stylexfer import build_data
-from stylexfer import corpus
-from stylexfer import vocabulary
-from stylexfer import windows
+from stylexfer.dataset import corpus
+from stylexfer.tokens import vocabulary
+from stylexfer.dataset import windows
 from stylexfer_datasets.melodies import melodies_dataset_builder
 import fixtures
+from stylexfer.dataset import build as build_lib
 
 
 @pytest.fixture(scope='module')
@@ -34,7 +34,7 @@ def oneills_dir(tmp_path_factory):
 
 def _build(config, manual_dir, data_dir, oneills_dir, monkeypatch):
   monkeypatch.setattr(melodies_dataset_builder, '_oneills_dir', lambda: str(oneills_dir))
-  return build_data.build(config, str(data_dir), str(manual_dir))
+  return build_lib.build(config, str(data_dir), str(manual_dir))
 
 
 def _records(builder):
@@ -166,7 +166,7 @@ def user_corpus(tmp_path_factory):
 
 
 def test_a_users_corpus_builds_as_its_own_genre_and_trains_by_name(user_corpus, tmp_path):
-  builder = build_data.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
+  builder = build_lib.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
   assert builder.info.full_name == 'melodies/bebop/1.1.0'
   stats = builder.info.metadata['statistics']
   assert stats['files read'] == 8
@@ -193,7 +193,7 @@ def test_a_corpus_whose_files_all_fail_names_the_folder_and_the_reasons(tmp_path
   (folder / 'empty.abc').write_bytes(b'')
   (folder / 'rests.abc').write_text('X:1\nT:Rests\nM:4/4\nL:1/4\nK:C\nz4|z4|]\n')
   with pytest.raises(corpus.CorpusError) as raised:
-    build_data.build('broken', str(tmp_path / 'data'), corpus_dir=str(folder))
+    build_lib.build('broken', str(tmp_path / 'data'), corpus_dir=str(folder))
   message = str(raised.value)
   assert message.startswith(f'{folder}: no melody could be read from 2 files')
   assert 'files: empty: 1' in message and 'tunes: no notes: 1' in message
@@ -210,17 +210,17 @@ def test_a_genre_name_must_be_new_and_plain(tmp_path):
 
 def test_the_command_builds_a_corpus_and_says_what_is_wrong(user_corpus, tmp_path):
   run = lambda *flags: subprocess.run(
-      [sys.executable, '-m', 'stylexfer.build_data', f'--data_dir={tmp_path}', *flags],
+      [sys.executable, '-m', 'stylexfer.programs.build_data', f'--data_dir={tmp_path}', *flags],
       capture_output=True, text=True, timeout=300)
-  done = run(f'--corpus={user_corpus}', '--genre=bebop')
+  done = run(f'--corpus={user_corpus}', '--dataset=bebop')
   assert done.returncode == 0, done.stderr[-2000:]
   assert 'dropped files: broken link' in done.stdout and 'built melodies/bebop' in done.stdout
   empty = tmp_path / 'empty'
   empty.mkdir()
-  done = run(f'--corpus={empty}', '--genre=nothing')
+  done = run(f'--corpus={empty}', '--dataset=nothing')
   assert done.returncode == 1
   assert done.stderr.strip().splitlines()[-1] == (
-      f'stylexfer-build-data: {empty}: no melody could be read from 0 files (0 tunes read; '
+      f'stylexfer-build-data: error: {empty}: no melody could be read from 0 files (0 tunes read; '
       'no melody files found)')
 
 
@@ -235,8 +235,8 @@ def _all_records(builder):
 @pytest.mark.slow
 def test_beam_builds_the_same_records_and_statistics_as_one_process(user_corpus, tmp_path):
   pytest.importorskip('apache_beam')
-  plain = build_data.build('bebop', str(tmp_path / 'plain'), corpus_dir=str(user_corpus))
-  beam = build_data.build(
+  plain = build_lib.build('bebop', str(tmp_path / 'plain'), corpus_dir=str(user_corpus))
+  beam = build_lib.build(
       'bebop', str(tmp_path / 'beam'), corpus_dir=str(user_corpus),
       beam_options=['direct_num_workers=2', 'direct_running_mode=multi_processing'])
   assert _all_records(beam) == _all_records(plain)
@@ -247,10 +247,10 @@ def test_beam_builds_the_same_records_and_statistics_as_one_process(user_corpus,
 @pytest.mark.slow
 def test_beam_builds_jazz_from_wjazzd_like_one_process(manual_dir, tmp_path):
   pytest.importorskip('apache_beam')
-  plain = build_data.build('jazz', str(tmp_path / 'plain'), str(manual_dir))
+  plain = build_lib.build('jazz', str(tmp_path / 'plain'), str(manual_dir))
   with pytest.raises(corpus.CorpusError, match='no tune was kept for the (validation|test) '
                      'split; a corpus this small'):
-    build_data.build('jazz', str(tmp_path / 'beam'), str(manual_dir),
+    build_lib.build('jazz', str(tmp_path / 'beam'), str(manual_dir),
                      beam_options=['direct_num_workers=1'])
   assert plain.info.splits['train'].num_examples == 2
 

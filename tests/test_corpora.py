@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from stylexfer import corpus
-from stylexfer import vocabulary
-from stylexfer import wjazzd
+from stylexfer.dataset import corpus
+from stylexfer.tokens import vocabulary
+from stylexfer.reading import wjazzd
 
 CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpora')
 pytestmark = [pytest.mark.corpora,

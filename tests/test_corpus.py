@@ -5,8 +5,8 @@ import collections
 from music21 import meter, note, stream
 import pytest
 
-from stylexfer import corpus
-from stylexfer import melody as melody_lib
+from stylexfer.dataset import corpus
+from stylexfer.reading import melody as melody_lib
 import fixtures
 
 

@@ -12,37 +12,38 @@ import pytest
 import tensorflow as tf
 
 import fixtures
-from stylexfer import evaluate
-from stylexfer import export
-from stylexfer import model as model_lib
-from stylexfer import windows
+from stylexfer.programs import evaluate
+from stylexfer.model import melody_model
+from stylexfer.dataset import windows
 from stylexfer.evaluation import data
+from stylexfer.evaluation import quality
+from stylexfer.serving import genre as genre_lib
 
 
 def test_lstm_and_ngram_are_scored_on_the_same_notes():
   train = windows.synthetic_melodies(12, seed=0, min_notes=20, max_notes=60)
   test = windows.synthetic_melodies(4, seed=1, min_notes=20, max_notes=60)
-  model = model_lib.build_model(model_lib.preset('tiny'))
-  report = evaluate.compare(model, train, test, test)
-  notes = sum(len(m['durations']) for m in evaluate.as_lists(test))
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  report = quality.compare(model, train, test, test)
+  notes = sum(len(m['durations']) for m in quality.as_lists(test))
   # The pitch head scores n - 1 intervals plus END, the duration head n durations plus END.
   assert report['lstm']['pitch']['tokens'] == report['ngram']['pitch']['tokens'] == notes
   assert report['lstm']['duration']['tokens'] == report['ngram']['duration']['tokens'] == (
       notes + 4)
   # An untrained model is close to uniform over its vocabulary.
   assert abs(report['lstm']['pitch']['nll'] - math.log(52)) < 0.1
-  table = evaluate.format_table('synthetic', report)
+  table = quality.format_table('synthetic', report)
   assert table.count('\n') == 3 and '| synthetic | duration |' in table
 
 
 def test_evaluate_model_matches_the_masked_loss_on_one_batch():
   melodies = windows.synthetic_melodies(3, seed=2, min_notes=10, max_notes=30)
-  model = model_lib.build_model(model_lib.preset('tiny'))
-  report = evaluate.evaluate_model(model, melodies, batch_size=64)
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  report = quality.evaluate_model(model, melodies, batch_size=64)
   features, targets = next(iter(windows.eval_batches(
       windows.melody_windows(melodies, model.window), 64)))
   outputs = model(features)
-  expected = model_lib.masked_loss('duration_logits', targets['duration_logits'],
+  expected = melody_model.masked_loss('duration_logits', targets['duration_logits'],
                                    outputs['duration_logits'])
   np.testing.assert_allclose(report['duration']['nll'], float(expected), rtol=1e-5)
 
@@ -83,7 +84,7 @@ def tiny_exports(tmp_path_factory):
   paths = {}
   for seed, genre in enumerate(_STYLES):
     keras.utils.set_random_seed(seed)
-    paths[genre] = export.export(model_lib.build_model(model_lib.preset('tiny')), genre,
+    paths[genre] = genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre,
                                  str(folder))
   return paths
 
@@ -160,7 +161,7 @@ def test_bad_strengths_are_refused(tmp_path, capsys):
 def test_the_strength_curve_of_one_direction_can_be_measured_alone(tiny_exports,
                                                                     fixture_records,
                                                                     monkeypatch):
-  from stylexfer import models  # pylint: disable=g-import-not-at-top
+  from stylexfer.serving import loading  # pylint: disable=g-import-not-at-top
   from stylexfer.evaluation import classifier  # pylint: disable=g-import-not-at-top
   from stylexfer.evaluation import suite  # pylint: disable=g-import-not-at-top
   monkeypatch.setattr(data, 'load_records',
@@ -170,7 +171,7 @@ def test_the_strength_curve_of_one_direction_can_be_measured_alone(tiny_exports,
   rhythm = classifier.GenreClassifier('rhythm', excerpt=16).fit(training)
   pitch = classifier.GenreClassifier('pitch', excerpt=16).fit(training)
   melodies = [data.record_to_melody(r) for r in fixture_records['folk', 'test']]
-  curve = suite.strength_curve(models.load(tiny_exports['jazz']), melodies, 'folk', 'jazz',
+  curve = suite.strength_curve(loading.load(tiny_exports['jazz']), melodies, 'folk', 'jazz',
                                rhythm, pitch, strengths=(0.0, 0.5, 1.0))
   assert curve['strengths'] == [0.0, 0.5, 1.0]
   assert curve['changed'][0] == 0 and curve['judged_target'][0] == 0

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import fixtures
-from stylexfer import melody as melody_lib
-from stylexfer import vocabulary
-from stylexfer import wjazzd
+from stylexfer.reading import melody as melody_lib
+from stylexfer.tokens import vocabulary
+from stylexfer.reading import wjazzd
 from stylexfer.evaluation import data
 from stylexfer.evaluation import histograms
 from stylexfer.evaluation import structure

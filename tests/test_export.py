@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylexfer import export
-from stylexfer import metre
-from stylexfer import model as melody_model
-from stylexfer import sampling
-from stylexfer import saving
-from stylexfer import vocabulary
-from stylexfer import windows
+from stylexfer.tokens import metre
+from stylexfer.model import melody_model
+from stylexfer.serving import sampling
+from stylexfer.serving import saving
+from stylexfer.tokens import vocabulary
+from stylexfer.dataset import windows
 import fixtures
+from stylexfer.serving import genre as genre_lib
 
 NOTES = 12  # per test melody: short, so the whole module runs in seconds
 
@@ -121,12 +121,12 @@ def model(tiny_model):
 
 @pytest.fixture(scope='module')
 def module(model):
-  return export.GenreModule(model, 'folk')
+  return genre_lib.GenreModule(model, 'folk')
 
 
 @pytest.fixture(scope='module')
 def saved_model(model, tmp_path_factory):
-  return export.export(model, 'folk', str(tmp_path_factory.mktemp('exports')))
+  return genre_lib.export(model, 'folk', str(tmp_path_factory.mktemp('exports')))
 
 
 @pytest.fixture(scope='module')
@@ -371,11 +371,11 @@ def trained_module(tiny_model):
   model = tiny_model(1)
   model.compile(optimizer=keras.optimizers.Adam(1e-2),
                 loss={head: functools.partial(melody_model.masked_loss, head)
-                      for head in melody_model.HEADS})
+                      for head in melody_model.TARGETS})
   melodies = windows.synthetic_melodies(32, max_notes=120)
   model.fit(windows.train_batches(windows.melody_windows(melodies, 32), 32),
             steps_per_epoch=150, epochs=1, verbose=0)
-  return export.GenreModule(model, 'synthetic')
+  return genre_lib.GenreModule(model, 'synthetic')
 
 
 def test_lower_temperature_is_less_diverse_but_keeps_a_rhythm(trained_module):
@@ -565,8 +565,8 @@ def test_export_program_writes_integer_versions(model, tmp_path, module):
   model_dir.mkdir()
   model.save(model_dir / 'model.keras')
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  command = [sys.executable, '-m', 'stylexfer.export', f'--model_dir={model_dir}',
-             f'--export_dir={export_dir}', '--name=folk']
+  command = [sys.executable, '-m', 'stylexfer.programs.export', f'--run_dir={model_dir}',
+             f'--models_dir={export_dir}', '--name=folk']
   for version in (1, 2):
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

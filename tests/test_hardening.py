@@ -26,14 +26,17 @@ import tensorflow as tf
 
 import fixtures
 from stylexfer import atomic
-from stylexfer import melody as melody_lib
-from stylexfer import model as model_lib
-from stylexfer import train as training_program
-from stylexfer import windows
+from stylexfer.reading import melody as melody_lib
+from stylexfer.model import melody_model
+from stylexfer.dataset import windows
+from stylexfer.training import checkpoints
+from stylexfer.training import config as config_lib
+from stylexfer.training import files
+from stylexfer.training import loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = model_lib.preset('tiny')
-QUICK = training_program.TrainingConfig(
+TINY = melody_model.preset('tiny')
+QUICK = config_lib.TrainingConfig(
     epochs=3, batch_size=8, learning_rate=1e-2, lr_schedule='constant', patience=0)
 MELODIES = windows.synthetic_melodies(8, seed=0, max_notes=60)
 VALIDATION = windows.synthetic_melodies(2, seed=1, max_notes=60)
@@ -93,7 +96,7 @@ needs_tmpfs = pytest.mark.skipif(not _can_mount_tmpfs(),
 def trained_run(tmp_path_factory):
   """A finished 3-epoch run: checkpoints ckpt-2 and ckpt-3."""
   folder = tmp_path_factory.mktemp('run')
-  training_program.train(TINY, MELODIES, VALIDATION, str(folder), QUICK, verbose=0)
+  loop.train(TINY, MELODIES, VALIDATION, str(folder), QUICK, verbose=0)
   return folder
 
 
@@ -115,7 +118,7 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(trained_run, t
   DAMAGE[damage](run / 'checkpoints')
   epochs_run = []
   with caplog.at_level(logging.WARNING):
-    model, metrics = training_program.train(
+    model, metrics = loop.train(
         TINY, MELODIES, VALIDATION, str(run), dataclasses.replace(QUICK, epochs=4),
         on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
   assert epochs_run == [3, 4]  # one epoch lost, not the run
@@ -125,7 +128,7 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(trained_run, t
   assert any('Fell back' in w and 'ckpt-2' in w for w in warnings), warnings
   del model
   # The checkpoints left behind read back.
-  for prefix in training_program._checkpoints_newest_first(str(run / 'checkpoints')):
+  for prefix in checkpoints.newest_first(str(run / 'checkpoints')):
     tf.train.load_checkpoint(prefix)
 
 
@@ -135,10 +138,10 @@ def test_the_fallback_restores_the_older_checkpoint_whole(trained_run, tmp_path)
   _garble(run / 'checkpoints' / 'ckpt-3.data-00000-of-00001')
   # Nothing left to train: the returned model is the restored one.
   two_epochs = dataclasses.replace(QUICK, epochs=2)
-  model, metrics = training_program.train(TINY, MELODIES, VALIDATION, str(run), two_epochs,
+  model, metrics = loop.train(TINY, MELODIES, VALIDATION, str(run), two_epochs,
                                           verbose=0)
   assert metrics['completed_epochs'] == 2
-  expected = model_lib.build_model(TINY)
+  expected = melody_model.build_model(TINY)
   tf.train.Checkpoint(model=expected).restore(
       str(run / 'checkpoints' / 'ckpt-2')).expect_partial()
   for restored, saved in zip(model.get_weights(), expected.get_weights()):
@@ -154,7 +157,7 @@ def test_a_damaged_checkpoint_state_file_resumes_from_the_newest_checkpoint(
   _garble(state) if damage == 'garbled' else os.remove(state)
   epochs_run = []
   four = dataclasses.replace(QUICK, epochs=4)
-  training_program.train(TINY, MELODIES, VALIDATION, str(run), four,
+  loop.train(TINY, MELODIES, VALIDATION, str(run), four,
                          on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
   assert epochs_run == [4]  # before: started over from epoch 1, silently
   # The state file was rewritten, so the manager keeps two checkpoints, not every one.
@@ -168,9 +171,9 @@ def test_no_intact_checkpoint_is_a_clear_error(trained_run, tmp_path):
   shutil.copytree(trained_run, run)
   for number in (2, 3):
     _truncate(run / 'checkpoints' / f'ckpt-{number}.data-00000-of-00001')
-  with pytest.raises(training_program.TrainingError,
+  with pytest.raises(files.TrainingError,
                      match='no checkpoint in .* reads back .*move that folder away'):
-    training_program.train(TINY, MELODIES, VALIDATION, str(run), QUICK, verbose=0)
+    loop.train(TINY, MELODIES, VALIDATION, str(run), QUICK, verbose=0)
 
 
 # Training: folders that cannot be written, full disks.
@@ -178,11 +181,11 @@ def test_no_intact_checkpoint_is_a_clear_error(trained_run, tmp_path):
 def test_a_model_dir_that_is_a_file_or_under_one_fails_cleanly(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('x')
-  with pytest.raises(training_program.TrainingError, match=f'{blocker}: it is a file'):
-    training_program.train(TINY, MELODIES, None, str(blocker), QUICK, verbose=0)
-  with pytest.raises(training_program.TrainingError,
-                     match=f'cannot write to the model folder {blocker}/run: '):
-    training_program.train(TINY, MELODIES, None, str(blocker / 'run'), QUICK, verbose=0)
+  with pytest.raises(files.TrainingError, match=f'{blocker}: it is a file'):
+    loop.train(TINY, MELODIES, None, str(blocker), QUICK, verbose=0)
+  with pytest.raises(files.TrainingError,
+                     match=f'cannot write to the run folder {blocker}/run: '):
+    loop.train(TINY, MELODIES, None, str(blocker / 'run'), QUICK, verbose=0)
 
 
 def test_a_model_dir_without_permission_fails_cleanly(tmp_path, monkeypatch):
@@ -190,10 +193,10 @@ def test_a_model_dir_without_permission_fails_cleanly(tmp_path, monkeypatch):
   def refuse(path):
     raise tf.errors.PermissionDeniedError(None, None, f'{path}; Permission denied')
   monkeypatch.setattr(tf.io.gfile, 'makedirs', refuse)
-  with pytest.raises(training_program.TrainingError,
-                     match=f'cannot write to the model folder {tmp_path}/run: '
+  with pytest.raises(files.TrainingError,
+                     match=f'cannot write to the run folder {tmp_path}/run: '
                            'Permission denied$'):
-    training_program.train(TINY, MELODIES, None, str(tmp_path / 'run'), QUICK, verbose=0)
+    loop.train(TINY, MELODIES, None, str(tmp_path / 'run'), QUICK, verbose=0)
 
 
 class _FullDiskGFile(tf.io.gfile.GFile):
@@ -216,8 +219,8 @@ def test_a_full_disk_keeps_the_last_good_checkpoint_and_no_partial_file(
   monkeypatch.setattr(_FullDiskGFile, 'victim', victim)
   monkeypatch.setattr(tf.io.gfile, 'GFile', _FullDiskGFile)
   four = dataclasses.replace(QUICK, epochs=4)
-  with pytest.raises(training_program.TrainingError) as raised:
-    training_program.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
+  with pytest.raises(files.TrainingError) as raised:
+    loop.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
   message = str(raised.value)
   assert f'cannot write {run}/{victim}' in message and 'No space left on device' in message
   assert 'checkpoint' in message  # says what is kept
@@ -241,10 +244,10 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
         'device [Op:SaveV2]')
   monkeypatch.setattr(tf.train.CheckpointManager, 'save', full)
   four = dataclasses.replace(QUICK, epochs=4)
-  with pytest.raises(training_program.TrainingError,
+  with pytest.raises(files.TrainingError,
                      match=r'cannot write the epoch 4 checkpoint in .*: No space left on '
                            r'device; the last good checkpoint, .*ckpt-3, is kept'):
-    training_program.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
+    loop.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
   assert not _leftovers(run / 'checkpoints')
   assert tf.train.latest_checkpoint(str(run / 'checkpoints')).endswith('ckpt-3')
 
@@ -252,7 +255,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
 def test_final_and_best_weights_are_written_whole(trained_run):
   final = keras.models.load_model(trained_run / 'model.keras')
   assert zipfile.is_zipfile(trained_run / 'model.keras')
-  best = model_lib.build_model(TINY)
+  best = melody_model.build_model(TINY)
   best.load_weights(trained_run / 'best.weights.h5')
   # With a falling validation loss the best epoch is the last: both hold its weights.
   for a, b in zip(final.get_weights(), best.get_weights()):
@@ -261,8 +264,8 @@ def test_final_and_best_weights_are_written_whole(trained_run):
 
 
 def _train_command(model_dir, epochs=3):
-  return (f'{sys.executable} -m stylexfer.train --synthetic=8 --preset=tiny --epochs={epochs} '
-          f'--batch_size=8 --model_dir={model_dir}')
+  return (f'{sys.executable} -m stylexfer.programs.train --synthetic=8 --preset=tiny --epochs={epochs} '
+          f'--batch_size=8 --run_dir={model_dir}')
 
 
 @pytest.mark.slow
@@ -273,7 +276,7 @@ def test_command_line_training_into_a_file_is_one_line(tmp_path):
                         env=_env(), cwd=REPO, timeout=300, check=False)
   assert done.returncode == 1
   errors = [line for line in done.stderr.splitlines() if line.startswith('stylexfer-')]
-  assert errors == [f'stylexfer-train: error: cannot write to the model folder {blocker}: '
+  assert errors == [f'stylexfer-train: error: cannot write to the run folder {blocker}: '
                     'it is a file'], done.stderr[-3000:]
   assert 'Traceback' not in done.stderr
 

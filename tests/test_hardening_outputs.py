@@ -18,20 +18,22 @@ import tensorflow as tf
 
 import fixtures
 from stylexfer import atomic
-from stylexfer import audio
-from stylexfer import export
-from stylexfer import model as model_lib
-from stylexfer import restyle
+from stylexfer.writers import audio
+from stylexfer.model import melody_model
+from stylexfer.programs import restyle
+from stylexfer.programs import common
+from stylexfer.serving import client
+from stylexfer.serving import genre as genre_lib
 from test_hardening import _empty, _garble, _leftovers, _on_tmpfs, _truncate, needs_tmpfs
 
-TINY = model_lib.preset('tiny')
+TINY = melody_model.preset('tiny')
 
 
 @pytest.fixture
 def keep_rhythm(monkeypatch):
   """The model hands back the melody's own rhythm: these tests are about the writing."""
   # (inter-onset durations, sounding lengths): each note sounds until the next.
-  monkeypatch.setattr(restyle, 'restyle_durations',
+  monkeypatch.setattr(client, 'restyle_durations',
                       lambda saved_model, pitches, durations, *args, **kwargs: (
                           list(durations), list(durations)))
 
@@ -51,7 +53,7 @@ def model_dir(tmp_path_factory):
   folder = tmp_path_factory.mktemp('exports')
   for seed, genre in enumerate(('folk', 'jazz')):
     keras.utils.set_random_seed(seed)
-    export.export(model_lib.build_model(TINY), genre, str(folder))
+    genre_lib.export(melody_model.build_model(TINY), genre, str(folder))
   return str(folder)
 
 
@@ -80,7 +82,7 @@ def _one_error(status, stdout, lines, message):
 def test_out_that_is_a_file_is_one_line(model_dir, tune, tmp_path, capsys, keep_rhythm):
   out = tmp_path / 'restyled'
   out.write_text('not a folder')
-  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--models_dir={model_dir}',
                            f'--out={out}'], capsys), f'{out}: is a file, not a folder')
   assert out.read_text() == 'not a folder'
 
@@ -92,7 +94,7 @@ def test_out_without_permission_is_one_line(model_dir, tune, tmp_path, capsys, m
     raise PermissionError(errno.EACCES, 'Permission denied')
   monkeypatch.setattr(atomic.tempfile, 'mkstemp', refuse)
   out = tmp_path / 'restyled'
-  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--models_dir={model_dir}',
                            f'--out={out}'], capsys), 'cannot write (permission denied)')
   assert os.listdir(out) == []
 
@@ -119,7 +121,7 @@ def test_out_on_a_full_disk_leaves_no_partial_file(model_dir, tune, tmp_path, ca
     return FullFile(f) if 'w' in mode and '.abc' in os.fspath(path) else f
   monkeypatch.setattr(atomic, 'open', full_open, raising=False)
   out = tmp_path / 'restyled'
-  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--models_dir={model_dir}',
                            f'--out={out}'], capsys),
              'cannot write (no space left on the device)')
   written = sorted(os.listdir(out))
@@ -133,7 +135,7 @@ def test_out_on_a_full_disk_leaves_no_partial_file(model_dir, tune, tmp_path, ca
 def test_restyle_on_a_real_full_disk(tune, tmp_path):
   mount = tmp_path / 'disk'
   # The shipped models: a program in another process.
-  done = _on_tmpfs('64k', f'{sys.executable} -m stylexfer.restyle --input={tune} --to=jazz '
+  done = _on_tmpfs('64k', f'{sys.executable} -m stylexfer.programs.restyle --input={tune} --to=jazz '
                    f'--synthesizer=pluck --out={mount}/out; '
                    f'echo rc=$?; ls -la {mount}/out', mount)
   assert 'rc=1' in done.stdout, done.stdout + done.stderr[-3000:]
@@ -163,7 +165,7 @@ BAD_FLAGS = [
 
 @pytest.mark.parametrize('args,message', BAD_FLAGS, ids=[a[0] for a, _ in BAD_FLAGS])
 def test_out_of_range_flags_are_one_line(model_dir, tune, tmp_path, capsys, args, message):
-  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={model_dir}',
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--models_dir={model_dir}',
                            f'--out={tmp_path}'] + args, capsys), message)
   assert os.listdir(tmp_path) == []
 
@@ -186,16 +188,16 @@ def test_one_line_gives_the_assertion_of_a_refused_request():
              '[temperature must be > 0.  ] [Condition x > 0 did not hold element-wise:] '
              '[x (temperature:0) = ] [-1]\n\t [[{{node Assert}}]] [Op:__inference_x_1]')
   error = tf.errors.InvalidArgumentError(None, None, message)
-  assert restyle.one_line(error) == 'temperature must be > 0'
+  assert common.one_line(error) == 'temperature must be > 0'
   limit = ('Graph execution error:\n\nDetected at node assert_less_equal_2/Assert/Assert '
            'defined at (most recent call last):\n<stack traces unavailable>\nassertion '
            'failed: [a melody must have at most 4096 notes] [Condition x <= y did not hold '
            'element-wise:] [x (strided_slice_8:0) = ] [5000] [y (assert_less_equal_2/y:0) = ] '
            '[4096]\n\t [[{{node assert_less_equal_2/Assert/Assert}}]] [Op:__inference_x_7]')
-  assert restyle.one_line(tf.errors.InvalidArgumentError(None, None, limit)).startswith(
+  assert common.one_line(tf.errors.InvalidArgumentError(None, None, limit)).startswith(
       'the melody has 5000 notes and a model restyles at most 4096 at once: pass a shorter '
       'excerpt')
-  assert restyle.one_line(ValueError('two\n  lines')) == 'two lines'
+  assert common.one_line(ValueError('two\n  lines')) == 'two lines'
 
 
 MODEL_DAMAGE = {
@@ -220,6 +222,6 @@ def test_a_broken_model_folder_is_named(model_dir, tune, tmp_path, capsys, damag
   version = broken / 'jazz' / '1'
   spoil, message = MODEL_DAMAGE[damage]
   spoil(version)
-  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--model_dir={broken}',
+  _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--models_dir={broken}',
                            f'--out={tmp_path / "out"}'], capsys),
              f'the model folder {version} is broken: {message}')

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from stylexfer import melody as melody_lib
+from stylexfer.reading import melody as melody_lib
 import fixtures
 
 

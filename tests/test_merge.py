@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylexfer import export
-from stylexfer import merge
-from stylexfer import metre
-from stylexfer import vocabulary
-from stylexfer import windows
+from stylexfer.tokens import metre
+from stylexfer.tokens import vocabulary
+from stylexfer.dataset import windows
 import fixtures
+from stylexfer.serving import genre as genre_lib
+from stylexfer.serving import merged as merged_lib
 
 NOTES = 10
 
@@ -88,8 +88,8 @@ def _without(inputs, *names):
 @pytest.fixture(scope='module')
 def exports(tiny_model, tmp_path_factory):
   folder = str(tmp_path_factory.mktemp('exports'))
-  return {'folk': export.export(tiny_model(1), 'folk', folder),
-          'jazz': export.export(tiny_model(2), 'jazz', folder),
+  return {'folk': genre_lib.export(tiny_model(1), 'folk', folder),
+          'jazz': genre_lib.export(tiny_model(2), 'jazz', folder),
           'folder': folder}
 
 
@@ -98,8 +98,8 @@ def merged_path(exports):
   """The merge written by the command-line program, with its default name and version."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   done = subprocess.run(
-      [sys.executable, '-m', 'stylexfer.merge', f'--pitch_model={exports["folk"]}',
-       f'--rhythm_model={exports["jazz"]}', f'--out={exports["folder"]}'],
+      [sys.executable, '-m', 'stylexfer.programs.merge', f'--pitch_model={exports["folk"]}',
+       f'--rhythm_model={exports["jazz"]}', f'--models_dir={exports["folder"]}'],
       capture_output=True, text=True, env=env, timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
   path = os.path.join(exports['folder'], 'folk_jazz', '1')
@@ -246,7 +246,7 @@ def test_bad_request_says_what_is_wrong(loaded, signature, changes, phrase):
 @pytest.fixture(scope='module')
 def odd_vocabulary_export(tiny_model, tmp_path_factory):
   """An export whose duration table was changed: its tokens mean other durations."""
-  module = export.GenreModule(tiny_model(3), 'odd')
+  module = genre_lib.GenreModule(tiny_model(3), 'odd')
   table = vocabulary.duration_table()
   table[vocabulary.NUM_SPECIAL:] *= 2
   module.duration_values.assign(table)
@@ -256,9 +256,9 @@ def odd_vocabulary_export(tiny_model, tmp_path_factory):
 
 
 def test_merge_refuses_different_vocabularies(exports, odd_vocabulary_export, tmp_path):
-  with pytest.raises(merge.MergeError, match=re.escape(
+  with pytest.raises(merged_lib.MergeError, match=re.escape(
       'the vocabularies differ: duration_values[3] is 0.0416')):
-    merge.merge(exports['folk'], odd_vocabulary_export, str(tmp_path))
+    merged_lib.merge(exports['folk'], odd_vocabulary_export, str(tmp_path))
   assert not os.path.exists(tmp_path / 'folk_odd')
 
 
@@ -266,6 +266,6 @@ def test_merge_refuses_what_is_not_a_genre_export(exports, tmp_path):
   other = tf.Module()
   other.interval_values = tf.Variable(vocabulary.interval_table())
   tf.saved_model.save(other, str(tmp_path / 'other'))
-  with pytest.raises(merge.MergeError, match='the rhythm model is not a stylexfer genre '
+  with pytest.raises(merged_lib.MergeError, match='the rhythm model is not a stylexfer genre '
                      'export of this version: it lacks pitch_step'):
-    merge.merge(exports['folk'], str(tmp_path / 'other'), str(tmp_path))
+    merged_lib.merge(exports['folk'], str(tmp_path / 'other'), str(tmp_path))

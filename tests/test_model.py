@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylexfer import metre
-from stylexfer import model as melody_model
-from stylexfer import vocabulary
-from stylexfer import windows
+from stylexfer.tokens import metre
+from stylexfer.model import melody_model
+from stylexfer.tokens import vocabulary
+from stylexfer.dataset import windows
 
 PAD, START, END = vocabulary.PAD, vocabulary.START, vocabulary.END
 
@@ -69,7 +69,7 @@ def test_windows_hold_every_step_exactly_once():
     joined = np.concatenate([block[name] for block in blocks])
     np.testing.assert_array_equal(joined[:301], framed[name].numpy(), err_msg=name)
     assert (joined[301:] == PAD).all()
-  for head, target in melody_model.HEADS.items():
+  for head, target in melody_model.TARGETS.items():
     non_pad = sum(int((block[target] != PAD).sum()) for block in blocks)
     assert non_pad == 301, head
   pitch_scored = sum(float(tf.reduce_sum(melody_model.target_mask(

@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from stylexfer import ngram
-from stylexfer import vocabulary as vocab
+from stylexfer.model import melody_model
+from stylexfer.model import ngram
+from stylexfer.tokens import vocabulary as vocab
 
 START, END = vocab.START, vocab.END
 UP, DOWN, SAME = vocab.interval_id(2), vocab.interval_id(-2), vocab.interval_id(0)
@@ -97,7 +98,7 @@ def test_trigram_predicts_a_repeating_tune_exactly_and_beats_the_bigram(smoothin
   train = [CYCLE] * 50
   bigram = ngram.evaluate_heads(ngram.fit_heads(train, 2, smoothing=smoothing), [CYCLE])
   trigram = ngram.evaluate_heads(ngram.fit_heads(train, 3, smoothing=smoothing), [CYCLE])
-  for head in ngram.HEADS:
+  for head in melody_model.HEADS:
     assert trigram[head]['accuracy'] == 1.0
     assert bigram[head]['accuracy'] < 1.0
     assert trigram[head]['nll'] < bigram[head]['nll']
@@ -141,7 +142,7 @@ def test_kneser_ney_values_by_hand():
 def test_best_baseline_chooses_by_validation_and_reports_test():
   train = [CYCLE] * 30 + _random_melodies(5, seed=1)
   report = ngram.best_baseline(train, [CYCLE] * 3, [CYCLE] * 2)
-  for head in ngram.HEADS:
+  for head in melody_model.HEADS:
     assert report[head]['order'] == 3
     assert set(report[head]['validation_nll']) == {2, 3}
     assert report[head]['validation_nll'][3] < report[head]['validation_nll'][2]

@@ -6,8 +6,8 @@ import keras
 import pytest
 
 import fixtures
-from stylexfer import export
-from stylexfer import model as model_lib
+from stylexfer.model import melody_model
+from stylexfer.serving import genre as genre_lib
 
 nbformat = pytest.importorskip('nbformat')
 nbclient = pytest.importorskip('nbclient')
@@ -18,9 +18,9 @@ NOTEBOOK = os.path.join(os.path.dirname(__file__), os.pardir, 'notebooks', 'rest
 
 def test_notebook_restyles_and_shows_score_and_audio(tmp_path, monkeypatch):
   keras.utils.set_random_seed(0)
-  export.export(model_lib.build_model(model_lib.preset('tiny')), 'jazz', str(tmp_path / 'm'))
+  genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), 'jazz', str(tmp_path / 'm'))
   tune = fixtures.write_abc(str(tmp_path))
-  for name, value in {'MODEL_DIR': str(tmp_path / 'm'), 'INPUT': tune, 'TUNE': 'Pickup Jig',
+  for name, value in {'MODELS_DIR': str(tmp_path / 'm'), 'INPUT': tune, 'TUNE': 'Pickup Jig',
                       'TO': 'jazz', 'SEED': '3', 'OUT': str(tmp_path / 'out')}.items():
     monkeypatch.setenv(f'STYLEXFER_{name}', value)
   monkeypatch.setenv('TF_CPP_MIN_LOG_LEVEL', '2')

@@ -38,14 +38,14 @@ def test_pipeline_builds_trains_exports_merges_and_evaluates(tmp_path):
   _write_solos(str(manual / 'wjazzd_melody.csv'))
   work = tmp_path / 'work'
   result = subprocess.run(
-      [sys.executable, '-m', 'stylexfer.pipeline', f'--work_dir={work}',
+      [sys.executable, '-m', 'stylexfer.programs.pipeline', f'--work_dir={work}',
        f'--manual_dir={tmp_path / "corpora"}', '--genres=swing,bop', '--datasets=jazz,jazz',
        '--preset=tiny', '--epochs=1'],
       capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ('swing', 'bop', 'swing_bop', 'bop_swing'):
-    assert os.path.isfile(work / 'exports' / name / '1' / 'saved_model.pb'), name
-  merged = tf.saved_model.load(str(work / 'exports' / 'swing_bop' / '1'))
+    assert os.path.isfile(work / 'models' / name / '1' / 'saved_model.pb'), name
+  merged = tf.saved_model.load(str(work / 'models' / 'swing_bop' / '1'))
   out = merged.signatures['generate'](
       batch_size=tf.constant(2), length=tf.constant(8), temperature=tf.constant(1.0),
       top_p=tf.constant(1.0), seed=tf.constant(3, tf.int64))

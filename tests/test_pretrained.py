@@ -7,22 +7,22 @@ import os
 import pytest
 import tensorflow as tf
 
-from stylexfer import corpus
-from stylexfer import evaluate
-from stylexfer import melody as melody_lib
-from stylexfer import models
-from stylexfer import ngram
-from stylexfer import vocabulary
-from stylexfer import wjazzd
+from stylexfer.dataset import corpus
+from stylexfer.reading import melody as melody_lib
+from stylexfer.serving import loading
+from stylexfer.model import ngram
+from stylexfer.tokens import vocabulary
+from stylexfer.reading import wjazzd
 import fixtures
+from stylexfer.evaluation import quality
 
-EXAMPLE = os.path.join(os.path.dirname(models.__file__), 'examples', 'the_stylexfer_reel.abc')
+EXAMPLE = os.path.join(os.path.dirname(loading.PRETRAINED_DIR), 'examples', 'the_stylexfer_reel.abc')
 CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpora')
 
 
 @pytest.fixture(scope='module')
 def shipped():
-  return {genre: tf.saved_model.load(models.find_model(genre)) for genre in ('folk', 'jazz')}
+  return {genre: tf.saved_model.load(loading.find_model(genre)) for genre in ('folk', 'jazz')}
 
 
 def _tokens(melody):
@@ -42,7 +42,7 @@ def test_each_genre_finds_its_own_rhythms_more_likely(shipped, tmp_path):
   folk.append(_tokens(melody_lib.parse_abc_tune(jig[2], 'fixture', jig[0], jig[1])))
   jazz = [_tokens(m) for m in wjazzd.read_wjazzd(
       fixtures.write_wjazzd_csv(str(tmp_path / 'solos.csv')))[0]]
-  scores = {(genre, data): evaluate.evaluate_saved_model(loaded, melodies)['duration']['nll']
+  scores = {(genre, data): quality.evaluate_saved_model(loaded, melodies)['duration']['nll']
             for genre, loaded in shipped.items()
             for data, melodies in (('folk', folk), ('jazz', jazz))}
   assert scores['folk', 'folk'] < scores['jazz', 'folk']
@@ -50,7 +50,7 @@ def test_each_genre_finds_its_own_rhythms_more_likely(shipped, tmp_path):
 
 
 def test_recorded_evaluation_beats_the_ngram_on_both_heads():
-  with open(os.path.join(models.PRETRAINED_DIR, 'evaluation.json')) as f:
+  with open(os.path.join(loading.PRETRAINED_DIR, 'evaluation.json')) as f:
     report = json.load(f)
   for genre in ('folk', 'jazz'):
     for head in ('pitch', 'duration'):
@@ -67,7 +67,7 @@ def test_shipped_jazz_beats_the_ngram_on_the_held_out_solos(shipped):
   for melody in melodies:
     splits[corpus.split_of(melody.tune_id)].append(_tokens(melody))
   baseline = ngram.best_baseline(splits['train'], splits['validation'], splits['test'])
-  lstm = evaluate.evaluate_saved_model(shipped['jazz'], splits['test'])
+  lstm = quality.evaluate_saved_model(shipped['jazz'], splits['test'])
   for head in ('pitch', 'duration'):
     assert lstm[head]['tokens'] == baseline[head]['tokens']
     assert lstm[head]['nll'] < baseline[head]['nll']

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import fixtures
-from stylexfer import abc_writer
-from stylexfer import audio
-from stylexfer import melody as melody_lib
-from stylexfer import notation
-from stylexfer import render
-from stylexfer import vocabulary
+from stylexfer.writers import abc_writer
+from stylexfer.writers import audio
+from stylexfer.reading import melody as melody_lib
+from stylexfer.writers import notation
+from stylexfer.writers import render
+from stylexfer.tokens import vocabulary
 
 Fraction = fractions.Fraction
 

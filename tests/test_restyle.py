@@ -1,4 +1,4 @@
-"""End-to-end tests of stylexfer-restyle and stylexfer-generate on tiny exported models."""
+"""End-to-end tests of stylexfer-restyle and stylexfer-generate on tiny exported loading."""
 
 import fractions
 import os
@@ -14,19 +14,21 @@ import numpy as np
 import pytest
 
 import fixtures
-from stylexfer import export
-from stylexfer import generate
-from stylexfer import melody as melody_lib
-from stylexfer import model as model_lib
-from stylexfer import models
-from stylexfer import notation
-from stylexfer import restyle
-from stylexfer import vocabulary
+from stylexfer.programs import generate
+from stylexfer.reading import melody as melody_lib
+from stylexfer.model import melody_model
+from stylexfer.serving import loading
+from stylexfer.writers import notation
+from stylexfer.programs import restyle
+from stylexfer.tokens import vocabulary
+from stylexfer.serving import client
+from stylexfer.serving import genre as genre_lib
+from stylexfer.tokens import articulation
 
 Fraction = fractions.Fraction
 GRID = set(vocabulary.DURATION_GRID)
 TEMPO = 120
-JAZZ_SWING = restyle.SWING_RATIOS['jazz']
+JAZZ_SWING = articulation.SWING_RATIOS['jazz']
 
 
 @pytest.fixture(scope='module')
@@ -35,7 +37,7 @@ def model_dir(tmp_path_factory):
   folder = tmp_path_factory.mktemp('exports')
   for seed, genre in enumerate(('folk', 'jazz')):
     keras.utils.set_random_seed(seed)
-    export.export(model_lib.build_model(model_lib.preset('tiny')), genre, str(folder))
+    genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre, str(folder))
   return str(folder)
 
 
@@ -93,8 +95,7 @@ def check_outputs(files, pitches, time_signature=None, pickup=None, swing=1.0):
   for fmt in ('musicxml', 'abc'):
     melody = read_back(files[fmt])
     if fmt == 'musicxml':
-      played = notation.performance(restyle.tune_of(melody, melody.durations(),
-                                                    melody.lengths, '', swing))
+      played = notation.performance(notation.layout(melody, swing))
     assert melody.pitches == pitches, fmt
     assert set(melody.durations()) <= GRID, fmt
     durations = durations or melody.durations()
@@ -131,7 +132,7 @@ def test_restyle_abc_tune_keeps_pitches_pickup_and_meter(model_dir, inputs, tmp_
   out = str(tmp_path)
   status, stdout, stderr = run_program(restyle, [
       f'--input={inputs["abc"]}', '--to=jazz', '--from=folk', '--seed=3',
-      f'--model_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+      f'--models_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
   assert status == 0, stderr
   assert 'log-likelihood' in stdout and 'folk' in stdout and 'jazz' in stdout
   assert stderr == ''
@@ -150,7 +151,7 @@ def test_restyle_is_deterministic_and_strength_zero_keeps_the_rhythm(model_dir, 
     out = str(tmp_path / str(run))
     status, _, stderr = run_program(restyle, [
         f'--input={inputs["abc"]}', '--tune=Pickup Jig', '--to=jazz', f'--strength={strength}',
-        '--seed=7', f'--model_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+        '--seed=7', f'--models_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
     assert status == 0, stderr
     with open(os.path.join(out, 'pickup-jig.jazz.abc')) as f:
       texts.append(f.read())
@@ -166,7 +167,7 @@ def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
                        ('like-abc', [f'--like={inputs["abc"]}', '--like_tune=2'])):
     out = str(tmp_path / label)
     status, stdout, stderr = run_program(restyle, [
-        f'--input={inputs["abc"]}', '--to=jazz', '--seed=5', f'--model_dir={model_dir}',
+        f'--input={inputs["abc"]}', '--to=jazz', '--seed=5', f'--models_dir={model_dir}',
         f'--out={out}', '--synthesizer=pluck'] + extra, capsys)
     assert status == 0, stderr
     assert (', like ' in stdout) == bool(extra)
@@ -178,7 +179,7 @@ def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
   assert texts['like'] != texts['plain'] and texts['like-abc'] != texts['plain']
   status, _, stderr = run_program(restyle, [
       f'--input={inputs["abc"]}', '--to=jazz', f'--like={inputs["missing"]}',
-      f'--model_dir={model_dir}', f'--out={tmp_path}'], capsys)
+      f'--models_dir={model_dir}', f'--out={tmp_path}'], capsys)
   assert status == 1 and stderr.count('\n') == 1 and 'missing.abc: no such file' in stderr
 
 
@@ -186,7 +187,7 @@ def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
 def test_restyle_score_files(model_dir, inputs, tmp_path, capsys, source):
   out = str(tmp_path)
   status, _, stderr = run_program(restyle, [
-      f'--input={inputs[source]}', '--to=folk', f'--model_dir={model_dir}', f'--out={out}'],
+      f'--input={inputs[source]}', '--to=folk', f'--models_dir={model_dir}', f'--out={out}'],
       capsys)
   assert status == 0, stderr
   stem = [n for n in os.listdir(out) if n.endswith('.folk.abc')][0][:-len('.abc')]
@@ -202,7 +203,7 @@ def test_restyle_chooses_tune_by_title_and_warns_on_polyphony(model_dir, inputs,
                                                               capsys):
   out = str(tmp_path)
   status, _, stderr = run_program(restyle, [
-      f'--input={inputs["abc"]}', '--tune=double', '--to=jazz', f'--model_dir={model_dir}',
+      f'--input={inputs["abc"]}', '--tune=double', '--to=jazz', f'--models_dir={model_dir}',
       f'--out={out}', '--synthesizer=pluck'], capsys)
   assert status == 0
   assert stderr.startswith('warning:') and len(stderr.strip().splitlines()) == 1
@@ -224,7 +225,7 @@ BAD_RESTYLE = [
     ('abc', ['--strength=1.5'], '--strength must be in [0, 1], got 1.5'),
     ('abc', ['--strength=-0.1'], '--strength must be in [0, 1], got -0.1'),
     ('abc', ['--top_p=0'], '--top_p must be in (0, 1]'),
-    ('musicxml', ['--tune=2'], 'chooses among the tunes of an ABC file'),
+    ('musicxml', ['--tune=2'], 'is chosen among the tunes of an ABC file'),
 ]
 
 
@@ -232,7 +233,7 @@ BAD_RESTYLE = [
                          ids=[f'{s}{"".join(a)}' for s, a, _ in BAD_RESTYLE])
 def test_restyle_bad_input_one_line(model_dir, inputs, tmp_path, capsys, source, args,
                                     message):
-  arguments = [f'--input={inputs[source]}', '--to=jazz', f'--model_dir={model_dir}',
+  arguments = [f'--input={inputs[source]}', '--to=jazz', f'--models_dir={model_dir}',
                f'--out={tmp_path}'] + args
   status, stdout, stderr = run_program(restyle, arguments, capsys)
   assert status == 1
@@ -244,13 +245,13 @@ def test_restyle_bad_input_one_line(model_dir, inputs, tmp_path, capsys, source,
 
 
 def test_missing_models_say_how_to_get_them(inputs, tmp_path, capsys, monkeypatch):
-  monkeypatch.setattr(models, 'PRETRAINED_DIR', str(tmp_path / 'none'))
+  monkeypatch.setattr(loading, 'PRETRAINED_DIR', str(tmp_path / 'none'))
   status, _, stderr = run_program(restyle, [f'--input={inputs["abc"]}', '--to=jazz'],
                                   capsys)
   assert status == 1 and len(stderr.strip().splitlines()) == 1
-  assert 'no pretrained' in stderr and 'stylexfer.export' in stderr
+  assert 'no pretrained' in stderr and 'stylexfer-export' in stderr
   status, _, stderr = run_program(restyle, [f'--input={inputs["abc"]}', '--to=jazz',
-                                            f'--model_dir={tmp_path}'], capsys)
+                                            f'--models_dir={tmp_path}'], capsys)
   assert status == 1 and len(stderr.strip().splitlines()) == 1
   assert f"no 'jazz' model in {tmp_path}" in stderr
 
@@ -258,8 +259,8 @@ def test_missing_models_say_how_to_get_them(inputs, tmp_path, capsys, monkeypatc
 def test_programs_run_as_modules_without_traceback(inputs, tmp_path):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
   for module, args, message in [
-      ('stylexfer.restyle', [f'--input={inputs["missing"]}', '--to=jazz'], 'no such file'),
-      ('stylexfer.generate', ['--genre=rock'], "unknown genre 'rock'")]:
+      ('stylexfer.programs.restyle', [f'--input={inputs["missing"]}', '--to=jazz'], 'no such file'),
+      ('stylexfer.programs.generate', ['--genre=rock'], "unknown genre 'rock'")]:
     done = subprocess.run([sys.executable, '-m', module] + args, capture_output=True,
                           text=True, cwd=str(tmp_path), env=env, timeout=120)
     assert done.returncode == 1
@@ -274,13 +275,13 @@ def test_generate_every_combination(model_dir, tmp_path, capsys, genre, rhythm):
   out = str(tmp_path)
   status, stdout, stderr = run_program(generate, [
       f'--genre={genre}', f'--rhythm={rhythm}', '--count=2', '--length=16', '--seed=5',
-      f'--model_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+      f'--models_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
   assert status == 0, stderr
   for n in (1, 2):
     files = files_of(out, f'{genre}-{rhythm}-5-{n}')
     pitches = read_back(files['abc']).pitches
     assert len(pitches) == 16
-    assert all(generate.LOWEST <= p <= generate.HIGHEST for p in pitches)
+    assert all(client.LOWEST <= p <= client.HIGHEST for p in pitches)
     time_signature = read_back(files['musicxml']).time_signature
     assert time_signature == '4/4' if rhythm == 'jazz' else time_signature in ('4/4', '6/8')
     check_outputs(files, pitches, time_signature, Fraction(0),
@@ -302,7 +303,7 @@ def test_generate_same_seed_same_melody_and_prefers_a_merged_model(model_dir, tm
     out = str(tmp_path / f'out{run}')
     status, stdout, stderr = run_program(generate, [
         '--genre=folk', '--rhythm=jazz', '--length=12', '--seed=11', '--time_signature=3/4',
-        f'--model_dir={merged_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
+        f'--models_dir={merged_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
     assert status == 0, stderr
     assert f'models: {os.path.join(merged_dir, "folk_jazz", "1")}' in stdout
     with open(os.path.join(out, 'folk-jazz-11-1.abc')) as f:
@@ -321,7 +322,7 @@ def test_generate_same_seed_same_melody_and_prefers_a_merged_model(model_dir, tm
 ])
 def test_generate_bad_input_one_line(model_dir, tmp_path, capsys, args, message):
   status, _, stderr = run_program(
-      generate, args + [f'--model_dir={model_dir}', f'--out={tmp_path}'], capsys)
+      generate, args + [f'--models_dir={model_dir}', f'--out={tmp_path}'], capsys)
   assert status == 1
   assert len(stderr.strip().splitlines()) == 1 and message in stderr
   assert stderr.startswith('stylexfer-generate: error: ')
@@ -329,16 +330,16 @@ def test_generate_bad_input_one_line(model_dir, tmp_path, capsys, args, message)
 
 def test_time_signature_follows_the_rhythm():
   jig = [Fraction(d) for d in fixtures.JIG_DURATIONS[1:]]  # from the downbeat
-  assert generate.choose_time_signature('folk', jig) == '6/8'
-  assert generate.choose_time_signature('folk', [Fraction(1)] * 8 + [Fraction(2)]) == '4/4'
-  assert generate.choose_time_signature('folk', [Fraction(1, 2)] * 16) == '4/4'
-  assert generate.choose_time_signature('jazz', jig) == '4/4'
+  assert client.choose_time_signature('folk', jig) == '6/8'
+  assert client.choose_time_signature('folk', [Fraction(1)] * 8 + [Fraction(2)]) == '4/4'
+  assert client.choose_time_signature('folk', [Fraction(1, 2)] * 16) == '4/4'
+  assert client.choose_time_signature('jazz', jig) == '4/4'
 
 
 def test_find_model_takes_the_newest_version(model_dir, tmp_path):
   shutil.copytree(os.path.join(model_dir, 'jazz', '1'), str(tmp_path / 'jazz' / '2'))
   shutil.copytree(os.path.join(model_dir, 'jazz', '1'), str(tmp_path / 'jazz' / '10'))
   (tmp_path / 'jazz' / '11').mkdir()  # no saved_model.pb: not a version
-  assert models.find_model('jazz', str(tmp_path)) == str(tmp_path / 'jazz' / '10')
-  assert models.available(str(tmp_path)) == ['jazz']
-  assert models.find_merged('folk', 'jazz', str(tmp_path)) is None
+  assert loading.find_model('jazz', str(tmp_path)) == str(tmp_path / 'jazz' / '10')
+  assert loading.available(str(tmp_path)) == ['jazz']
+  assert loading.find_merged('folk', 'jazz', str(tmp_path)) is None

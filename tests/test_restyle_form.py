@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylexfer import export
-from stylexfer import melody as melody_lib
-from stylexfer import metre
-from stylexfer import restyle
-from stylexfer import vocabulary
+from stylexfer.reading import melody as melody_lib
+from stylexfer.tokens import metre
+from stylexfer.tokens import vocabulary
+from stylexfer.serving import genre as genre_lib
 
 Fraction = fractions.Fraction
 
@@ -34,11 +33,11 @@ def _melody(body, title='Form'):
 
 @pytest.fixture(scope='module')
 def module(tiny_model):
-  return export.GenreModule(tiny_model(3), 'jazz')
+  return genre_lib.GenreModule(tiny_model(3), 'jazz')
 
 
 def _restyle(module, melody, seed, strength=1.0, push=0.0, top_p=1.0):
-  bars, lengths, pickup = restyle.form_of(melody)
+  bars, lengths, pickup = melody.form()
   encoding = vocabulary.encode(melody.pitches, melody.durations())
   durations = module.restyle(
       tf.constant([encoding.intervals], tf.int32), tf.constant([encoding.durations]),
@@ -67,10 +66,10 @@ def test_every_note_stays_in_its_bar(module, name):
 
 
 def test_the_form_is_read_from_the_bars():
-  bars, lengths, pickup = restyle.form_of(_melody(TUNES['mixed meters']))
+  bars, lengths, pickup = _melody(TUNES['mixed meters']).form()
   assert lengths.tolist() == [4, 3, 3, 2, 4]
   assert bars.tolist() == [0] * 5 + [1] * 3 + [2] * 3 + [3] * 2 + [4]
-  bars, lengths, pickup = restyle.form_of(_melody(TUNES['jig in 6/8 with a pickup']))
+  bars, lengths, pickup = _melody(TUNES['jig in 6/8 with a pickup']).form()
   assert (pickup, lengths[0], bars[0], bars[1]) == (2.5, 3, 0, 1)
 
 

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from stylexfer import model as melody_model
-from stylexfer import train as training_program
-from stylexfer import windows
+from stylexfer.model import melody_model
+from stylexfer.dataset import windows
+from stylexfer.training import config as config_lib
+from stylexfer.training import loop
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TINY = melody_model.preset('tiny')
-QUICK = training_program.TrainingConfig(
+QUICK = config_lib.TrainingConfig(
     epochs=4, batch_size=8, learning_rate=1e-2, lr_schedule='constant', patience=0)
 
 
@@ -53,7 +54,7 @@ def _metrics(model_dir):
 
 def test_training_reduces_loss(tmp_path):
   melodies = windows.synthetic_melodies(24, seed=0, max_notes=120)
-  model, metrics = training_program.train(
+  model, metrics = loop.train(
       TINY, melodies, windows.synthetic_melodies(4, seed=1, max_notes=120), str(tmp_path),
       QUICK, verbose=0)
   losses = [entry['loss'] for entry in metrics['epochs']]
@@ -96,13 +97,13 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
       raise Killed
 
   with pytest.raises(Killed):
-    training_program.train(TINY, melodies, val, str(tmp_path), QUICK,
+    loop.train(TINY, melodies, val, str(tmp_path), QUICK,
                            on_epoch_end=kill_after_epoch_2, verbose=0)
   assert _metrics(tmp_path)['completed_epochs'] == 2
   assert not (tmp_path / 'model.keras').exists()
 
   epochs_run = []
-  model, metrics = training_program.train(
+  model, metrics = loop.train(
       TINY, melodies, val, str(tmp_path), QUICK,
       on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
   assert epochs_run == [3, 4]
@@ -113,7 +114,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
   # A finished run restarted trains no further.
   epochs_run.clear()
-  training_program.train(TINY, melodies, val, str(tmp_path), QUICK,
+  loop.train(TINY, melodies, val, str(tmp_path), QUICK,
                          on_epoch_end=lambda epoch, logs: epochs_run.append(epoch),
                          verbose=0)
   assert not epochs_run
@@ -121,18 +122,18 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
 def test_a_model_dir_of_another_model_is_refused(tmp_path):
   melodies = windows.synthetic_melodies(4, seed=0, max_notes=40)
-  one_epoch = training_program.TrainingConfig(epochs=1, batch_size=4)
-  training_program.train(TINY, melodies, None, str(tmp_path), one_epoch, verbose=0)
-  with pytest.raises(ValueError, match='another --model_dir'):
-    training_program.train(TINY.override(['lstm_units=8']), melodies, None,
+  one_epoch = config_lib.TrainingConfig(epochs=1, batch_size=4)
+  loop.train(TINY, melodies, None, str(tmp_path), one_epoch, verbose=0)
+  with pytest.raises(ValueError, match='another --run_dir'):
+    loop.train(TINY.override(['lstm_units=8']), melodies, None,
                            str(tmp_path), one_epoch, verbose=0)
 
 
 def test_early_stopping_when_validation_loss_stops_falling(tmp_path):
   # A learning rate of zero leaves the validation loss exactly where it was.
-  frozen = training_program.TrainingConfig(
+  frozen = config_lib.TrainingConfig(
       epochs=5, batch_size=8, learning_rate=0.0, lr_schedule='constant', patience=1)
-  _, metrics = training_program.train(
+  _, metrics = loop.train(
       TINY, windows.synthetic_melodies(8, max_notes=60),
       windows.synthetic_melodies(2, seed=1, max_notes=60), str(tmp_path), frozen,
       verbose=0)
@@ -170,7 +171,7 @@ def test_load_split_asks_to_build_the_data_first(tmp_path, monkeypatch):
 def test_command_line_trains_and_resumes(tmp_path):
   def run(epochs):
     return subprocess.run(
-        [sys.executable, '-m', 'stylexfer.train', '--synthetic=16', '--preset=tiny',
+        [sys.executable, '-m', 'stylexfer.programs.train', '--synthetic=16', '--preset=tiny',
          '--override=lstm_units=12', f'--epochs={epochs}', '--batch_size=8',
          f'--model_dir={tmp_path}'],
         env=_subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=240,
@@ -192,16 +193,18 @@ def test_command_line_trains_and_resumes(tmp_path):
 def test_mirrored_replicas_stay_in_sync(tmp_path):
   # Logical CPU devices must be set up before TensorFlow starts: a fresh process.
   _run_script(f"""
-      from stylexfer import model as melody_model
-      from stylexfer import train as training_program
-      from stylexfer import windows
-      training_program.split_cpu(2)
-      strategy = training_program.make_strategy('mirrored')
+      from stylexfer.model import melody_model
+      from stylexfer.training import config as config_lib
+      from stylexfer.training import loop
+      from stylexfer.training import strategy as strategy_lib
+      from stylexfer.dataset import windows
+      strategy_lib.split_cpu(2)
+      strategy = strategy_lib.make_strategy('mirrored')
       assert strategy.num_replicas_in_sync == 2
-      model, metrics = training_program.train(
+      model, metrics = loop.train(
           melody_model.preset('tiny'), windows.synthetic_melodies(16, max_notes=100),
           windows.synthetic_melodies(3, seed=1, max_notes=100), {str(tmp_path)!r},
-          training_program.TrainingConfig(epochs=2, batch_size=8), strategy=strategy,
+          config_lib.TrainingConfig(epochs=2, batch_size=8), strategy=strategy,
           verbose=0)
       assert metrics['num_replicas'] == 2
       assert metrics['epochs'][-1]['loss'] < metrics['epochs'][0]['loss']
@@ -220,14 +223,16 @@ def test_multi_worker_mirrored_on_two_local_workers(tmp_path):
   script.write_text(textwrap.dedent(f"""
       import sys
       import numpy as np
-      from stylexfer import model as melody_model
-      from stylexfer import train as training_program
-      from stylexfer import windows
-      strategy = training_program.make_strategy('multi_worker_mirrored')
-      model, metrics = training_program.train(
+      from stylexfer.model import melody_model
+      from stylexfer.training import config as config_lib
+      from stylexfer.training import loop
+      from stylexfer.training import strategy as strategy_lib
+      from stylexfer.dataset import windows
+      strategy = strategy_lib.make_strategy('multi_worker_mirrored')
+      model, metrics = loop.train(
           melody_model.preset('tiny'), windows.synthetic_melodies(16, max_notes=100),
           windows.synthetic_melodies(3, seed=1, max_notes=100), {str(tmp_path / 'run')!r},
-          training_program.TrainingConfig(epochs=2, batch_size=8), strategy=strategy,
+          config_lib.TrainingConfig(epochs=2, batch_size=8), strategy=strategy,
           verbose=0)
       np.savez(sys.argv[1], *model.get_weights())
       """))

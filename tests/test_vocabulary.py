@@ -2,7 +2,7 @@ import fractions
 
 import pytest
 
-from stylexfer import vocabulary as v
+from stylexfer.tokens import vocabulary as v
 
 
 def test_vocabulary_sizes():

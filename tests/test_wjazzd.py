@@ -2,9 +2,9 @@ import fractions
 
 import pytest
 
-from stylexfer import melody as melody_lib
-from stylexfer import vocabulary
-from stylexfer import wjazzd
+from stylexfer.reading import melody as melody_lib
+from stylexfer.tokens import vocabulary
+from stylexfer.reading import wjazzd
 import fixtures
 
 

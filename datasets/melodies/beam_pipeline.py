@@ -1,7 +1,7 @@
 """The melodies build on Apache Beam: files -> tunes -> melodies -> records, one split each.
 
 Imported only when a build asks for Beam (`pip install stylexfer[beam]`). The steps are
-stylexfer.corpus's, the same ones the one-process path runs, so both give the same records;
+stylexfer.dataset.corpus's, the same ones the one-process path runs, so both give the same records;
 what they read and drop is counted with Beam metrics counters under the namespace below.
 """
 
@@ -11,7 +11,7 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 import tensorflow_datasets as tfds
 
-from stylexfer import corpus
+from stylexfer.dataset import corpus
 
 NAMESPACE = 'melodies'
 

@@ -10,7 +10,7 @@ import music21
 import numpy as np
 import tensorflow_datasets as tfds
 
-from stylexfer import corpus
+from stylexfer.dataset import corpus
 
 _WJAZZD_URL = 'https://jazzomat.hfm-weimar.de/download/downloads/wjazzd.db'
 _WJAZZD_FILES = ('wjazzd_melody.csv.gz', 'wjazzd_melody.csv', 'wjazzd.db')

@@ -22,7 +22,7 @@ from sklearn import model_selection
 from sklearn import pipeline
 from sklearn import preprocessing
 
-from stylexfer import vocabulary
+from stylexfer.tokens import vocabulary
 from stylexfer.evaluation import histograms
 
 KINDS = ('rhythm', 'pitch')

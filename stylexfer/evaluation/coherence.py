@@ -7,22 +7,22 @@ melody's n durations (the end of the melody is not scored), pooled over a set by
 
 import numpy as np
 
-from stylexfer import ngram
-from stylexfer import restyle
-from stylexfer import vocabulary
+from stylexfer.model import ngram
+from stylexfer.serving import client
+from stylexfer.tokens import vocabulary
 from stylexfer.evaluation import data
 
 
 def duration_head_nll(saved_model, renditions, progress=iter):
   """Nats per note of the renditions' rhythms under a SavedModel's duration head.
 
-  Scored through stylexfer.restyle.rhythm_log_likelihood (the one place that knows the
-  serving signature); None when the model cannot score rhythms (a merged model).
+  Scored through stylexfer.serving.client.rhythm_log_likelihood (the one place that
+  knows the serving signature); None when the model cannot score rhythms (a merged model).
   """
   total, notes = 0.0, 0
   for rendition in progress(renditions):
     # The head hears the rhythm's metre on the input's bars, as it does when restyling.
-    log_likelihood = restyle.rhythm_log_likelihood(
+    log_likelihood = client.rhythm_log_likelihood(
         saved_model, rendition.pitches, rendition.durations,
         form=(rendition.bars, [float(b) for b in rendition.bar_lengths],
               float(rendition.first_position)))
@@ -34,7 +34,7 @@ def duration_head_nll(saved_model, renditions, progress=iter):
 
 
 def fit_duration_ngram(training, order=3):
-  """A Kneser-Ney duration n-gram (stylexfer.ngram) fitted on training melodies, given as
+  """A Kneser-Ney duration n-gram (stylexfer.model.ngram) fitted on training melodies, given as
   {'intervals', 'durations'} id dicts (data.record_tokens or data.token_lists)."""
   return ngram.HeadBaseline('duration', order).fit(training)
 

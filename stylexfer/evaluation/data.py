@@ -1,6 +1,6 @@
 """Held-out melodies for the evaluation, and Rendition: a tune's pitches with one rhythm.
 
-Records of the TFDS `melodies` data become stylexfer.melody.Melody objects (what
+Records of the TFDS `melodies` data become stylexfer.reading.melody.Melody objects (what
 restyle_melody reads), with onsets rebuilt from each note's bar and position in it, so a
 Melody's durations are the ones the corpus was read with. Every melody that is measured,
 real, restyled or generated, is a Rendition: its pitches, the rhythm being measured, and
@@ -14,8 +14,8 @@ import functools
 
 import numpy as np
 
-from stylexfer import melody as melody_lib
-from stylexfer import vocabulary
+from stylexfer.reading import melody as melody_lib
+from stylexfer.tokens import vocabulary
 
 Fraction = fractions.Fraction
 
@@ -198,7 +198,7 @@ def melody_of_notes(pitches, durations, time_signature='4/4', tune_id=''):
 
 def require_built(genres, data_dir=None):
   """Raises windows.DataNotPreparedError unless every genre's data is built (reads nothing)."""
-  from stylexfer import windows  # pylint: disable=g-import-not-at-top
+  from stylexfer.dataset import windows  # pylint: disable=g-import-not-at-top
   for genre in genres:
     windows.load_split(genre, 'test', data_dir)
 
@@ -206,7 +206,7 @@ def require_built(genres, data_dir=None):
 def load_records(genre, split='test', data_dir=None):
   """The records (numpy dicts) of one split of a built `melodies` config, in data-set order."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  from stylexfer import windows  # pylint: disable=g-import-not-at-top
+  from stylexfer.dataset import windows  # pylint: disable=g-import-not-at-top
   return list(tfds.as_numpy(windows.load_split(genre, split, data_dir)))
 
 
@@ -231,12 +231,12 @@ def load_renditions(genre, splits=('test',), data_dir=None, limit=None, seed=0):
 
 
 def record_tokens(records):
-  """Records as {'intervals', 'durations'} id arrays, as stylexfer.ngram reads them."""
+  """Records as {'intervals', 'durations'} id arrays, as stylexfer.model.ngram reads them."""
   return [{'intervals': np.asarray(r['intervals'], np.int64),
            'durations': np.asarray(r['durations'], np.int64)} for r in records]
 
 
 def token_lists(renditions):
-  """Renditions as {'intervals', 'durations'} id arrays, as stylexfer.ngram reads them."""
+  """Renditions as {'intervals', 'durations'} id arrays, as stylexfer.model.ngram reads them."""
   return [{'intervals': np.array(r.interval_ids(), np.int64),
            'durations': np.array(r.duration_ids(), np.int64)} for r in renditions]

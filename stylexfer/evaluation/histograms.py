@@ -12,7 +12,7 @@ zeros) over fixed bins, so melodies and sets of any size compare:
 
 import numpy as np
 
-from stylexfer import vocabulary
+from stylexfer.tokens import vocabulary
 
 INTERVALS = np.arange(vocabulary.MIN_INTERVAL, vocabulary.MAX_INTERVAL + 1)
 DURATIONS = np.array([float(d) for d in vocabulary.DURATION_GRID])

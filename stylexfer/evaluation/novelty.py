@@ -15,7 +15,7 @@ real tunes share stock phrases (and folk collections hold variants of one tune).
 
 import numpy as np
 
-from stylexfer import vocabulary
+from stylexfer.tokens import vocabulary
 
 STREAMS = ('intervals', 'durations', 'notes')
 

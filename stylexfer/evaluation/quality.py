@@ -2,19 +2,21 @@
 
 Per head, nats per note and accuracy on the test split, of the LSTM (a Keras MelodyModel
 or an exported SavedModel) and of the stronger, on validation, of a bigram and a trigram
-baseline with interpolated Kneser-Ney smoothing (stylexfer.ngram), scored on exactly the
+baseline with interpolated Kneser-Ney smoothing (stylexfer.model.ngram), scored on exactly the
 same notes.
 """
 
+import os
+
+import keras
 import numpy as np
 import tensorflow as tf
 
-from stylexfer import metre
-from stylexfer import model as model_lib
-from stylexfer import ngram
-from stylexfer import windows
+from stylexfer.tokens import metre
+from stylexfer.model import melody_model
+from stylexfer.model import ngram
+from stylexfer.dataset import windows
 
-HEADS = ('pitch', 'duration')
 
 
 def evaluate_model(model, melodies, batch_size=64):
@@ -25,7 +27,7 @@ def evaluate_model(model, melodies, batch_size=64):
   """
   batches = windows.eval_batches(windows.melody_windows(melodies, model.window), batch_size)
   sums = tf.function(
-      lambda features, targets: model_lib.head_sums(targets, model(features, training=False)))
+      lambda features, targets: melody_model.head_sums(targets, model(features, training=False)))
   return _report(sums(features, targets) for features, targets in batches)
 
 
@@ -51,8 +53,8 @@ def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
     log_probs = score(**{name: value for name, value in features.items()
                          if name in accepted})
     # Log-probabilities are logits up to a constant, so the masked sums apply as is.
-    return model_lib.head_sums(targets, {f'{head}_logits': log_probs[f'{head}_log_probs']
-                                         for head in HEADS})
+    return melody_model.head_sums(targets, {f'{head}_logits': log_probs[f'{head}_log_probs']
+                                         for head in melody_model.HEADS})
 
   return _report(map(sums, range(0, int(stacked['durations_out'].shape[0]), batch_size)))
 
@@ -65,7 +67,7 @@ def _report(batch_sums):
       totals[key] = totals.get(key, 0.0) + float(value)
   return {head: {'nll': totals[f'{head}_loss'] / max(totals[f'{head}_count'], 1.0),
                  'accuracy': totals[f'{head}_correct'] / max(totals[f'{head}_count'], 1.0),
-                 'tokens': int(totals[f'{head}_count'])} for head in HEADS}
+                 'tokens': int(totals[f'{head}_count'])} for head in melody_model.HEADS}
 
 
 def as_lists(melodies):
@@ -94,9 +96,18 @@ def format_table(genre, report):
   """A markdown table: per head, NLL (nats/note) and accuracy of the LSTM and the n-gram."""
   lines = ['| genre | head | LSTM NLL | LSTM acc. | n-gram | n-gram NLL | n-gram acc. | notes |',
            '| --- | --- | --- | --- | --- | --- | --- | --- |']
-  for head in HEADS:
+  for head in melody_model.HEADS:
     lstm, gram = report['lstm'][head], report['ngram'][head]
     order = {2: 'bigram', 3: 'trigram'}.get(gram['order'], f"order {gram['order']}")
     lines.append(f"| {genre} | {head} | {lstm['nll']:.3f} | {lstm['accuracy']:.3f} | {order} "
                  f"| {gram['nll']:.3f} | {gram['accuracy']:.3f} | {lstm['tokens']} |")
   return '\n'.join(lines)
+
+
+def score_run(run_dir, dataset, data_dir=None):
+  """A training run's model.keras against the n-gram on a data set's three splits."""
+  model = keras.saving.load_model(os.path.join(run_dir, 'model.keras'))
+  splits = [windows.load_split(dataset, split, data_dir)
+            for split in ('train', 'validation', 'test')]
+  return compare(model, *splits)
+

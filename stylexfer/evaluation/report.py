@@ -87,14 +87,17 @@ def draw_figures(results, folder):
 def _engrave(excerpt, folder):
   """The before/after excerpt engraved (render.py: MusicXML -> Verovio SVG -> PNG)."""
   import fractions  # pylint: disable=g-import-not-at-top
-  from stylexfer import render  # pylint: disable=g-import-not-at-top
+  from stylexfer.reading import melody as melody_lib  # pylint: disable=g-import-not-at-top
+  from stylexfer.writers import notation  # pylint: disable=g-import-not-at-top
+  from stylexfer.writers import render  # pylint: disable=g-import-not-at-top
   drawn = {}
   for side in ('before', 'after'):
-    tune = render.Tune(excerpt['pitches'], [fractions.Fraction(d) for d in excerpt[side]],
-                       excerpt['time_signature'], fractions.Fraction(excerpt['pickup']),
-                       f"{excerpt['tune_id']} ({side})")
+    melody = melody_lib.Melody.from_durations(
+        excerpt['pitches'], [fractions.Fraction(d) for d in excerpt[side]],
+        excerpt['time_signature'], fractions.Fraction(excerpt['pickup']),
+        f"{excerpt['tune_id']} ({side})")
     name = f'excerpt_{side}'
-    written = render.write_all(tune, os.path.join(folder, FIGURES), name,
+    written = render.write_all(notation.layout(melody), os.path.join(folder, FIGURES), name,
                                formats=('musicxml', 'svg', 'png'))
     drawn[name] = f"{FIGURES}/{os.path.basename(written.get('png') or written['svg'])}"
   with open(os.path.join(folder, FIGURES, 'excerpt.json'), 'w') as f:

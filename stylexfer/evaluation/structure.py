@@ -15,7 +15,7 @@ import fractions
 
 import numpy as np
 
-from stylexfer import vocabulary
+from stylexfer.tokens import vocabulary
 
 # Onsets are summed in floats; this is far below the grid's 1/24 of a quarter.
 _EPSILON = 1e-6

@@ -1,13 +1,12 @@
 """The melodies under evaluation: the four combinations generated, held-out ones restyled.
 
-Everything goes through the SavedModels' own signatures and stylexfer.restyle's
+Everything goes through the SavedModels' own signatures and stylexfer.programs.restyle's
 restyle_melody, so the figures are those of the shipped programs.
 """
 
 import dataclasses
 
-from stylexfer import generate as generate_lib
-from stylexfer import restyle
+from stylexfer.serving import client
 from stylexfer.evaluation import data
 
 
@@ -41,22 +40,22 @@ def combination(pitch_genre, rhythm_genre, models, count=100, length=128,
   restyles every note (strength 1, seed + n for melody n) within the bars the pitch
   model's rhythm laid out, as stylexfer-generate does.
   """
-  first_pitch = generate_lib.FIRST_PITCH.get(pitch_genre, 67)
+  first_pitch = client.FIRST_PITCH.get(pitch_genre, 67)
   source = merged if merged is not None else models[pitch_genre]
   notes = generate_notes(source, count, length, first_pitch, sampling)
   renditions = []
   for n, (pitches, durations) in enumerate(progress(notes)):
     tune_id = f'{pitch_genre}-{rhythm_genre}-{sampling.seed}-{n + 1}'
     own_rhythm = merged is not None or pitch_genre == rhythm_genre
-    signature = generate_lib.choose_time_signature(
+    signature = client.choose_time_signature(
         rhythm_genre if own_rhythm else pitch_genre, [data.exact(d) for d in durations])
     melody = data.melody_of_notes(pitches, durations, signature, tune_id)
     if own_rhythm:
       renditions.append(data.rendition(melody))
     else:
-      new = restyle.restyle_melody(models[rhythm_genre], melody, strength=1.0,
-                                   temperature=sampling.temperature, top_p=sampling.top_p,
-                                   seed=sampling.seed + n)
+      new = client.restyle_melody(models[rhythm_genre], melody, strength=1.0,
+                                  temperature=sampling.temperature, top_p=sampling.top_p,
+                                  seed=sampling.seed + n)
       renditions.append(data.rendition(melody, new))
   return renditions
 
@@ -66,8 +65,8 @@ def restyle_set(saved_model, melodies, strength=1.0, sampling=Sampling(), progre
   """Renditions of held-out Melodies restyled by a model (seed + n for melody n)."""
   renditions = []
   for n, melody in enumerate(progress(melodies)):
-    new = restyle.restyle_melody(saved_model, melody, strength=strength,
-                                 temperature=sampling.temperature, top_p=sampling.top_p,
-                                 seed=sampling.seed + n, structure=structure)
+    new = client.restyle_melody(saved_model, melody, strength=strength,
+                                temperature=sampling.temperature, top_p=sampling.top_p,
+                                seed=sampling.seed + n, structure=structure)
     renditions.append(data.rendition(melody, new))
   return renditions

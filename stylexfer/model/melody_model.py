@@ -1,0 +1,237 @@
+"""The two-headed melody model of one genre: a pitch head and a duration head.
+
+Both heads read the same interval and duration embeddings. The pitch head predicts the
+next interval from the intervals and durations so far; the duration head predicts the
+next duration from the intervals up to and including that next interval (teacher forced
+in training, sampled at generation) and the durations so far. Restyling a melody keeps
+its intervals and asks another genre's duration head for the rhythm, which is why the
+duration head is conditioned on the interval of the note whose duration it chooses.
+
+Both heads also hear the metre of the note they predict (stylexfer.tokens.metre: its position in
+the bar, the bar's length, how many notes of the bar are left), so a restyled rhythm can
+be drawn bar by bar and keep the tune's form.
+
+Both heads return logits; `masked_loss` and `masked_accuracy` score them with the masks
+described in stylexfer/dataset/windows.py.
+"""
+
+import dataclasses
+import json
+
+import keras
+import tensorflow as tf
+
+from stylexfer.tokens import metre
+from stylexfer.tokens import vocabulary
+
+SEQUENCE_INPUTS = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS
+
+
+@dataclasses.dataclass(frozen=True)
+class MelodyConfig:
+  """Sizes of one genre's model, and the window length it is trained on."""
+  embedding_width: int = 64
+  lstm_units: int = 160
+  lstm_layers: int = 2
+  dropout: float = 0.25
+  window: int = 128
+  metre_width: int = 16  # width of each metrical input's embedding; 0: no metrical inputs
+
+  def to_json(self):
+    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text):
+    return cls(**json.loads(text))
+
+  def override(self, assignments):
+    """A copy with `key=value` strings applied, each value parsed as its field's type."""
+    types = {field.name: field.type for field in dataclasses.fields(self)}
+    changes = {}
+    for assignment in assignments:
+      key, sep, value = assignment.partition('=')
+      key = key.strip()
+      if not sep or key not in types:
+        raise ValueError(f'override {assignment!r} is not key=value with a key among '
+                         f'{sorted(types)}')
+      changes[key] = types[key](value.strip())
+    return dataclasses.replace(self, **changes)
+
+
+# `default` (about 0.8M weights) fits ~300k training tokens per genre (2-3k folk tunes,
+# or ~450 jazz solos) without the heavy overfitting a 2M model shows there; `tiny` is
+# for tests.
+PRESETS = {
+    'tiny': MelodyConfig(embedding_width=8, lstm_units=16, lstm_layers=1, dropout=0.0,
+                         window=32, metre_width=4),
+    'default': MelodyConfig(),
+}
+
+
+def preset(name):
+  """The MelodyConfig called `name` (see PRESETS)."""
+  try:
+    return PRESETS[name]
+  except KeyError:
+    raise ValueError(f'unknown preset {name!r}; choose one of {sorted(PRESETS)}') from None
+
+
+@keras.saving.register_keras_serializable(package='stylexfer')
+class MelodyModel(keras.Model):
+  """Functional model: token windows in, `pitch_logits` and `duration_logits` out.
+
+  Inputs are a dict of int32 [batch, time] tensors `intervals_in`, `durations_in`,
+  `intervals_out` and the metrical ids `positions`, `bar_lengths`, `notes_left` of the
+  note each step predicts. The LSTM layers keep their names (`pitch_lstm_0`,
+  `duration_lstm_1`, ...) and are kept as attributes, so a sampler can step their cells
+  one note at a time.
+  """
+
+  def __init__(self, embedding_width=64, lstm_units=160, lstm_layers=2, dropout=0.25,
+               window=128, metre_width=16, **kwargs):
+    # Layers.
+    interval_embedding = keras.layers.Embedding(
+        vocabulary.NUM_INTERVALS, embedding_width, name='interval_embedding')
+    duration_embedding = keras.layers.Embedding(
+        vocabulary.NUM_DURATIONS, embedding_width, name='duration_embedding')
+    sizes = dict(zip(metre.INPUTS, (metre.NUM_POSITIONS, metre.NUM_BAR_LENGTHS,
+                                    metre.NUM_NOTES_LEFT)))
+    metre_embeddings = {
+        name: keras.layers.Embedding(size, metre_width, name=f'{name}_embedding')
+        for name, size in sizes.items()} if metre_width else {}
+
+    # Default activations and no recurrent dropout keep the layers eligible for cuDNN.
+    # No masks either: PAD only ever trails a window, a forward LSTM never lets it reach
+    # the steps before it, and the loss ignores PAD targets.
+    def lstm_stack(head):
+      return [keras.layers.LSTM(lstm_units, return_sequences=True, name=f'{head}_lstm_{k}')
+              for k in range(lstm_layers)]
+
+    pitch_lstms = lstm_stack('pitch')
+    duration_lstms = lstm_stack('duration')
+    pitch_dense = keras.layers.Dense(vocabulary.NUM_INTERVALS, name='pitch_logits')
+    duration_dense = keras.layers.Dense(vocabulary.NUM_DURATIONS, name='duration_logits')
+
+    # Functional model.
+    inputs = {
+        name: keras.Input(shape=(None,), dtype='int32', name=name)
+        for name in SEQUENCE_INPUTS
+    }
+    previous_durations = duration_embedding(inputs['durations_in'])
+    # Both heads hear the metre of the note they predict.
+    heard_metre = [metre_embeddings[name](inputs[name]) for name in metre_embeddings]
+
+    def run_head(head, intervals, lstms):
+      x = keras.layers.Concatenate(name=f'{head}_inputs')(
+          [intervals, previous_durations] + heard_metre)
+      for k, lstm in enumerate(lstms):
+        x = lstm(x)
+        if dropout:
+          x = keras.layers.Dropout(dropout, name=f'{head}_dropout_{k}')(x)
+      return x
+
+    pitch = run_head('pitch', interval_embedding(inputs['intervals_in']), pitch_lstms)
+    # The same interval embedding reads the next interval for the duration head.
+    duration = run_head('duration', interval_embedding(inputs['intervals_out']),
+                        duration_lstms)
+    outputs = {
+        'pitch_logits': pitch_dense(pitch),
+        'duration_logits': duration_dense(duration),
+    }
+    super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    # Config.
+    self.embedding_width = embedding_width
+    self.lstm_units = lstm_units
+    self.lstm_layers = lstm_layers
+    self.dropout = dropout
+    self.window = window
+    self.metre_width = metre_width
+    self.interval_embedding = interval_embedding
+    self.duration_embedding = duration_embedding
+    self.metre_embeddings = metre_embeddings
+    self.pitch_lstms = pitch_lstms
+    self.duration_lstms = duration_lstms
+    self.pitch_dense = pitch_dense
+    self.duration_dense = duration_dense
+
+  @property
+  def melody_config(self):
+    return MelodyConfig(self.embedding_width, self.lstm_units, self.lstm_layers,
+                        self.dropout, self.window, self.metre_width)
+
+  def get_config(self):
+    return {
+        'name': self.name,
+        'trainable': self.trainable,
+        **dataclasses.asdict(self.melody_config),
+    }
+
+  @classmethod
+  def from_config(cls, config):
+    return cls(**config)
+
+
+def build_model(config, name='melody_model'):
+  """A fresh MelodyModel for a MelodyConfig."""
+  return MelodyModel(**dataclasses.asdict(config), name=name)
+
+
+HEADS = ('pitch', 'duration')
+# Which targets each head's logits are scored on. The pitch head never scores START: note
+# 0 has no interval before it, so START there is a given, not a prediction.
+TARGETS = {
+    'pitch_logits': 'intervals_out',
+    'duration_logits': 'durations_out',
+}
+
+
+def target_mask(head, targets):
+  """1.0 where `targets` (int [batch, time]) is scored for `head`, else 0.0."""
+  keep = tf.not_equal(targets, vocabulary.PAD)
+  if head == 'pitch_logits':
+    keep = tf.logical_and(keep, tf.not_equal(targets, vocabulary.START))
+  elif head != 'duration_logits':
+    raise ValueError(f'unknown head {head!r}; expected one of {sorted(TARGETS)}')
+  return tf.cast(keep, tf.float32)
+
+
+def masked_sums(head, targets, logits):
+  """Sums of cross-entropy, correct predictions and scored targets for one head.
+
+  Sums rather than means, so that batches (and replicas) holding different numbers of
+  real tokens are weighted by their tokens when added up.
+  """
+  targets = tf.cast(targets, tf.int32)
+  mask = target_mask(head, targets)
+  logits = tf.cast(logits, tf.float32)
+  cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+  correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), targets),
+                    tf.float32)
+  return {
+      'loss': tf.reduce_sum(cross_entropy * mask),
+      'correct': tf.reduce_sum(correct * mask),
+      'count': tf.reduce_sum(mask),
+  }
+
+
+def head_sums(targets, outputs):
+  """masked_sums of both heads as one flat dict: 'pitch_loss', 'duration_count', ...
+
+  `targets` and `outputs` are keyed by head name ('pitch_logits', 'duration_logits').
+  """
+  return {f'{name.removesuffix("_logits")}_{key}': value
+          for name in TARGETS
+          for key, value in masked_sums(name, targets[name], outputs[name]).items()}
+
+
+def masked_loss(head, targets, logits):
+  """Mean cross-entropy (nats per token) of one head over its scored targets."""
+  sums = masked_sums(head, targets, logits)
+  return sums['loss'] / tf.maximum(sums['count'], 1.0)
+
+
+def masked_accuracy(head, targets, logits):
+  """Share of scored targets where the head's most likely token is the target."""
+  sums = masked_sums(head, targets, logits)
+  return sums['correct'] / tf.maximum(sums['count'], 1.0)

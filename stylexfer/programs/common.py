@@ -1,0 +1,100 @@
+"""What the restyle and generate programs share: checks on their flags, how they write
+a tune, and how a known error becomes one line on stderr.
+"""
+
+import os
+import re
+import sys
+
+
+from stylexfer import atomic
+from stylexfer.reading import melody as melody_lib
+from stylexfer.serving import loading
+from stylexfer.tokens import articulation
+from stylexfer.writers import render
+
+
+class CommandError(ValueError):
+  """A request that cannot be carried out; its message is the one line the user sees."""
+
+
+def check_sampling(f):
+  """Raises CommandError for sampling and playing flags outside their ranges."""
+  if not 0 < f.temperature < float('inf'):
+    raise CommandError(f'--temperature must be a finite number > 0, got {f.temperature}')
+  if not 0 < f.top_p <= 1:
+    raise CommandError(f'--top_p must be in (0, 1], got {f.top_p}')
+  if not -2**63 <= f.seed < 2**63:  # the signatures take an int64 seed
+    raise CommandError(f'--seed must be a 64-bit integer (between -2**63 and 2**63 - 1), '
+                       f'got {f.seed}')
+  # Slower than 20 or faster than 400 quarters a minute is no tempo for a melody, and
+  # --tempo=0.0001 would ask for terabytes of audio.
+  if not 20 <= f.tempo <= 400:
+    raise CommandError(f'--tempo must be between 20 and 400 quarter notes a minute, '
+                       f'got {f.tempo}')
+  if f.soundfont and not os.path.isfile(f.soundfont):
+    raise CommandError(f'--soundfont {f.soundfont}: no such file')
+  if f.models_dir and not os.path.isdir(f.models_dir):
+    raise CommandError(f'--models_dir {f.models_dir}: no such folder')
+
+
+def swing_of(f, genre):
+  """The swing ratio to play a genre's output with: --swing, or the genre's own."""
+  ratio = articulation.SWING_RATIOS.get(genre, 1.0) if f.swing is None else f.swing
+  if not 1 <= ratio <= 4:
+    raise CommandError(f'--swing must be a long-short ratio in [1, 4] (1: straight), '
+                       f'got {ratio}')
+  return ratio
+
+
+def write_tune(tune, out_dir, stem, f):
+  """Every output format of a tune, played as the flags say; returns {format: path}."""
+  return render.write_all(tune, out_dir, stem, tempo=f.tempo, soundfont=f.soundfont,
+                          synthesizer=f.synthesizer)
+
+
+def one_line(error):
+  """An exception's message on one line; for a request a model refused, its reason.
+
+  TensorFlow puts the reason of a failed assertion on a later line ('assertion failed:
+  [a melody must have at most 4096 notes] ... [x ...] [4200] ...') under a first line
+  that says only 'Graph execution error:'.
+  """
+  text = getattr(error, 'message', None) or str(error)
+  failed = re.search(r'assertion failed: \[(.*?)\s*\](.*)', text)
+  if failed:
+    reason, rest = failed.group(1).rstrip('. '), failed.group(2)
+    limit = re.match(r'a melody must have at most (\d+) notes', reason)
+    found = re.search(r'\[x \([^)]*\) = \] \[(\d+)\]', rest)
+    if limit:
+      return (f'the melody has {found.group(1) if found else "more than " + limit.group(1)} '
+              f'notes and a model restyles at most {limit.group(1)} at once: pass a shorter '
+              f'excerpt (a MIDI or MusicXML file cut to at most {limit.group(1)} notes, or '
+              'an ABC tune split into several X: tunes)')
+    text = reason
+  text = ' '.join(text.split())
+  return text or type(error).__name__
+
+
+def report_errors(program, function, *args):
+  """Runs function(*args); a known error becomes one line on stderr and exit status 1."""
+  try:
+    function(*args)
+  except (melody_lib.MelodyError, CommandError, loading.ModelNotFoundError,
+          loading.UnknownGenreError, loading.BrokenModelError, atomic.OutputError) as error:
+    print(f'{program}: error: {one_line(error)}', file=sys.stderr)
+    return 1
+  except OSError as error:  # an output place that cannot be written, a full disk
+    where = f'{error.filename}: ' if error.filename else ''
+    print(f'{program}: error: {where}{atomic.describe(error)}', file=sys.stderr)
+    return 1
+  except Exception as error:  # pylint: disable=broad-except
+    # TensorFlow is imported only here, on the way out: a request refused before the
+    # models load should not wait for it.
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
+    if isinstance(error, (tf.errors.InvalidArgumentError, client.MissingSignatureError)):
+      print(f'{program}: error: {one_line(error)}', file=sys.stderr)
+      return 1
+    raise
+  return 0

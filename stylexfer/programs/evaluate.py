@@ -1,0 +1,153 @@
+"""Writes the evaluation report of the genre models: does the transfer work, against real music.
+
+  stylexfer-evaluate --data_dir=DATA [--models_dir=MODELS] [--out=evaluation]
+  stylexfer-evaluate --run_dir=RUN --dataset=folk --data_dir=DATA
+  python -m stylexfer.programs.evaluate ...   (the same)
+
+writes <out>/report.md with PNG figures and <out>/report.json (every figure's numbers):
+each head against the n-gram, the four combinations generated and held-out melodies
+restyled both ways, compared with the real corpora (histograms, mgeval's overlap and KL),
+judged by genre classifiers trained on real melodies, their coherence, structure,
+strength curve and novelty (see stylexfer/evaluation/). Models come from --models_dir
+(<dir>/<genre>/<version>/, merged models <pitch>_<rhythm>/ too) or the shipped
+stylexfer/pretrained/; each genre needs its `melodies` config built in --data_dir.
+
+With --run_dir, a training run's folder (one holding model.keras), it scores that model
+on --dataset instead: per head, nats per note and accuracy of the LSTM and of the
+stronger of the bigram and trigram baselines, written to <run_dir>/evaluation.json.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+from absl import logging
+
+from stylexfer import atomic
+from stylexfer.dataset import windows
+from stylexfer.evaluation import data
+from stylexfer.evaluation import quality
+from stylexfer.evaluation import report
+from stylexfer.evaluation import suite
+from stylexfer.evaluation import transfer
+from stylexfer.programs import common
+from stylexfer.programs import shared_flags
+from stylexfer.serving import loading
+
+PROGRAM = 'stylexfer-evaluate'
+CommandError = common.CommandError
+
+
+def define_flags(flag_values=flags.FLAGS):
+  """The evaluate flags; every one is optional."""
+  define = dict(flag_values=flag_values)
+  shared_flags.define_models_dir(flag_values)
+  shared_flags.define_run_dir('A training run folder holding model.keras: score that '
+                              'model on --dataset instead of writing the report.',
+                              flag_values)
+  flags.DEFINE_multi_string('model', [], 'GENRE=SAVED_MODEL_FOLDER: evaluate this '
+                            'SavedModel for the genre (repeat per genre).', **define)
+  flags.DEFINE_list('genres', ['folk', 'jazz'], 'Genres to evaluate; each needs a model '
+                    'and a built melodies config of its name.', **define)
+  shared_flags.define_data_dir(flag_values)
+  shared_flags.define_dataset('folk', flag_values)
+  flags.DEFINE_string('out', 'evaluation', 'Report folder.', **define)
+  flags.DEFINE_integer('count', 100, 'Generated melodies per combination.', **define)
+  flags.DEFINE_integer('length', 128, 'Notes per generated melody and per measured excerpt.',
+                       **define)
+  flags.DEFINE_integer('max_melodies', 100, 'Held-out melodies per genre to restyle and '
+                       'measure (a random subset, by --seed).', **define)
+  flags.DEFINE_list('strengths', ['0', '0.25', '0.5', '0.75', '1'], 'Strengths of the '
+                    'strength curve; restyles are measured at the largest.', **define)
+  flags.DEFINE_float('temperature', 1.0, 'Sampling temperature (the programs\' default).',
+                     **define)
+  flags.DEFINE_float('top_p', 0.9, 'Nucleus sampling mass.', **define)
+  flags.DEFINE_integer('seed', 0, 'Seed of the sampling and of the held-out subset.', **define)
+  flags.DEFINE_integer('folds', 5, 'Cross-validation folds of the genre classifiers.',
+                       **define)
+  flags.DEFINE_boolean('progress', True, 'Show progress bars on stderr.', **define)
+
+
+def _options(f):
+  try:
+    strengths = tuple(sorted(float(s) for s in f.strengths))
+  except ValueError:
+    raise CommandError(f'--strengths must be numbers in [0, 1], got {f.strengths}') from None
+  if not strengths or not all(0 <= s <= 1 for s in strengths):
+    raise CommandError(f'--strengths must be numbers in [0, 1], got {f.strengths}')
+  for name in ('count', 'length', 'max_melodies'):
+    if f[name].value < 2:
+      raise CommandError(f'--{name} must be at least 2, got {f[name].value}')
+  if not 0 < f.top_p <= 1 or not f.temperature > 0:
+    raise CommandError('--temperature must be > 0 and --top_p in (0, 1]')
+  return suite.Options(
+      count=f.count, length=f.length, max_melodies=f.max_melodies, strengths=strengths,
+      sampling=transfer.Sampling(f.temperature, f.top_p, f.seed), folds=f.folds, seed=f.seed,
+      progress=f.progress)
+
+
+
+def _chosen(items):
+  chosen = {}
+  for item in items:
+    genre, _, path = item.partition('=')
+    if not path or not os.path.isdir(path):
+      raise CommandError(f'--model {item!r}: expected GENRE=SAVED_MODEL_FOLDER')
+    chosen[genre.strip()] = path
+  return chosen
+
+
+def write_report(f):
+  """Evaluates the models named by the flags and writes the report; returns report.md."""
+  if len(f.genres) < 2:
+    raise CommandError('--genres needs at least two genres to restyle between')
+  options = _options(f)
+  data.require_built(f.genres, f.data_dir)  # before the seconds of loading models
+  paths, merged = loading.find_models(f.genres, f.models_dir, _chosen(f.model))
+  loaded = {genre: loading.load(path) for genre, path in paths.items() if genre in f.genres}
+  results = suite.evaluate(loaded, f.data_dir,
+                           {key: loading.load(path) for key, path in merged.items()},
+                           options)
+  results['settings']['models'] = {g: paths[g] for g in f.genres}
+  command = ' '.join(['stylexfer-evaluate'] + [a for a in sys.argv[1:]])
+  return report.write(results, f.out, command)
+
+
+def score_run(f):
+  """A training run's model against the n-gram: printed, and written to evaluation.json."""
+  if not os.path.isfile(os.path.join(f.run_dir, 'model.keras')):
+    raise CommandError(f'--run_dir {f.run_dir}: holds no model.keras (train it first)')
+  found = quality.score_run(f.run_dir, f.dataset, f.data_dir)
+  print(quality.format_table(f.dataset, found))
+  atomic.write_text(os.path.join(f.run_dir, 'evaluation.json'), json.dumps(found, indent=2))
+
+
+def main(argv, flag_values=flags.FLAGS):
+  if len(argv) > 1:
+    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
+    return 1
+  f = flag_values
+  if f.progress:
+    logging.set_verbosity(logging.WARNING)  # TFDS's notices would bury the progress bars
+  try:
+    if f.run_dir:
+      score_run(f)
+    else:
+      print(f'report: {write_report(f)}')
+  except (CommandError, windows.DataNotPreparedError, loading.ModelNotFoundError) as error:
+    print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
+    return 1
+  return 0
+
+
+def run():
+  define_flags()
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

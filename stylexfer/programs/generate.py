@@ -1,0 +1,121 @@
+"""Writes new melodies: one genre's pitches, the same or another genre's rhythm.
+
+  stylexfer-generate --genre=folk [--rhythm=jazz] [--count=4] [--length=64] [--seed=0]
+                     [--out=generated]
+  python -m stylexfer.programs.generate ...   (the same)
+
+Each melody is written under --out as `<genre>-<rhythm>-<seed>-<n>.{mid,musicxml,abc,svg,
+png,wav}`. With --rhythm other than --genre, a merged SavedModel named
+`<genre>_<rhythm>` (see stylexfer.serving.loading) is used when there is one; otherwise the
+genre's `generate_notes` draws the melody and the rhythm model's `restyle_notes` redraws
+every duration (strength 1) with the same seed.
+
+Time signature (unless --time_signature is given): 4/4 for a jazz rhythm; for a folk
+rhythm 6/8 or 4/4 by where the onsets fall (stylexfer.serving.client.choose_time_signature).
+Generated melodies start on the downbeat (no pickup). Pitches that wander out of the MIDI
+range an instrument plays (an untrained model can) are folded by octaves into MIDI 36..96.
+"""
+
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+from music21 import meter
+
+from stylexfer.programs import common
+from stylexfer.programs import shared_flags
+from stylexfer.reading import melody as melody_lib
+from stylexfer.serving import loading
+from stylexfer.writers import notation
+
+PROGRAM = 'stylexfer-generate'
+MAX_COUNT = 256
+CommandError = common.CommandError
+
+
+def define_flags(flag_values=flags.FLAGS):
+  """The generate flags; every one is optional here, --genre is checked later."""
+  define = dict(flag_values=flag_values)
+  flags.DEFINE_string('genre', None, 'Genre of the pitches (folk, jazz).', **define)
+  flags.DEFINE_string('rhythm', None, 'Genre of the rhythm (default: --genre).', **define)
+  flags.DEFINE_integer('count', 1, 'How many melodies.', **define)
+  flags.DEFINE_integer('length', 64, 'Notes per melody.', **define)
+  flags.DEFINE_integer('first_pitch', None, 'MIDI pitch of the first note (default: G4 '
+                       'for folk, F4 for jazz).', **define)
+  flags.DEFINE_string('time_signature', None, 'Time signature, e.g. 3/4 (default: chosen '
+                      'from the rhythm, see the module docstring).', **define)
+  shared_flags.define_sampling_flags(flag_values)
+  shared_flags.define_playing_flags(flag_values)
+  flags.DEFINE_string('out', 'generated', 'Output folder.', **define)
+
+
+def generate_tunes(f, out=None):
+  """Carries out one generate request from parsed flags; returns a list of {format: path}."""
+  out = out or sys.stdout
+  if f.genre is None:
+    raise CommandError('no genre: pass --genre=GENRE (folk or jazz)')
+  genre = loading.check_genre(f.genre, f.models_dir)
+  rhythm = loading.check_genre(f.rhythm or f.genre, f.models_dir)
+  if not 1 <= f.count <= MAX_COUNT:
+    raise CommandError(f'--count must be in [1, {MAX_COUNT}], got {f.count}')
+  if f.time_signature:
+    try:
+      meter.TimeSignature(f.time_signature)
+    except Exception:  # music21 raises several types for a bad signature
+      raise CommandError(f'--time_signature {f.time_signature!r} is not a time signature '
+                         '(e.g. 4/4, 6/8)') from None
+  common.check_sampling(f)
+  # Imported once the flags are known to be good: they start TensorFlow.
+  from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
+  from stylexfer.serving import sampling  # pylint: disable=g-import-not-at-top
+  if not 1 <= f.length <= sampling.MAX_LENGTH:
+    raise CommandError(f'--length must be in [1, {sampling.MAX_LENGTH}], got {f.length}')
+  first_pitch = (client.FIRST_PITCH.get(genre, 67) if f.first_pitch is None
+                 else f.first_pitch)
+  if not 0 <= first_pitch <= 127:
+    raise CommandError(f'--first_pitch must be a MIDI pitch in [0, 127], got {first_pitch}')
+
+  merged = loading.find_merged(genre, rhythm, f.models_dir) if rhythm != genre else None
+  pitch_path = merged or loading.find_model(genre, f.models_dir)
+  rhythm_path = (None if merged or rhythm == genre
+                 else loading.find_model(rhythm, f.models_dir))
+  melodies = client.generate_notes(loading.load(pitch_path), f.count, f.length, first_pitch,
+                                   f.temperature, f.top_p, f.seed)
+  written = []
+  for n, (pitches, durations, sounding) in enumerate(melodies):
+    if rhythm_path:
+      # Generated melodies have no bars of their own to keep: the rhythm is drawn free.
+      durations, sounding = client.restyle_durations(
+          loading.load(rhythm_path), pitches, durations, 1.0, f.temperature, f.top_p,
+          f.seed + n)
+    signature = f.time_signature or client.choose_time_signature(rhythm, durations)
+    label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
+    melody = melody_lib.Melody.from_durations(
+        pitches, durations, signature, title=f'{label.capitalize()} {f.seed}-{n + 1}',
+        sounding=sounding)
+    files = common.write_tune(notation.layout(melody, common.swing_of(f, rhythm)), f.out,
+                              f'{genre}-{rhythm}-{f.seed}-{n + 1}', f)
+    written.append(files)
+    print(f'{melody.title}: {len(pitches)} notes, {signature}: ' +
+          ' '.join(files[k] for k in sorted(files)), file=out)
+  print(f'models: {pitch_path}' + (f' + {rhythm_path}' if rhythm_path else ''), file=out)
+  return written
+
+
+def main(argv, flag_values=flags.FLAGS):
+  if len(argv) > 1:
+    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
+    return 1
+  return common.report_errors(PROGRAM, generate_tunes, flag_values)
+
+
+def run():
+  define_flags()
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,0 +1,98 @@
+"""Reproduces the shipped models end to end: build data, train, export, merge, evaluate.
+
+  stylexfer-pipeline --manual_dir=../shared/corpora --work_dir=work
+  python -m stylexfer.programs.pipeline ...   (the same)
+
+For each genre (folk from O'Neill's + Nottingham, jazz from WJazzD) it builds the TFDS
+data in <work_dir>/data, trains the `default` preset in <work_dir>/runs/<genre> (a killed
+run resumes), measures where the genre rests (stylexfer.tokens.articulation), exports
+<work_dir>/models/<genre>/<version>/, merges folk tones with jazz rhythm and jazz tones
+with folk rhythm, and writes <work_dir>/evaluation.md: the LSTM
+against the best n-gram on each genre's test split. Point --genres and --datasets at your
+own corpora (a `melodies` config each) to train on them instead.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+import tensorflow_datasets as tfds
+
+from stylexfer.dataset import build
+from stylexfer.dataset import windows
+from stylexfer.evaluation import quality
+from stylexfer.serving import genre as genre_lib
+from stylexfer.serving import merged
+from stylexfer.tokens import articulation
+from stylexfer.training import config as config_lib
+from stylexfer.training import loop
+
+# What the shipped models were trained with (BUILD_NOTES.md has the figures).
+SHIPPED = {
+    'folk': dict(dataset='folk', batch_size=64, epochs=30, patience=5),
+    'jazz': dict(dataset='jazz', batch_size=32, epochs=60, patience=6),
+}
+
+
+def define_flags():
+  flags.DEFINE_string('work_dir', 'stylexfer-work', 'Folder for data/, runs/ and models/.')
+  flags.DEFINE_string('manual_dir', None, 'Folder with folk-nottingham/ and jazz-wjazzd/.')
+  flags.DEFINE_list('genres', ['folk', 'jazz'], 'Genres to train, each a key of the '
+                    'shipped recipe or given with --datasets.')
+  flags.DEFINE_list('datasets', None, 'Melodies configs, one per genre (default: the '
+                    'shipped recipe).')
+  flags.DEFINE_string('preset', 'default', 'Model preset.')
+  flags.DEFINE_integer('epochs', None, 'Override the recipe\'s epochs (e.g. 1 for a smoke run).')
+
+
+def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
+  """Builds, trains, exports and evaluates one genre; returns (export path, report)."""
+  recipe = dict(SHIPPED.get(genre, SHIPPED['folk']), dataset=dataset)
+  data_dir = os.path.join(work_dir, 'data')
+  build.build(dataset, data_dir, manual_dir)
+  splits = [windows.load_split(dataset, s, data_dir) for s in ('train', 'validation', 'test')]
+  training = config_lib.TrainingConfig(epochs=epochs or recipe['epochs'],
+                                        batch_size=recipe['batch_size'],
+                                        patience=recipe['patience'])
+  run_dir = os.path.join(work_dir, 'runs', genre)
+  model, _ = loop.train(config_lib.resolve_config(preset), splits[0], splits[1], run_dir,
+                        training,
+                        run_info={'dataset': dataset, 'data_dir': data_dir, 'preset': preset})
+  sounding = articulation.sounding_values(tfds.as_numpy(splits[0]))
+  articulation.save(run_dir, sounding)
+  path = genre_lib.export(model, genre, os.path.join(work_dir, 'models'),
+                          sounding_values=sounding)
+  return path, quality.compare(model, *splits)
+
+
+def main(argv):
+  del argv
+  f = flags.FLAGS
+  datasets = f.datasets or [SHIPPED[g]['dataset'] for g in f.genres]
+  if len(datasets) != len(f.genres):
+    raise app.UsageError('--datasets needs one config per genre in --genres')
+  exports, tables, reports = {}, [], {}
+  for genre, dataset in zip(f.genres, datasets):
+    exports[genre], reports[genre] = run_genre(genre, dataset, f.work_dir, f.manual_dir,
+                                               f.preset, f.epochs)
+    tables.append(quality.format_table(genre, reports[genre]))
+  for pitch_genre in f.genres:
+    for rhythm_genre in f.genres:
+      if pitch_genre != rhythm_genre:
+        print(merged.merge(exports[pitch_genre], exports[rhythm_genre],
+                           os.path.join(f.work_dir, 'models')))
+  with open(os.path.join(f.work_dir, 'evaluation.md'), 'w') as out:
+    out.write('\n\n'.join(tables) + '\n')
+  with open(os.path.join(f.work_dir, 'evaluation.json'), 'w') as out:
+    json.dump(reports, out, indent=2)
+  print('\n\n'.join(tables))
+
+
+def run():
+  define_flags()
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,0 +1,159 @@
+"""Restyles a melody: keeps its pitches and writes a new rhythm in another genre's style.
+
+  stylexfer-restyle --input=tune.abc --to=jazz [--from=folk] [--tune=2] [--strength=0.7]
+                    [--seed=1] [--out=restyled]
+  python -m stylexfer.programs.restyle ...   (the same)
+
+reads ABC (one tune chosen by --tune, a 1-based position or a title), MIDI or MusicXML,
+asks the `restyle_notes` signature of the --to genre's SavedModel for new durations and
+writes, under --out, `<name>.<genre>.{mid,musicxml,abc,svg,png,wav}` and the same for
+the melody as it was, `<name>.before.*`. With --from, it prints how likely the rhythm
+was before and after under each genre's duration head (nats per note).
+
+Models come from --models_dir (<dir>/<genre>/<version>/, the newest version) or the
+package's stylexfer/pretrained/. The tune keeps its form: every note stays in the bar it
+had (--structure=free draws the rhythm without bars, for comparison), repeated bars keep
+one rhythm, and the time signatures, pickup, repeat signs, endings and double bars are
+the source's. Rests are written where the target genre rests; MIDI and audio play the
+repeats, and jazz swings its eighths (--swing).
+"""
+
+import concurrent.futures
+import dataclasses
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+
+from stylexfer.programs import common
+from stylexfer.programs import shared_flags
+from stylexfer.reading import melody as melody_lib
+from stylexfer.serving import loading
+from stylexfer.tokens import vocabulary
+from stylexfer.writers import notation
+from stylexfer.writers import render
+
+PROGRAM = 'stylexfer-restyle'
+CommandError = common.CommandError
+
+
+def define_flags(flag_values=flags.FLAGS):
+  """The restyle flags; every one is optional here, --input and --to are checked later."""
+  define = dict(flag_values=flag_values)
+  flags.DEFINE_string('input', None, 'Melody file: ABC, MIDI or MusicXML.', **define)
+  flags.DEFINE_string('tune', None, 'Which tune of an ABC file: 1-based position or title '
+                      '(default: the first).', **define)
+  flags.DEFINE_string('to', None, 'Target genre: its rhythm is written (folk, jazz).', **define)
+  flags.DEFINE_string('like', None, 'A melody file whose own rhythm to imitate: the target '
+                      "genre's duration head listens to it first.", **define)
+  flags.DEFINE_string('like_tune', None, 'Which tune of an ABC --like file (position or '
+                      'title).', **define)
+  flags.DEFINE_string('from', None, 'Source genre: print the rhythm log-likelihood under '
+                      'both genres, before and after.', **define)
+  shared_flags.define_sampling_flags(flag_values)
+  shared_flags.define_playing_flags(flag_values)
+  flags.DEFINE_float('strength', 1.0, 'How far the rhythm moves to the target genre, in '
+                     '[0, 1]: 0 keeps it, 1 is the full transfer; every note in between '
+                     "blends the melody's own duration with the genre's.", **define)
+  flags.DEFINE_enum('structure', 'bars', ['bars', 'free'], 'bars: every note stays in the '
+                    'bar it had and repeated bars keep one rhythm; free: the rhythm is '
+                    'drawn without bars (for comparison).', **define)
+  flags.DEFINE_float('push', 0.0, 'Quarter notes (at most 0.5, an eighth) that the first '
+                     'note of a bar may start before its bar line, as jazz players '
+                     'anticipate; 0 keeps every note in its bar.', **define)
+  flags.DEFINE_string('out', 'restyled', 'Output folder.', **define)
+
+
+
+def read_melody(path, tune=None):
+  """The melody to restyle; raises MelodyError or CommandError with one line."""
+  if not path:
+    raise CommandError('no input file: pass --input=FILE (ABC, MIDI or MusicXML)')
+  return melody_lib.read_melody(path, tune)
+
+
+def restyle_file(f, out=None, err=None):
+  """Carries out one restyle request from parsed flags; returns {label: {format: path}}."""
+  out, err = out or sys.stdout, err or sys.stderr
+  if f.to is None:
+    raise CommandError('no target genre: pass --to=GENRE (folk or jazz)')
+  if not 0 <= f.strength <= 1:
+    raise CommandError(f'--strength must be in [0, 1], got {f.strength}')
+  if not 0 <= f.push <= 0.5:
+    raise CommandError(f'--push must be in [0, 0.5] quarter notes, got {f.push}')
+  common.check_sampling(f)
+  target = loading.check_genre(f.to, f.models_dir)
+  source = loading.check_genre(f['from'].value, f.models_dir) if f['from'].value else None
+  swing = common.swing_of(f, target)
+  melody = read_melody(f.input, f.tune)
+  like = read_melody(f.like, f.like_tune) if f.like else None
+  for read in filter(None, [melody, like]):
+    for warning in [melody_lib.polyphony_warning(read)] + list(getattr(read, 'warnings', [])):
+      if warning:
+        print(warning, file=err)
+  paths = {target: loading.find_model(target, f.models_dir)}
+  if source and source != target:
+    paths[source] = loading.find_model(source, f.models_dir)
+  original = melody.durations()
+  own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
+  title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
+  melody = dataclasses.replace(melody, title=title)
+  stem = render.slug(title)
+  # TensorFlow loads the models while the melody as it was is written: the loader and
+  # the engraver, rasterizer and synthesizer spend much of their time outside Python's
+  # lock, so on two cores the writing hides behind the load. (Verovio must stay on the
+  # main thread: its toolkit fails to read files from a second thread.)
+  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    loaded = pool.submit(lambda: {genre: loading.load(path) for genre, path in paths.items()})
+    before = common.write_tune(notation.layout(melody), f.out, f'{stem}.before', f)
+    saved_models = loaded.result()
+  # Imported once the request is known to be good: it starts TensorFlow, which the
+  # loader has done by now.
+  from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
+  form = melody.form() if f.structure == 'bars' else None
+  durations, sounding = client.restyle_durations(
+      saved_models[target], melody.pitches, original, f.strength, f.temperature, f.top_p,
+      f.seed, like=like and (like.pitches, like.durations()), form=form, push=f.push)
+  # A note that kept its duration keeps its own articulation; a new one sounds as the
+  # genre plays that duration.
+  sounding = [own if new == old else genre_sounding for own, new, old, genre_sounding
+              in zip(own_sounding, durations, original, sounding)]
+  written = {
+      'before': before,
+      target: common.write_tune(
+          notation.layout(melody.with_rhythm(durations, sounding, f'{title} ({target})'),
+                          swing), f.out, f'{stem}.{target}', f),
+  }
+  print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
+        f'(strength {f.strength:g}, seed {f.seed}, {f.structure}) with {paths[target]}'
+        + (f', like {f.like}' if like else ''), file=out)
+  if source:
+    snapped = [vocabulary.snap_duration(d) for d in original]
+    order = {g: saved_models[g] for g in dict.fromkeys([source, target])}
+    for line in client.likelihood_table(order, (melody.pitches, snapped),
+                                 (melody.pitches, durations), melody.form()):
+      print(line, file=out)
+  for label, files in written.items():
+    print(f'{label}: ' + ' '.join(files[k] for k in sorted(files)), file=out)
+  return written
+
+
+
+def main(argv, flag_values=flags.FLAGS):
+  if len(argv) > 1:
+    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]} (use --input=FILE)',
+          file=sys.stderr)
+    return 1
+  return common.report_errors(PROGRAM, restyle_file, flag_values)
+
+
+def run():
+  define_flags()
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

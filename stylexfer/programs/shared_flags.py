@@ -1,0 +1,61 @@
+"""Flags that several programs take, each defined once with one meaning.
+
+Every program names its folders the same way:
+  --models_dir   a folder of exported SavedModels, <dir>/<name>/<version>/ (export and
+                 merge write there; restyle, generate and evaluate read from there)
+  --run_dir      a training run's folder (train writes it; export and evaluate read it)
+  --data_dir     the TFDS data folder (build_data writes it; train and evaluate read it)
+  --dataset      a `melodies` config: a built-in corpus or a genre built from --corpus
+  --out          the folder a program writes its results to (restyle, generate,
+                 evaluate's report)
+"""
+
+from absl import flags
+
+
+def define_models_dir(flag_values=flags.FLAGS):
+  flags.DEFINE_string('models_dir', None, 'Folder of exported models <name>/<version>/ '
+                      '(default: the models shipped in stylexfer/pretrained/).',
+                      flag_values=flag_values)
+
+
+def define_sampling_flags(flag_values=flags.FLAGS):
+  """The models and how they draw: shared by restyle and generate."""
+  define = dict(flag_values=flag_values)
+  define_models_dir(flag_values)
+  flags.DEFINE_float('temperature', 1.0, 'Sampling temperature (> 0); 1.0 with top_p 0.9 '
+                     "gives restyles as coherent as the target genre's own melodies "
+                     '(BUILD_NOTES.md); higher is more adventurous.', **define)
+  flags.DEFINE_float('top_p', 0.9, 'Nucleus sampling mass, in (0, 1].', **define)
+  flags.DEFINE_integer('seed', 0, 'Random seed: the same seed gives the same result.',
+                       **define)
+
+
+def define_playing_flags(flag_values=flags.FLAGS):
+  """How the MIDI and audio are played: shared by restyle and generate."""
+  define = dict(flag_values=flag_values)
+  flags.DEFINE_float('tempo', 120, 'Quarter notes per minute of the audio and MIDI.', **define)
+  flags.DEFINE_string('soundfont', None, 'A .sf2 SoundFont for the audio (played through '
+                      'fluidsynth); default: $STYLEXFER_SOUNDFONT or a system one.', **define)
+  flags.DEFINE_enum('synthesizer', 'auto', ['auto', 'pluck'], 'auto: a SoundFont through '
+                    'fluidsynth where both are found, else the built-in plucked string.',
+                    **define)
+  flags.DEFINE_float('swing', None, 'Long-short ratio of eighth-note pairs in the MIDI and '
+                     'audio (the notation stays straight); 1 plays straight. Default: '
+                     "the target genre's (jazz: as measured on WJazzD; folk: straight).",
+                     **define)
+
+
+def define_run_dir(help_text, flag_values=flags.FLAGS):
+  flags.DEFINE_string('run_dir', None, help_text, flag_values=flag_values)
+
+
+def define_data_dir(flag_values=flags.FLAGS):
+  flags.DEFINE_string('data_dir', None, 'TFDS data folder of the built melodies '
+                      '(default: TFDS\'s, ~/tensorflow_datasets).', flag_values=flag_values)
+
+
+def define_dataset(default, flag_values=flags.FLAGS):
+  flags.DEFINE_string('dataset', default, 'Melodies config: folk_oneills (needs no '
+                      'files), folk, jazz, or a genre built with stylexfer-build-data '
+                      '--corpus.', flag_values=flag_values)

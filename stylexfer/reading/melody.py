@@ -1,0 +1,545 @@
+"""Monophonic melodies read from score files: ABC, MIDI and MusicXML.
+
+A melody is its notes (MIDI pitch, onset in quarter notes, sounding length) with the
+marks that later stages need to keep structure: the bar each note falls in, its position
+in the bar, the section or phrase it belongs to, and the time signature.
+"""
+
+import collections
+import dataclasses
+import fractions
+import functools
+import numbers
+import os
+import re
+import stat
+import struct
+import tempfile
+import zipfile
+
+from music21 import bar as m21_bar
+from music21 import chord, converter, environment, harmony, meter, note, spanner
+import numpy as np
+
+ABC_SUFFIXES = ('.abc',)
+MIDI_SUFFIXES = ('.mid', '.midi')
+MUSICXML_SUFFIXES = ('.xml', '.musicxml', '.mxl')
+# A compressed MusicXML file that unpacks to more than this is refused before music21
+# reads it: a 1 MB archive can unpack to gigabytes. The largest real scores are a few MB.
+MAX_UNPACKED_BYTES = 64 * 2**20
+# Key names of ABC 2.1 (K: field): a tonic with a mode, 'none', the bagpipe keys, or only
+# a clef or explicit accidentals; modes are recognised by their first three letters.
+_ABC_KEY = re.compile(
+    r'(?:(?:none|HP|Hp)|[A-G][#b]?\s*(?:m|(?:maj|min|ion|aeo|mix|dor|phr|lyd|loc|exp)[a-z]*)?)'
+    r'(?=\s|$)|(?=[_^=]|[a-z]+=|(?:treble|bass|alto|tenor|perc)\b)', re.IGNORECASE)
+
+
+class MelodyError(ValueError):
+  """A file or tune that yields no usable melody; the message names it and says why."""
+
+
+class UnreadableFileError(MelodyError):
+  """The file is missing, or cannot be parsed as the format its name says."""
+
+
+class NoNotesError(MelodyError):
+  """The file or tune parses but holds no pitched notes."""
+
+
+@dataclasses.dataclass
+class Melody:
+  """One monophonic line; every per-note list has one entry per note."""
+  tune_id: str
+  title: str
+  source: str
+  pitches: list            # MIDI pitch numbers
+  onsets: list             # Fractions of a quarter note from the start
+  lengths: list            # sounding lengths (quarter notes)
+  bars: list               # bar number of each note (0 for a pickup bar)
+  beats: list              # onset within its bar, in quarter notes
+  phrases: list            # phrase or section index: WJazzD phrases, score sections
+  time_signature: str = '4/4'
+  counts: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+  # Quarter notes of the bar each note falls in, as written (a pickup bar counts whole;
+  # a bar cut short before a repeat, or a bar in another meter, has its own length).
+  bar_lengths: list = dataclasses.field(default_factory=list)
+  # Bar lines that shape the form, by bar number: {'left': 'repeat' | 'double',
+  # 'right': 'repeat' | 'double' | 'final', 'ending': '1' | '2' | ...}.
+  bar_marks: dict = dataclasses.field(default_factory=dict)
+  # One line per thing read that is not what the file means (a cut-short MIDI file, an
+  # unknown key), for programs to print; each also counted in `counts`.
+  warnings: list = dataclasses.field(default_factory=list)
+  # Where the melody ends, in quarter notes on the onsets' clock, when a rest follows its
+  # last note (a new rhythm's last duration); None: it ends when its last note stops.
+  end: fractions.Fraction = None
+
+  @classmethod
+  def from_durations(cls, pitches, durations, time_signature='4/4', pickup=0, title='',
+                     sounding=None, bar_lengths=None, bar_marks=None, first_bar=0,
+                     source='', tune_id=''):
+    """A melody told by its inter-onset durations (quarter notes), laid into bars.
+
+    `bar_lengths` are the bars' lengths from the first one (the last repeats; None: the
+    time signature's), `pickup` the first note's offset in its bar, `sounding` how long
+    each note sounds (None: its whole duration), `bar_marks` the form's bar lines by bar
+    number, the first bar being `first_bar`.
+    """
+    durations = [_fraction(d) for d in durations]
+    sounding = list(durations) if sounding is None else [_fraction(s) for s in sounding]
+    lengths = ([_fraction(b) for b in bar_lengths] if bar_lengths is not None and
+               len(bar_lengths) else [_signature_length(time_signature)])
+    length_at = lambda index: lengths[min(index, len(lengths) - 1)]
+    pickup = _fraction(pickup) % length_at(0)
+    onsets, bars, beats, note_bar_lengths = [], [], [], []
+    position, start, index = pickup, fractions.Fraction(0), 0
+    for duration in durations:
+      while position >= start + length_at(index):
+        start += length_at(index)
+        index += 1
+      onsets.append(position - pickup)
+      bars.append(first_bar + index)
+      beats.append(position - start)
+      note_bar_lengths.append(length_at(index))
+      position += duration
+    return cls(tune_id, title, source, [int(p) for p in pitches], onsets, sounding, bars,
+               beats, [0] * len(durations), time_signature, bar_lengths=note_bar_lengths,
+               bar_marks=dict(bar_marks or {}), end=position - pickup)
+
+  def with_rhythm(self, durations, sounding=None, title=None):
+    """The same tones in the same bars and form, with new inter-onset durations."""
+    _, bar_lengths, pickup = self.form()
+    melody = Melody.from_durations(
+        self.pitches, durations, self.time_signature, pickup,
+        self.title if title is None else title, sounding, list(bar_lengths),
+        self.bar_marks, self.bars[0] if self.bars else 0, self.source, self.tune_id)
+    melody.phrases = list(self.phrases)
+    return melody
+
+  def __len__(self):
+    return len(self.pitches)
+
+  def form(self):
+    """The (bars, bar_lengths, pickup) a restyle keeps: see `form_of`."""
+    return form_of(self.bars, self.bar_lengths or [4] * len(self),
+                   self.beats[0] if self.beats else 0)
+
+  def durations(self):
+    """Inter-onset intervals in quarter notes; rests lengthen the note before them."""
+    if not self.pitches:
+      return []
+    iois = [b - a for a, b in zip(self.onsets, self.onsets[1:])]
+    return iois + [self.lengths[-1] if self.end is None else self.end - self.onsets[-1]]
+
+
+def form_of(bar_numbers, bar_lengths, first_position):
+  """The bar structure a restyle keeps, from a melody's per-note bars.
+
+  `bar_numbers` are the bars of the notes as read (numbers that never decrease, or that
+  restart per section), `bar_lengths` each note's bar length, `first_position` the first
+  note's onset in its bar. Returns (bars, lengths, pickup): each note's bar index from 0,
+  one length per bar (a bar without an onset of its own, under a held note, takes the
+  length of the bar before it) and the pickup in quarter notes.
+  """
+  numbers = np.asarray(bar_numbers, np.int64)
+  if len(numbers) and np.all(np.diff(numbers) >= 0):
+    bars = numbers - numbers[0]
+  else:
+    bars = np.concatenate([[0], np.cumsum(np.diff(numbers) != 0)]).astype(np.int64)
+  lengths = np.zeros(int(bars[-1]) + 1 if len(bars) else 0, np.float32)
+  known = np.zeros(len(lengths), bool)
+  for bar, length in zip(bars, bar_lengths):
+    lengths[bar], known[bar] = float(length), True
+  for bar in range(1, len(lengths)):
+    if not known[bar]:
+      lengths[bar] = lengths[bar - 1]
+  return bars.astype(np.int32), lengths, float(first_position)
+
+
+def _fraction(value):
+  # music21 offsets are floats or Fractions; tuplets need exact Fractions. NumPy and
+  # TensorFlow floats are not Python floats: Fraction refuses them.
+  if not isinstance(value, numbers.Rational):
+    value = float(value)
+  return fractions.Fraction(value).limit_denominator(10080)
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_length(time_signature):
+  """The bar length of a time signature, in quarter notes."""
+  return _fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
+
+
+def melody_from_score(score, source, tune_id='', title='', label=''):
+  """The top line (skyline) of a music21 Score, Part or Stream as a Melody.
+
+  Chords keep their highest note and notes sounding together keep the highest one; both
+  are counted in `counts`. Raises NoNotesError when nothing pitched is left.
+  """
+  counts = collections.Counter()
+  # Ties split a note in two; merge them first, but only between equal pitches (the
+  # O'Neill transcriptions use '-' between different notes).
+  score = score.stripTies(matchByPitch=True)
+  top = {}  # onset -> [pitch, length, element]
+  for element in score.flatten().notes:
+    if isinstance(element, harmony.Harmony):
+      continue  # chord symbols above the melody
+    if element.duration.isGrace or element.quarterLength == 0:
+      counts['grace_notes_dropped'] += 1
+      continue
+    if isinstance(element, chord.Chord):
+      midis = [p.midi for p in element.pitches]
+      if not midis:
+        continue
+      counts['chord_notes_dropped'] += len(midis) - 1
+    elif isinstance(element, note.Note):
+      midis = [element.pitch.midi]
+    else:
+      continue  # unpitched percussion
+    onset = _fraction(element.offset)
+    pitch, length = max(midis), _fraction(element.quarterLength)
+    if onset in top:
+      counts['simultaneous_notes_dropped'] += 1
+      if pitch <= top[onset][0]:
+        continue
+    top[onset] = [pitch, length]
+  if not top:
+    raise NoNotesError(f'{source}: {label or "the score"} has no pitched notes')
+  if any(count for key, count in counts.items() if key != 'grace_notes_dropped'):
+    counts['polyphonic_tunes'] = 1
+
+  onsets = sorted(top)
+  bars, beats, phrases, bar_lengths, marks = _structure(score, onsets)
+  time_signatures = score.flatten().getElementsByClass(meter.TimeSignature)
+  return Melody(
+      tune_id=tune_id, title=title or '', source=str(source),
+      pitches=[top[o][0] for o in onsets], onsets=onsets,
+      lengths=[top[o][1] for o in onsets], bars=bars, beats=beats, phrases=phrases,
+      time_signature=time_signatures[0].ratioString if time_signatures else '4/4',
+      counts=counts, bar_lengths=bar_lengths, bar_marks=marks)
+
+
+def _structure(score, onsets):
+  """Bar number, position in the bar, section index and bar length of each onset, and the
+  form's bar lines by bar number."""
+  parts = score.parts if hasattr(score, 'parts') and score.parts else [score]
+  measures = list(parts[0].getElementsByClass('Measure'))
+  if not measures:
+    # No bar lines (some MIDI files): count bars from the first time signature.
+    signatures = score.flatten().getElementsByClass(meter.TimeSignature)
+    bar_length = _fraction(signatures[0].barDuration.quarterLength if signatures else 4)
+    return ([int(o // bar_length) for o in onsets], [o % bar_length for o in onsets],
+            [0] * len(onsets), [bar_length] * len(onsets), {})
+  # A section ends at a double bar, a final bar or a repeat sign; a pickup bar belongs
+  # to the section it leads into.
+  starts, sections, section = [], [], 0
+  for i, measure in enumerate(measures):
+    after_pickup = i == 1 and measures[0].paddingLeft > 0
+    if i and (measures[i - 1].rightBarline is not None or
+              (measure.leftBarline is not None and not after_pickup)):
+      section += 1
+    starts.append(_fraction(measure.offset))
+    sections.append(section)
+  lengths = _bar_lengths(measures, starts, _fraction(parts[0].highestTime))
+  bars, beats, phrases, bar_lengths, m = [], [], [], [], 0
+  for onset in onsets:
+    while m + 1 < len(measures) and starts[m + 1] <= onset:
+      m += 1
+    measure = measures[m]
+    bars.append(int(measure.number))
+    beats.append(onset - starts[m] + _padding(measures, m))
+    phrases.append(sections[m])
+    bar_lengths.append(lengths[m])
+  return bars, beats, phrases, bar_lengths, _bar_marks(measures)
+
+
+def _bar_lengths(measures, starts, end):
+  """Each measure's length as written: the distance to the next one (the last one: to the
+  end of the music, at least the bar before it), a pickup's padding counted in.
+
+  Offsets rather than time signatures, because music21's ABC reader drops a meter change
+  inside a tune ([M:3/4]) but places the bars where they are.
+  """
+  lengths = []
+  for i, measure in enumerate(measures):
+    padding = _padding(measures, i)
+    if i + 1 < len(measures):
+      length = starts[i + 1] - starts[i] + padding
+    else:
+      full = lengths[-1] if lengths else _fraction(measure.barDuration.quarterLength)
+      length = max(end - starts[i] + padding, full)
+    lengths.append(length if length > 0 else _fraction(measure.barDuration.quarterLength))
+  return lengths
+
+
+def _padding(measures, index):
+  """The pickup's missing start of the first bar; none for later bars.
+
+  music21's MusicXML reader pads a short bar inside a tune (the upbeat to a repeated
+  section) on its left as if it were a pickup; counting that padding would put the bar's
+  notes later than the bar before it ends.
+  """
+  return _fraction(measures[index].paddingLeft) if index == 0 else 0
+
+
+def _bar_marks(measures):
+  """Repeat signs, double and final bars and numbered endings, by bar number."""
+  marks = {}
+  for measure in measures:
+    mark = {}
+    for side, line in (('left', measure.leftBarline), ('right', measure.rightBarline)):
+      if isinstance(line, m21_bar.Repeat):
+        mark[side] = 'repeat'
+      elif line is not None and line.type in ('double', 'final', 'light-heavy'):
+        mark[side] = 'final' if line.type != 'double' and side == 'right' else 'double'
+    for site in measure.getSpannerSites():
+      if isinstance(site, spanner.RepeatBracket) and site.number:
+        mark['ending'] = str(site.number)
+    if mark:
+      marks[int(measure.number)] = mark
+  return marks
+
+
+def split_abc(text):
+  """The tunes of an ABC file as (number, title, text), each with the file header."""
+  chunks = re.split(r'(?m)^(?=X:)', text)
+  header = '' if chunks[0].lstrip().startswith('X:') else chunks.pop(0)
+  tunes = []
+  for index, chunk in enumerate(chunks):
+    number = re.match(r'X:\s*(\S*)', chunk).group(1) or str(index + 1)
+    title = re.search(r'(?m)^T:\s*(.*?)\s*$', chunk)
+    tunes.append((number, title.group(1) if title else '', header + chunk))
+  return tunes
+
+
+def parse_abc_tune(text, source, number, title):
+  """One ABC tune's text as a Melody with id '<source>#X:<number>'; errors name the tune."""
+  label = f"tune X:{number}{f' {title!r}' if title else ''}"
+  use_private_scratch()
+  try:
+    score = converter.parse(text, format='abc')
+  except Exception as error:  # music21 raises many types on bad ABC
+    raise UnreadableFileError(f'{source}: {label} cannot be parsed as ABC ({error})') from error
+  if hasattr(score, 'scores'):  # an Opus of one tune
+    score = score.scores[0]
+  melody = melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
+                             label=label)
+  for name in unknown_abc_keys(text):
+    melody.counts['unknown_keys'] += 1
+    melody.warnings.append(f'warning: {source}: {label} has an unknown key K:{name} '
+                           '(read as C major, no sharps or flats)')
+  return melody
+
+
+def unknown_abc_keys(text):
+  """The values of K: fields (header lines and inline [K:...]) that are no ABC key."""
+  found = re.findall(r'(?m)^K:(.*)$', text) + re.findall(r'\[K:([^\]]*)\]', text)
+  unknown = []
+  for value in found:
+    value = value.split('%', 1)[0].strip()
+    if value and not _ABC_KEY.match(value):
+      unknown.append(value)
+  return unknown
+
+
+def read_text(path):
+  """A text file's contents; raises UnreadableFileError naming the file."""
+  try:
+    with open(path, encoding='utf-8', errors='replace') as f:
+      return f.read()
+  except OSError as error:
+    raise UnreadableFileError(f'{path}: cannot be read ({error.strerror})') from error
+
+
+def read_abc(path):
+  """Every tune of an ABC file as a Melody (raises on the first tune that fails)."""
+  tunes = split_abc(read_text(path))
+  if not tunes:
+    raise NoNotesError(f'{path}: holds no ABC tune (no X: line)')
+  return [parse_abc_tune(text, path, number, title) for number, title, text in tunes]
+
+
+def read_score(path):
+  """A MIDI or MusicXML file's top line as a Melody.
+
+  A MIDI file cut short is read up to the cut, with a warning (in `warnings` and
+  `counts['truncated_midi_files']`): the notes before the cut are the melody as far as it
+  goes, and the warning says that the rest is missing. A compressed MusicXML file that
+  unpacks beyond MAX_UNPACKED_BYTES is refused.
+  """
+  if not os.path.isfile(path):
+    raise UnreadableFileError(f'{path}: no such file')
+  if os.path.getsize(path) == 0:
+    raise UnreadableFileError(f'{path}: the file is empty')
+  suffix = os.path.splitext(str(path))[1].lower()
+  if suffix == '.mxl' or (suffix in MUSICXML_SUFFIXES and zipfile.is_zipfile(path)):
+    check_archive_size(path)
+  use_private_scratch()
+  try:
+    # forceSource: never load a parse cache (pickles) for a user's file.
+    score = converter.parse(path, forceSource=True)
+  except Exception as error:  # music21 raises many types on corrupt files
+    raise UnreadableFileError(f'{path}: cannot be parsed ({error})') from error
+  title = score.metadata.title if score.metadata is not None else ''
+  name = os.path.splitext(os.path.basename(path))[0]
+  cut = midi_truncation(path) if suffix in MIDI_SUFFIXES else None
+  try:
+    melody = melody_from_score(score, path, tune_id=name, title=title or '')
+  except NoNotesError as error:
+    if cut:
+      raise NoNotesError(f'{path}: the MIDI file is cut short ({cut}) before its first '
+                         'note') from error
+    raise
+  if cut:
+    melody.counts['truncated_midi_files'] += 1
+    melody.warnings.append(
+        f'warning: {path}: the MIDI file is cut short ({cut}); read the {len(melody)} '
+        f'note{"s" if len(melody) != 1 else ""} before the cut, the rest is missing')
+  return melody
+
+
+def midi_truncation(path):
+  """How a Standard MIDI File is cut short, in words, or None when it is whole.
+
+  Read from the chunk lengths: each track chunk states its length, and the header states
+  the number of tracks, so a file that ends early is known without parsing an event.
+  """
+  with open(path, 'rb') as f:
+    data = f.read()
+  if data[:4] != b'MThd' or len(data) < 14:
+    return None  # not a MIDI file: music21 says so
+  header_length, = struct.unpack('>I', data[4:8])
+  tracks, = struct.unpack('>H', data[10:12])
+  position, found = 8 + header_length, 0
+  while position + 8 <= len(data):
+    length, = struct.unpack('>I', data[position + 4:position + 8])
+    if position + 8 + length > len(data):
+      return (f'track {found + 1} of {tracks} states {length} bytes, '
+              f'{len(data) - position - 8} are there')
+    if data[position:position + 4] == b'MTrk':
+      found += 1
+    position += 8 + length
+  if found < tracks:
+    return f'{found} of {tracks} tracks are there'
+  return None
+
+
+def check_archive_size(path, limit=MAX_UNPACKED_BYTES):
+  """Raises UnreadableFileError for a zip (.mxl) that unpacks beyond `limit` bytes.
+
+  Checked from the archive's directory before anything is unpacked; Python's zipfile
+  stops at the stated size of each member, so a directory that lies cannot get past it.
+  """
+  try:
+    with zipfile.ZipFile(path) as archive:
+      unpacked = sum(info.file_size for info in archive.infolist())
+  except (zipfile.BadZipFile, OSError) as error:
+    raise UnreadableFileError(f'{path}: not a readable compressed MusicXML file '
+                              f'({error})') from error
+  if unpacked > limit:
+    raise UnreadableFileError(
+        f'{path}: unpacks to {unpacked / 2**20:.0f} MiB, more than the '
+        f'{limit / 2**20:.0f} MiB a compressed MusicXML score may hold')
+
+
+@functools.lru_cache(maxsize=None)
+def use_private_scratch():
+  """Points music21's scratch folder to one only this user can write; returns it.
+
+  By default music21 keeps its parse cache as pickles in <system temp>/music21, a folder
+  that another local user can create first and fill with pickles that music21 would load.
+  A folder the user set in music21's own settings is kept.
+  """
+  settings = environment.Environment()
+  if settings['directoryScratch'] is not None:
+    return str(settings['directoryScratch'])
+  cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+  folder = os.path.join(cache, 'stylexfer', 'music21')
+  try:
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()):
+      raise PermissionError(f'{folder} is not a folder of this user')
+    os.chmod(folder, 0o700)
+  except (OSError, AttributeError):
+    folder = tempfile.mkdtemp(prefix='stylexfer-music21-')  # 0700, new and ours
+  settings['directoryScratch'] = folder
+  return folder
+
+
+def read_melodies(path):
+  """Every melody in a file, chosen by its suffix: ABC (many tunes), MIDI or MusicXML."""
+  suffix = os.path.splitext(str(path))[1].lower()
+  if suffix in ABC_SUFFIXES:
+    return read_abc(path)
+  if suffix in MIDI_SUFFIXES + MUSICXML_SUFFIXES:
+    return [read_score(path)]
+  raise UnreadableFileError(
+      f'{path}: unknown melody format {suffix!r} (use ABC, MIDI or MusicXML)')
+
+
+class NoSuchTuneError(MelodyError):
+  """An ABC file holds no tune at the position or with the title asked for."""
+
+
+_MAX_TUNES_LISTED = 6
+
+
+def _describe(tunes):
+  listed = ', '.join(f'{i} {title!r}' if title else str(i)
+                     for i, (_, title, _) in enumerate(tunes[:_MAX_TUNES_LISTED], 1))
+  more = ', ...' if len(tunes) > _MAX_TUNES_LISTED else ''
+  return f'{len(tunes)} tune{"s" if len(tunes) != 1 else ""}: {listed}{more}'
+
+
+def choose_tune(tunes, tune, path):
+  """The (number, title, text) of an ABC file's tune chosen by position or title."""
+  if tune is None or not str(tune).strip():
+    return tunes[0]
+  tune = str(tune).strip()
+  if tune.isdigit():
+    if 1 <= int(tune) <= len(tunes):
+      return tunes[int(tune) - 1]
+    raise NoSuchTuneError(f'{path}: there is no tune {tune} (the file holds '
+                          f'{_describe(tunes)})')
+  wanted = tune.casefold()
+  for match in (lambda title: title.casefold() == wanted,
+                lambda title: wanted in title.casefold()):
+    found = [t for t in tunes if match(t[1])]
+    if found:
+      return found[0]
+  raise NoSuchTuneError(f'{path}: no tune is titled {tune!r} (the file holds '
+                        f'{_describe(tunes)})')
+
+
+def read_melody(path, tune=None):
+  """One melody from a file: an ABC file's tune chosen by `tune` (position or title).
+
+  Raises a MelodyError that names the file and the problem.
+  """
+  if not os.path.exists(path):
+    raise UnreadableFileError(f'{path}: no such file')
+  if os.path.isdir(path):
+    raise UnreadableFileError(f'{path}: is a folder, not a melody file')
+  if os.path.getsize(path) == 0:
+    raise UnreadableFileError(f'{path}: the file is empty')
+  suffix = os.path.splitext(path)[1].lower()
+  if suffix in ABC_SUFFIXES:
+    tunes = split_abc(read_text(path))
+    if not tunes:
+      raise NoNotesError(f'{path}: holds no ABC tune (no X: line)')
+    number, title, text = choose_tune(tunes, tune, path)
+    return parse_abc_tune(text, path, number, title)
+  if tune is not None and str(tune).strip() not in ('', '1'):
+    raise NoSuchTuneError(f'{path}: a tune is chosen among the tunes of an ABC file; '
+                          'this file holds one melody')
+  return read_melodies(path)[0]
+
+
+def polyphony_warning(melody):
+  """A one-line warning when the melody was reduced to its top line, else None."""
+  if not melody.counts.get('polyphonic_tunes'):
+    return None
+  dropped = (melody.counts.get('chord_notes_dropped', 0) +
+             melody.counts.get('simultaneous_notes_dropped', 0))
+  return (f'warning: {melody.source}: the music is polyphonic; kept its top line '
+          f'({dropped} lower note{"s" if dropped != 1 else ""} dropped)')

@@ -1,0 +1,171 @@
+"""Calling exported SavedModels from Python: a melody in, its new rhythm out.
+
+The restyle and generate programs, the evaluation and the notebook all ask the models
+through these functions, so the signatures' inputs are assembled in one place. Durations
+come back as Fractions on the vocabulary's grid, sounding lengths as Fractions of 1/48.
+"""
+
+import fractions
+
+import numpy as np
+import tensorflow as tf
+
+from stylexfer.dataset import windows
+from stylexfer.tokens import metre
+from stylexfer.tokens import vocabulary
+
+FIRST_PITCH = {'folk': 67, 'jazz': 65}  # G4 and F4: the middle of each corpus's range
+# Where generated pitches are folded by octaves: an untrained model can wander out of
+# the range an instrument plays.
+LOWEST, HIGHEST = 36, 96
+
+
+class MissingSignatureError(ValueError):
+  """A SavedModel exported by an older stylexfer, without the signature asked for."""
+
+
+def _notes(pitches, durations):
+  return (tf.constant([list(pitches)], tf.int32),
+          tf.constant([[float(q) for q in durations]], tf.float32))
+
+
+def _sounding(quarter_lengths):
+  return [fractions.Fraction(float(q)).limit_denominator(48) for q in quarter_lengths]
+
+
+def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature=1.0,
+                      top_p=1.0, seed=0, like=None, form=None, push=0.0):
+  """New inter-onset durations (Fractions on the grid) and sounding lengths from a model.
+
+  `form` is (bars, bar_lengths, pickup) as `Melody.form()` gives it: every note stays in its
+  bar and repeated bars keep one rhythm; without it the rhythm is drawn free. With
+  `like`, a (pitches, durations) melody, the model listens to it first, so the new
+  rhythm leans towards that melody's own.
+  """
+  pitches, quarter_lengths = _notes(pitches, durations)
+  inputs = dict(pitches=pitches, quarter_lengths=quarter_lengths,
+                strength=tf.constant(strength, tf.float32),
+                temperature=tf.constant(temperature, tf.float32),
+                top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+  name = 'restyle_notes'
+  if form is not None:
+    bars, bar_lengths, pickup = form
+    inputs.update(bars=tf.constant([bars], tf.int32),
+                  bar_lengths=tf.constant([bar_lengths], tf.float32),
+                  pickup=tf.constant([pickup], tf.float32),
+                  push=tf.constant(push, tf.float32))
+  if like is not None:
+    name += '_like'
+    inputs['like_pitches'], inputs['like_quarter_lengths'] = _notes(*like)
+  if form is None:
+    name += '_free'
+  if name not in saved_model.signatures:
+    raise MissingSignatureError(f'the model has no {name} signature (export it again '
+                                'with this version of stylexfer)')
+  outputs = saved_model.signatures[name](**inputs)
+  return ([vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][0].numpy()],
+          _sounding(outputs['sounding_lengths'][0].numpy()))
+
+
+def restyle_melody(saved_model, melody, strength=1.0, temperature=1.0, top_p=1.0, seed=0,
+                   structure='bars', push=0.0, like=None):
+  """New inter-onset durations (Fractions) for a melody.Melody from a SavedModel.
+
+  structure='bars' keeps every note in the bar it had (repeated bars keep one rhythm);
+  'free' draws the rhythm without the bars. `like` is a melody.Melody to imitate.
+  """
+  return restyle_durations(
+      saved_model, melody.pitches, melody.durations(), strength, temperature, top_p, seed,
+      like=like and (like.pitches, like.durations()),
+      form=melody.form() if structure == 'bars' else None, push=push)[0]
+
+
+def fold_pitches(pitches, lowest=LOWEST, highest=HIGHEST):
+  """Pitches moved by octaves into [lowest, highest]."""
+  folded = []
+  for pitch in pitches:
+    pitch = int(pitch)
+    while pitch < lowest:
+      pitch += 12
+    while pitch > highest:
+      pitch -= 12
+    folded.append(pitch)
+  return folded
+
+
+def generate_notes(saved_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
+                   seed=0):
+  """`count` melodies from a model's generate_notes: [(pitches, durations, sounding)].
+
+  Pitches are folded into LOWEST..HIGHEST, durations are Fractions on the grid.
+  """
+  outputs = saved_model.signatures['generate_notes'](
+      batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
+      first_pitch=tf.constant(first_pitch, tf.int32),
+      temperature=tf.constant(temperature, tf.float32),
+      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+  return [(fold_pitches(outputs['pitches'][n].numpy()),
+           [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][n].numpy()],
+           _sounding(outputs['sounding_lengths'][n].numpy())) for n in range(count)]
+
+
+def choose_time_signature(rhythm, durations):
+  """'4/4' for jazz; for folk '6/8' or '4/4' by where the onsets fall.
+
+  6/8 when the notes' onsets, weighted by their lengths (and scaled by the beat's
+  length), fall on dotted-quarter beats clearly (by a quarter) more than on quarter
+  beats, else 4/4.
+  """
+  if rhythm != 'folk':
+    return '4/4'
+  onsets, position = [], fractions.Fraction(0)
+  for d in durations:
+    onsets.append((position, d))
+    position += d
+
+  def fit(beat):
+    # Length-weighted share of notes starting on a beat, scaled by the beat's length so
+    # that evenly running notes score the same on both grids.
+    on_beat = sum(d for onset, d in onsets if onset % beat == 0)
+    return on_beat / max(position, 1) * beat
+
+  # A clear margin: evenly running eighths fit both grids about equally and stay in 4/4.
+  return '6/8' if fit(fractions.Fraction(3, 2)) > 1.25 * fit(fractions.Fraction(1)) else '4/4'
+
+
+def rhythm_log_likelihood(saved_model, pitches, durations, form=None):
+  """Mean log-probability (nats per note) of the durations under a model's duration head.
+
+  Uses the `serving_default` signature on the tokens the models were trained on, with
+  the metre of the rhythm laid on the bars of `form` ((bars, bar_lengths, pickup); the
+  head hears no metre without it); returns None when the SavedModel has no such
+  signature.
+  """
+  if 'serving_default' not in saved_model.signatures:
+    return None
+  encoding = vocabulary.encode(list(pitches), list(durations))
+  ids = None if form is None else metre.rhythm_ids(
+      [float(d) for d in durations], form[1], form[2])
+  framed = windows.frame(encoding.intervals, encoding.durations, ids)
+  try:
+    outputs = saved_model.signatures['serving_default'](
+        **{name: framed[name][None] for name in windows.FEATURES})
+  except (TypeError, ValueError, tf.errors.InvalidArgumentError):
+    return None  # another signature under the same key
+  log_probs = outputs['duration_log_probs'][0].numpy()
+  targets = np.array(encoding.durations)
+  return float(np.mean(log_probs[np.arange(len(targets)), targets]))
+
+
+def likelihood_table(saved_models, before, after, form=None):
+  """Lines comparing the rhythm's log-likelihood before and after, under each genre."""
+  genres = list(saved_models)
+  rows = {label: [rhythm_log_likelihood(saved_models[g], *notes, form=form) for g in genres]
+          for label, notes in (('before', before), ('after', after))}
+  if any(value is None for values in rows.values() for value in values):
+    return ['(rhythm log-likelihood skipped: a model has no serving_default signature)']
+  lines = ['rhythm log-likelihood, nats per note (higher is more typical):',
+           '          ' + ''.join(f'{g:>10}' for g in genres)]
+  for label, values in rows.items():
+    lines.append(f'  {label:<8}' + ''.join(f'{v:>10.3f}' for v in values))
+  return lines

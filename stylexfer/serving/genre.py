@@ -1,0 +1,128 @@
+"""One genre's trained model as a SavedModel for TF Serving, Colab and merging.
+
+`export` writes <models_dir>/<name>/<version>/; the program is stylexfer-export
+(stylexfer.programs.export).
+
+Signatures (flat dicts of tensors, batch first; token ids int32; scalars batch_size,
+length, first_pitch int32, seed int64, temperature, top_p, strength, push float32):
+  serving_default  intervals_in, durations_in, intervals_out, positions, bar_lengths,
+                   notes_left [B, T] (metrical ids, stylexfer.tokens.metre; zeros: unknown)
+                   -> pitch_log_probs [B, T, 52], duration_log_probs [B, T, 59] (float32)
+  generate         batch_size, length, temperature, top_p, seed
+                   -> intervals [B, L-1], durations [B, L]
+  generate_primed  as generate, plus primer_intervals [B, P-1], primer_durations [B, P]
+                   -> intervals [B, L-1], durations [B, L] (starting with the primer)
+  generate_notes   batch_size, length, first_pitch, temperature, top_p, seed
+                   -> pitches [B, L] (MIDI, int32), quarter_lengths, sounding_lengths [B, L]
+  restyle, restyle_notes, restyle_like, restyle_notes_like, restyle_free,
+  restyle_notes_free   see stylexfer.serving.signatures: the melody's bars are kept
+A bad request (a token out of range, length <= 0 or > sampling.MAX_LENGTH, batch_size
+above sampling.MAX_BATCH, temperature <= 0, top_p outside (0, 1], strength outside [0, 1],
+pitches outside MIDI, bars that do not fit, shapes that do not fit) fails with
+InvalidArgumentError naming what is wrong.
+
+Besides the signatures the SavedModel keeps what a merge (stylexfer.serving.merged) needs to combine two
+exports without this package: the functions `pitch_step` and `duration_step` (one note of
+each head, see stylexfer.serving.sampling), the variables `pitch_state_size`,
+`duration_state_size`, `interval_values`, `duration_values`, `sounding_values` (the
+vocabulary and the genre's rests) and `genre`.
+"""
+
+import tensorflow as tf
+
+from stylexfer.tokens import metre
+from stylexfer.model import melody_model  # registers MelodyModel for loading
+from stylexfer.serving import sampling
+from stylexfer.serving import saving
+from stylexfer.serving import signatures
+from stylexfer.tokens import vocabulary
+
+_SEQUENCE_SPECS = [signatures._tokens(name) for name in melody_model.SEQUENCE_INPUTS]
+
+
+class GenreModule(signatures.MelodyModule):
+  """A trained genre model with its sampling signatures."""
+
+  def __init__(self, model, genre, sounding_values=None):
+    super().__init__(vocabulary.interval_table(), vocabulary.duration_table(),
+                     # Without the genre's rests every note sounds its whole duration.
+                     vocabulary.duration_table() if sounding_values is None
+                     else sounding_values, name=f'{genre}_melodies')
+    self.model = model
+    # The tf.Variables under the Keras 3 variables, tracked here too: without them the
+    # SavedModel loads in TF2 Python but TF Serving and saved_model_cli (the TF1 loader)
+    # fail with "Could not find variable" (keras-team/keras#20095).
+    self.model_variables = [v.value for v in model.weights]
+    self.steps = sampling.HeadSteps(model)
+    self.genre = tf.Variable(genre, trainable=False, name='genre')
+    self._duration_state_size = self.steps.state_size
+    self.pitch_state_size = tf.Variable(self.steps.state_size, trainable=False,
+                                        name='pitch_state_size')
+    self.duration_state_size = tf.Variable(self.steps.state_size, trainable=False,
+                                           name='duration_state_size')
+    step_spec = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
+                 tf.TensorSpec([None, len(metre.INPUTS)], tf.int32),
+                 tf.TensorSpec([None, self.steps.state_size], tf.float32)]
+    self.pitch_step = tf.function(self.steps.pitch_step, input_signature=step_spec)
+    self.duration_step = tf.function(self.steps.duration_step, input_signature=step_spec)
+
+  def _generate(self, batch_size, length, temperature, top_p, seed, primer=(None, None)):
+    return sampling.generate(self.pitch_step, self.duration_step, self.steps.state_size,
+                             self.steps.state_size, batch_size, length, temperature,
+                             top_p, seed, *primer)
+
+  @tf.function(input_signature=_SEQUENCE_SPECS)
+  def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,
+            notes_left):
+    sequences = dict(zip(melody_model.SEQUENCE_INPUTS, (
+        intervals_in, durations_in, intervals_out, positions, bar_lengths, notes_left)))
+    sizes = {'intervals_in': vocabulary.NUM_INTERVALS,
+             'durations_in': vocabulary.NUM_DURATIONS,
+             'intervals_out': vocabulary.NUM_INTERVALS,
+             'positions': metre.NUM_POSITIONS, 'bar_lengths': metre.NUM_BAR_LENGTHS,
+             'notes_left': metre.NUM_NOTES_LEFT}
+    checks = [lambda: tf.debugging.assert_positive(tf.size(intervals_in),
+                                                   message='the token sequences are empty')]
+    for name in melody_model.SEQUENCE_INPUTS[1:]:
+      checks.append(lambda name=name: tf.debugging.assert_equal(
+          tf.shape(intervals_in), tf.shape(sequences[name]),
+          message=f'intervals_in and {name} must have one shape'))
+    for name, size in sizes.items():
+      checks.append(lambda name=name, size=size: _assert_ids(sequences[name], size, name))
+    features = dict(zip(sequences, sampling.after(checks, *sequences.values())))
+    outputs = self.model(features, training=False)
+    return {'pitch_log_probs': tf.nn.log_softmax(outputs['pitch_logits']),
+            'duration_log_probs': tf.nn.log_softmax(outputs['duration_logits'])}
+
+  @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS)
+  def generate(self, batch_size, length, temperature, top_p, seed):
+    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed)
+    return {'intervals': intervals, 'durations': durations}
+
+  @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS + [
+      signatures._tokens('primer_intervals'), signatures._tokens('primer_durations')])
+  def generate_primed(self, batch_size, length, temperature, top_p, seed, primer_intervals,
+                      primer_durations):
+    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
+                                          (primer_intervals, primer_durations))
+    return {'intervals': intervals, 'durations': durations}
+
+  def signatures(self):
+    return {'serving_default': self.score, 'generate': self.generate,
+            'generate_primed': self.generate_primed, **super().signatures()}
+
+
+def _assert_ids(tokens, vocab_size, name):
+  return tf.debugging.assert_equal(
+      tf.reduce_all((tokens >= 0) & (tokens < vocab_size)), True,
+      message=f'{name} token ids must be in [0, {vocab_size})')
+
+
+def export(model, genre, models_dir, name=None, version=None, sounding_values=None):
+  """Writes the SavedModel to <models_dir>/<name>/<version>/ and returns that path.
+
+  `sounding_values` (see stylexfer.tokens.articulation) are the genre's rests; legato without.
+  """
+  return saving.save_versioned(GenreModule(model, genre, sounding_values), models_dir,
+                               name or genre, version)
+

@@ -1,0 +1,143 @@
+"""A merge of two exported genres in one SavedModel: one genre's tones, another's rhythm.
+
+`merge` writes <models_dir>/<name>/<version>/ (name: <pitch genre>_<rhythm genre>;
+version: the next free integer); the program is stylexfer-merge
+(stylexfer.programs.merge). The merge is built from the two SavedModels alone, as TF
+Serving or a Colab without this package's model code would hold them: their step functions, state sizes and
+vocabulary tables. It refuses two models whose vocabularies differ, since a token of one
+would then mean another interval or duration in the other.
+
+Signatures (dtypes as in stylexfer.serving.genre; the inputs of `generate`,
+`generate_notes`, the restyle family and `serving_default` are those of a genre export, so a client can
+take either):
+  generate        batch_size, length, temperature, top_p, seed
+                  -> intervals [B, L-1], durations [B, L]
+      The pitch model's own `generate` (its tones are sampled with its own rhythm, which
+      its pitch head listens to), then the rhythm model's free restyle of those intervals
+      and durations with the same seed and strength 1 (generated melodies have no bars).
+  generate_blended  as generate, plus strength: a blend of the pitch model's own rhythm
+                  and the rhythm model's (see stylexfer.serving.sampling.restyle)
+  generate_notes  batch_size, length, first_pitch, temperature, top_p, seed
+                  -> pitches [B, L] (MIDI), quarter_lengths, sounding_lengths [B, L]
+  generate_notes_blended  as generate_notes, plus strength
+  restyle, restyle_notes, restyle_like, restyle_notes_like, restyle_free,
+  restyle_notes_free   the rhythm model's, with the rhythm model's rests (see
+                  stylexfer.serving.signatures)
+  serving_default intervals_in, durations_in, intervals_out and the metrical ids [B, T]
+                  -> pitch_log_probs (the pitch model's), duration_log_probs (the rhythm
+                  model's): how likely the merged model finds a melody
+The merged SavedModel keeps `pitch_step` (the pitch model's), `duration_step` (the rhythm
+model's), their state sizes and the vocabulary tables, so it can be merged again.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from stylexfer.model import melody_model
+from stylexfer.serving import sampling
+from stylexfer.serving import saving
+from stylexfer.serving import signatures
+
+# What an exported genre must hold to be merged.
+_NEEDED = ('pitch_step', 'duration_step', 'pitch_state_size', 'duration_state_size',
+           'interval_values', 'duration_values', 'sounding_values', 'genre', 'score')
+
+
+class MergeError(ValueError):
+  """Two SavedModels that cannot be merged, with the reason."""
+
+
+def check_mergeable(pitch_model, rhythm_model):
+  """Raises MergeError unless both are stylexfer exports with one and the same vocabulary."""
+  for role, loaded in (('pitch', pitch_model), ('rhythm', rhythm_model)):
+    missing = [name for name in _NEEDED if not hasattr(loaded, name)]
+    if missing:
+      raise MergeError(f'the {role} model is not a stylexfer genre export of this version: '
+                       f'it lacks {", ".join(missing)} (export it again)')
+  for table in ('interval_values', 'duration_values'):
+    ours = getattr(pitch_model, table).numpy()
+    theirs = getattr(rhythm_model, table).numpy()
+    if ours.shape != theirs.shape:
+      raise MergeError(f'the vocabularies differ: {table} has {ours.shape[0]} ids in the '
+                       f'pitch model and {theirs.shape[0]} in the rhythm model')
+    if not np.array_equal(ours, theirs):
+      token = int(np.flatnonzero(ours != theirs)[0])
+      raise MergeError(f'the vocabularies differ: {table}[{token}] is {ours[token]:g} in the '
+                       f'pitch model and {theirs[token]:g} in the rhythm model')
+
+
+class MergedModule(signatures.MelodyModule):
+  """Tones sampled by one exported genre, durations by another, from SavedModels alone."""
+
+  def __init__(self, pitch_model, rhythm_model):
+    check_mergeable(pitch_model, rhythm_model)
+    pitch_genre = pitch_model.genre.numpy().decode()
+    rhythm_genre = rhythm_model.genre.numpy().decode()
+    super().__init__(pitch_model.interval_values.numpy(),
+                     pitch_model.duration_values.numpy(),
+                     rhythm_model.sounding_values.numpy(),
+                     name=f'{pitch_genre}_{rhythm_genre}_melodies')
+    self.pitch_model = pitch_model
+    self.rhythm_model = rhythm_model
+    self.genre = tf.Variable(f'{pitch_genre}_{rhythm_genre}', trainable=False, name='genre')
+    self.pitch_genre = tf.Variable(pitch_genre, trainable=False, name='pitch_genre')
+    self.rhythm_genre = tf.Variable(rhythm_genre, trainable=False, name='rhythm_genre')
+    # State sizes fix the shapes of the loop's zero states: Python ints at trace time.
+    self._pitch_sizes = (int(pitch_model.pitch_state_size.numpy()),
+                         int(pitch_model.duration_state_size.numpy()))
+    self._duration_state_size = int(rhythm_model.duration_state_size.numpy())
+    self.pitch_state_size = tf.Variable(self._pitch_sizes[0], trainable=False,
+                                        name='pitch_state_size')
+    self.duration_state_size = tf.Variable(self._duration_state_size, trainable=False,
+                                           name='duration_state_size')
+    self.pitch_step = pitch_model.pitch_step
+    self.duration_step = rhythm_model.duration_step
+
+  def _generate(self, batch_size, length, temperature, top_p, seed, strength=1.0):
+    pitch_size, own_duration_size = self._pitch_sizes
+    intervals, durations = sampling.generate(
+        self.pitch_model.pitch_step, self.pitch_model.duration_step, pitch_size,
+        own_duration_size, batch_size, length, temperature, top_p, seed)
+    return intervals, self._restyle(intervals, durations, strength, temperature, top_p, seed)
+
+  @tf.function(input_signature=[signatures._tokens(n) for n in melody_model.SEQUENCE_INPUTS])
+  def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,
+            notes_left):
+    inputs = (intervals_in, durations_in, intervals_out, positions, bar_lengths, notes_left)
+    pitch = self.pitch_model.score(*inputs)
+    rhythm = self.rhythm_model.score(*inputs)
+    return {'pitch_log_probs': pitch['pitch_log_probs'],
+            'duration_log_probs': rhythm['duration_log_probs']}
+
+  @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS)
+  def generate(self, batch_size, length, temperature, top_p, seed):
+    return self._generate_tokens(batch_size, length, 1.0, temperature, top_p, seed)
+
+  @tf.function(input_signature=signatures.SIZE + signatures.STRENGTH + signatures.CONTROLS)
+  def generate_blended(self, batch_size, length, strength, temperature, top_p, seed):
+    return self._generate_tokens(batch_size, length, strength, temperature, top_p, seed)
+
+  @tf.function(input_signature=signatures.SIZE + [signatures._scalar(tf.int32, 'first_pitch')]
+               + signatures.STRENGTH + signatures.CONTROLS)
+  def generate_notes_blended(self, batch_size, length, first_pitch, strength, temperature,
+                             top_p, seed):
+    return self._generate_notes(first_pitch, lambda: self._generate(
+        batch_size, length, temperature, top_p, seed, strength))
+
+  def _generate_tokens(self, batch_size, length, strength, temperature, top_p, seed):
+    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
+                                          strength)
+    return {'intervals': intervals, 'durations': durations}
+
+  def signatures(self):
+    return {'serving_default': self.score, 'generate': self.generate,
+            'generate_blended': self.generate_blended,
+            'generate_notes_blended': self.generate_notes_blended, **super().signatures()}
+
+
+def merge(pitch_model_dir, rhythm_model_dir, models_dir, name=None, version=None):
+  """Writes the merge of two exported SavedModels to <models_dir>/<name>/<version>/; its path."""
+  module = MergedModule(tf.saved_model.load(pitch_model_dir),
+                        tf.saved_model.load(rhythm_model_dir))
+  return saving.save_versioned(module, models_dir, name or module.genre.numpy().decode(), version)
+

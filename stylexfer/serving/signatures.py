@@ -1,0 +1,160 @@
+"""What every exported SavedModel serves, written once: the vocabulary, restyle and notes.
+
+A genre export (stylexfer.serving.genre) and a merge of two exports
+(stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the duration head that restyles
+(`duration_step` and its state size), how they generate tokens, and how they score. The
+restyle signatures, the conversions between notes and tokens and the checks on requests
+live here, so a client sees one set of inputs and one set of errors from either.
+
+Restyle signatures (flat dicts of tensors, batch first; token ids int32, pitches int32,
+quarter notes float32; strength, push, temperature, top_p float32 scalars; seed int64):
+  restyle             intervals [B, N-1], durations [B, N], bars [B, N], bar_lengths [B, M],
+                      pickup [B], strength, push, temperature, top_p, seed
+                      -> durations [B, N]
+  restyle_notes       pitches [B, N], quarter_lengths [B, N], bars, bar_lengths, pickup,
+                      strength, push, temperature, top_p, seed
+                      -> pitches, quarter_lengths, sounding_lengths [B, N]
+  restyle_like, restyle_notes_like   as above, plus the target melody whose rhythm to
+                      imitate: like_intervals, like_durations (or like_pitches,
+                      like_quarter_lengths)
+  restyle_free, restyle_notes_free   the rhythm drawn without bars: the inputs of
+                      restyle / restyle_notes without bars, bar_lengths, pickup and push
+`bars` is each note's bar index (from 0, never decreasing; a bar with no onset of its own
+still has its length in `bar_lengths`), `pickup` the first note's onset in its bar.
+Every note keeps its bar; `push` (at most sampling.MAX_PUSH quarter notes) lets the first
+note of a bar start that much early. `sounding_lengths` is how long each note sounds:
+shorter than its inter-onset duration where the genre rests.
+"""
+
+import tensorflow as tf
+
+from stylexfer.serving import sampling
+
+MIDI_RANGE = (0, 127)
+
+_scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)
+_tokens = lambda name: tf.TensorSpec([None, None], tf.int32, name=name)
+_floats = lambda name: tf.TensorSpec([None, None], tf.float32, name=name)
+CONTROLS = [_scalar(tf.float32, 'temperature'), _scalar(tf.float32, 'top_p'),
+            _scalar(tf.int64, 'seed')]
+SIZE = [_scalar(tf.int32, 'batch_size'), _scalar(tf.int32, 'length')]
+STRENGTH = [_scalar(tf.float32, 'strength')]
+FORM = [_tokens('bars'), _floats('bar_lengths'),
+        tf.TensorSpec([None], tf.float32, name='pickup')]
+PUSH = [_scalar(tf.float32, 'push')]
+NOTES = [_tokens('pitches'), _floats('quarter_lengths')]
+LIKE_NOTES = [_tokens('like_pitches'), _floats('like_quarter_lengths')]
+TOKENS = [_tokens('intervals'), _tokens('durations')]
+LIKE_TOKENS = [_tokens('like_intervals'), _tokens('like_durations')]
+
+
+class MelodyModule(tf.Module):
+  """The vocabulary tables and every restyle signature over one duration head.
+
+  Subclasses set `duration_step` (a function, see stylexfer.serving.sampling), the Python int
+  `_duration_state_size`, and `_generate(batch_size, length, temperature, top_p, seed)`
+  returning (intervals, durations).
+  """
+
+  def __init__(self, interval_values, duration_values, sounding_values, name=None):
+    super().__init__(name=name)
+    self.interval_values = tf.Variable(interval_values, trainable=False,
+                                       name='interval_values')
+    self.duration_values = tf.Variable(duration_values, trainable=False,
+                                       name='duration_values')
+    # How long a note of each duration id sounds in this genre (its rests).
+    self.sounding_values = tf.Variable(sounding_values, trainable=False,
+                                       name='sounding_values')
+
+  def notes_to_tokens(self, pitches, quarter_lengths, prefix=''):
+    """Intervals [B, N-1] folded by octaves, durations [B, N] snapped to the grid."""
+    return sampling.notes_to_tokens(pitches, quarter_lengths, self.interval_values,
+                                    self.duration_values, prefix)
+
+  def tokens_to_notes(self, first_pitch, intervals, durations):
+    """MIDI pitches [B, N] (kept in 0..127 by octaves) and quarter lengths [B, N]."""
+    return sampling.tokens_to_notes(first_pitch, intervals, durations, self.interval_values,
+                                    self.duration_values)
+
+  def _restyle(self, intervals, durations, strength, temperature, top_p, seed, form=None,
+               push=0.0, like=(None, None)):
+    return sampling.restyle(self.duration_step, self._duration_state_size, intervals,
+                            durations, strength, temperature, top_p, seed,
+                            self.interval_values, self.duration_values, form, push, *like)
+
+  def _restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed,
+                     form=None, push=0.0, like_notes=None):
+    intervals, durations = self.notes_to_tokens(pitches, quarter_lengths)
+    like = (self.notes_to_tokens(*like_notes, prefix='like: ') if like_notes
+            else (None, None))
+    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed,
+                              form, push, like)
+    quarter_lengths = tf.gather(self.duration_values, durations)
+    return {'pitches': tf.identity(pitches), 'quarter_lengths': quarter_lengths,
+            'sounding_lengths': tf.minimum(tf.gather(self.sounding_values, durations),
+                                           quarter_lengths)}
+
+  @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
+  def restyle(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
+              temperature, top_p, seed):
+    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
+                                       seed, (bars, bar_lengths, pickup), push)}
+
+  @tf.function(input_signature=NOTES + FORM + STRENGTH + PUSH + CONTROLS)
+  def restyle_notes(self, pitches, quarter_lengths, bars, bar_lengths, pickup, strength,
+                    push, temperature, top_p, seed):
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed,
+                               (bars, bar_lengths, pickup), push)
+
+  @tf.function(input_signature=TOKENS + LIKE_TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
+  def restyle_like(self, intervals, durations, like_intervals, like_durations, bars,
+                   bar_lengths, pickup, strength, push, temperature, top_p, seed):
+    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
+                                       seed, (bars, bar_lengths, pickup), push,
+                                       (like_intervals, like_durations))}
+
+  @tf.function(input_signature=NOTES + LIKE_NOTES + FORM + STRENGTH + PUSH + CONTROLS)
+  def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
+                         bars, bar_lengths, pickup, strength, push, temperature, top_p,
+                         seed):
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed,
+                               (bars, bar_lengths, pickup), push,
+                               (like_pitches, like_quarter_lengths))
+
+  @tf.function(input_signature=TOKENS + STRENGTH + CONTROLS)
+  def restyle_free(self, intervals, durations, strength, temperature, top_p, seed):
+    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
+                                       seed)}
+
+  @tf.function(input_signature=NOTES + STRENGTH + CONTROLS)
+  def restyle_notes_free(self, pitches, quarter_lengths, strength, temperature, top_p,
+                         seed):
+    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed)
+
+  @tf.function(input_signature=SIZE + [_scalar(tf.int32, 'first_pitch')] + CONTROLS)
+  def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed):
+    return self._generate_notes(first_pitch, lambda: self._generate(
+        batch_size, length, temperature, top_p, seed))
+
+  def _generate_notes(self, first_pitch, draw):
+    """generate_notes' outputs for the tokens that `draw()` samples, from first_pitch."""
+    first_pitch, = sampling.after([lambda: assert_midi(first_pitch, 'first_pitch')],
+                                  first_pitch)
+    intervals, durations = draw()
+    pitches, quarter_lengths = self.tokens_to_notes(
+        tf.fill([tf.shape(durations)[0]], first_pitch), intervals, durations)
+    return {'pitches': pitches, 'quarter_lengths': quarter_lengths,
+            'sounding_lengths': tf.minimum(tf.gather(self.sounding_values, durations),
+                                           quarter_lengths)}
+
+  def signatures(self):
+    """The signatures every export serves; subclasses add their own."""
+    return {name: getattr(self, name) for name in (
+        'restyle', 'restyle_notes', 'restyle_like', 'restyle_notes_like', 'restyle_free',
+        'restyle_notes_free', 'generate_notes')}
+
+
+def assert_midi(pitch, name):
+  return tf.debugging.assert_equal(
+      tf.reduce_all((pitch >= MIDI_RANGE[0]) & (pitch <= MIDI_RANGE[1])), True,
+      message=f'{name} must be a MIDI pitch in [{MIDI_RANGE[0]}, {MIDI_RANGE[1]}]')

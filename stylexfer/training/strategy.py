@@ -1,0 +1,56 @@
+"""The tf.distribute strategies a run can use, and which worker keeps what it writes."""
+
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ('one_device', 'mirrored', 'multi_worker_mirrored', 'tpu')
+
+
+def make_strategy(name, tpu=''):
+  """The tf.distribute strategy called `name` (one of STRATEGIES)."""
+  if name == 'one_device':
+    gpus = tf.config.list_logical_devices('GPU')
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else '/cpu:0')
+  if name == 'mirrored':
+    # Without GPUs, mirror over the logical CPU devices (see --cpu_devices).
+    devices = (tf.config.list_logical_devices('GPU')
+               or tf.config.list_logical_devices('CPU'))
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
+  if name == 'multi_worker_mirrored':
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if name == 'tpu':
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  raise ValueError(f'unknown distribution strategy {name!r}; choose one of {STRATEGIES}')
+
+
+def split_cpu(num_devices):
+  """Splits the CPU into logical devices; must run before TensorFlow initializes."""
+  cpu = tf.config.list_physical_devices('CPU')[0]
+  tf.config.set_logical_device_configuration(
+      cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
+
+
+def is_chief(strategy):
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if resolver is None or not resolver.task_type:
+    return True
+  if resolver.task_type == 'chief':
+    return True
+  has_chief = 'chief' in resolver.cluster_spec().as_dict()
+  return resolver.task_type == 'worker' and resolver.task_id == 0 and not has_chief
+
+
+def write_dir(model_dir, strategy):
+  """model_dir for the chief; a private scratch folder for the other workers.
+
+  Every worker must write its checkpoints (they take part in the same collective
+  operations), but only the chief's are kept.
+  """
+  if is_chief(strategy):
+    return model_dir
+  resolver = strategy.cluster_resolver
+  return os.path.join(model_dir, f'.worker_{resolver.task_type}_{resolver.task_id}')
