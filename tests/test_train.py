@@ -173,7 +173,7 @@ def test_command_line_trains_and_resumes(tmp_path):
     return subprocess.run(
         [sys.executable, '-m', 'stylexfer.programs.train', '--synthetic=16', '--preset=tiny',
          '--override=lstm_units=12', f'--epochs={epochs}', '--batch_size=8',
-         f'--model_dir={tmp_path}'],
+         '--clipnorm=0.5', '--shuffle_buffer=100', f'--run_dir={tmp_path}'],
         env=_subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=240,
         check=False)
 
@@ -182,6 +182,10 @@ def test_command_line_trains_and_resumes(tmp_path):
   written = json.loads((tmp_path / 'config.json').read_text())
   assert written['model']['lstm_units'] == 12
   assert written['dataset'] == 'synthetic:16'
+  # Every training setting is a flag, and the run records the settings it resolved.
+  assert written['training']['clipnorm'] == 0.5
+  assert written['training']['shuffle_buffer'] == 100
+  assert written['training']['batch_size'] == 8
   result = run(2)
   assert result.returncode == 0, result.stderr[-5000:]
   assert 'Resumed from' in result.stderr
