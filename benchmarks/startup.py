@@ -41,8 +41,8 @@ def main(argv):
   out = tempfile.mkdtemp(prefix='startup_')
   commands = {
       'floor': [sys.executable, '-c', _FLOOR],
-      'restyle': [sys.executable, '-m', 'stylexfer.programs.restyle', f'--input={_REEL}', '--to=jazz',
-                  '--from=folk', '--seed=1', f'--out={out}'],
+      'restyle': [sys.executable, '-m', 'stylexfer.programs.restyle', f'--input={_REEL}',
+                  '--to=jazz', '--from=folk', '--seed=1', f'--out={out}'],
   }
   times = {name: [] for name in commands}
   for _ in range(FLAGS.repeats):

@@ -18,7 +18,8 @@ NOTEBOOK = os.path.join(os.path.dirname(__file__), os.pardir, 'notebooks', 'rest
 
 def test_notebook_restyles_and_shows_score_and_audio(tmp_path, monkeypatch):
   keras.utils.set_random_seed(0)
-  genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), 'jazz', str(tmp_path / 'm'))
+  genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), 'jazz',
+                   str(tmp_path / 'm'))
   tune = fixtures.write_abc(str(tmp_path))
   for name, value in {'MODELS_DIR': str(tmp_path / 'm'), 'INPUT': tune, 'TUNE': 'Pickup Jig',
                       'TO': 'jazz', 'SEED': '3', 'OUT': str(tmp_path / 'out')}.items():

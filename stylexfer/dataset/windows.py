@@ -10,8 +10,9 @@ note before it, so its interval is START. One model step per note plus one for E
 
 The pitch head reads intervals_in and durations_in; the duration head reads intervals_out
 (the interval of the note whose duration it predicts) and durations_in. The pitch head is
-not scored on START (see stylexfer.model.melody_model.target_mask). Both heads also hear where note t
-falls in its bar (stylexfer.tokens.metre: positions, bar_lengths, notes_left; 0, unknown, at END).
+not scored on START (see stylexfer.model.melody_model.target_mask). Both heads also hear
+where note t falls in its bar (stylexfer.tokens.metre: positions, bar_lengths, notes_left;
+0, unknown, at END).
 
 Melodies run from a few dozen notes (folk tunes) to about 5,000 (jazz solos), so the
 n + 1 steps are cut into consecutive windows of `window` steps and the last one is padded

@@ -21,9 +21,9 @@ above sampling.MAX_BATCH, temperature <= 0, top_p outside (0, 1], strength outsi
 pitches outside MIDI, bars that do not fit, shapes that do not fit) fails with
 InvalidArgumentError naming what is wrong.
 
-Besides the signatures the SavedModel keeps what a merge (stylexfer.serving.merged) needs to combine two
-exports without this package: the functions `pitch_step` and `duration_step` (one note of
-each head, see stylexfer.serving.sampling), the variables `pitch_state_size`,
+Besides the signatures the SavedModel keeps what a merge (stylexfer.serving.merged) needs to
+combine two exports without this package: the functions `pitch_step` and `duration_step`
+(one note of each head, see stylexfer.serving.sampling), the variables `pitch_state_size`,
 `duration_state_size`, `interval_values`, `duration_values`, `sounding_values` (the
 vocabulary and the genre's rests) and `genre`.
 """

@@ -1,15 +1,15 @@
 """A merge of two exported genres in one SavedModel: one genre's tones, another's rhythm.
 
-`merge` writes <models_dir>/<name>/<version>/ (name: <pitch genre>_<rhythm genre>;
-version: the next free integer); the program is stylexfer-merge
-(stylexfer.programs.merge). The merge is built from the two SavedModels alone, as TF
-Serving or a Colab without this package's model code would hold them: their step functions, state sizes and
-vocabulary tables. It refuses two models whose vocabularies differ, since a token of one
-would then mean another interval or duration in the other.
+`merge` writes <models_dir>/<name>/<version>/ (name: <pitch genre>_<rhythm genre>; version:
+the next free integer); the program is stylexfer-merge (stylexfer.programs.merge). The merge
+is built from the two SavedModels alone, as TF Serving or a Colab without this package's
+model code would hold them: their step functions, state sizes and vocabulary tables. It
+refuses two models whose vocabularies differ, since a token of one would then mean another
+interval or duration in the other.
 
 Signatures (dtypes as in stylexfer.serving.genre; the inputs of `generate`,
-`generate_notes`, the restyle family and `serving_default` are those of a genre export, so a client can
-take either):
+`generate_notes`, the restyle family and `serving_default` are those of a genre export, so
+a client can take either):
   generate        batch_size, length, temperature, top_p, seed
                   -> intervals [B, L-1], durations [B, L]
       The pitch model's own `generate` (its tones are sampled with its own rhythm, which

@@ -1,10 +1,11 @@
 """What every exported SavedModel serves, written once: the vocabulary, restyle and notes.
 
 A genre export (stylexfer.serving.genre) and a merge of two exports
-(stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the duration head that restyles
-(`duration_step` and its state size), how they generate tokens, and how they score. The
-restyle signatures, the conversions between notes and tokens and the checks on requests
-live here, so a client sees one set of inputs and one set of errors from either.
+(stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the
+duration head that restyles (`duration_step` and its state size), how they generate tokens,
+and how they score. The restyle signatures, the conversions between notes and tokens and the
+checks on requests live here, so a client sees one set of inputs and one set of errors from
+either.
 
 Restyle signatures (flat dicts of tensors, batch first; token ids int32, pitches int32,
 quarter notes float32; strength, push, temperature, top_p float32 scalars; seed int64):

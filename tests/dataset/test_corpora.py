@@ -9,7 +9,7 @@ from stylexfer.dataset import corpus
 from stylexfer.tokens import vocabulary
 from stylexfer.reading import wjazzd
 
-CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpora')
+CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'shared', 'corpora')
 pytestmark = [pytest.mark.corpora,
               pytest.mark.skipif(not os.path.isdir(CORPORA), reason='../shared/corpora absent')]
 

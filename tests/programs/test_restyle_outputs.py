@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import breakage
 import fixtures
 from stylexfer import atomic
 from stylexfer.writers import audio
@@ -24,7 +25,6 @@ from stylexfer.programs import restyle
 from stylexfer.programs import common
 from stylexfer.serving import client
 from stylexfer.serving import genre as genre_lib
-from test_hardening import _empty, _garble, _leftovers, _on_tmpfs, _truncate, needs_tmpfs
 
 TINY = melody_model.preset('tiny')
 
@@ -126,18 +126,18 @@ def test_out_on_a_full_disk_leaves_no_partial_file(model_dir, tune, tmp_path, ca
              'cannot write (no space left on the device)')
   written = sorted(os.listdir(out))
   assert not [name for name in written if name.endswith('.abc')]  # no 0-byte .abc
-  assert not _leftovers(out)
+  assert not breakage.leftovers(out)
   assert written and all(os.path.getsize(out / name) > 0 for name in written)
 
 
 @pytest.mark.slow
-@needs_tmpfs
+@breakage.needs_tmpfs
 def test_restyle_on_a_real_full_disk(tune, tmp_path):
   mount = tmp_path / 'disk'
   # The shipped models: a program in another process.
-  done = _on_tmpfs('64k', f'{sys.executable} -m stylexfer.programs.restyle --input={tune} --to=jazz '
-                   f'--synthesizer=pluck --out={mount}/out; '
-                   f'echo rc=$?; ls -la {mount}/out', mount)
+  done = breakage.on_tmpfs('64k', f'{sys.executable} -m stylexfer.programs.restyle '
+                           f'--input={tune} --to=jazz --synthesizer=pluck --out={mount}/out; '
+                           f'echo rc=$?; ls -la {mount}/out', mount)
   assert 'rc=1' in done.stdout, done.stdout + done.stderr[-3000:]
   # The program's error line, and besides it only TensorFlow's start-up notices (which
   # TensorFlow 2.21 writes whatever TF_CPP_MIN_LOG_LEVEL says).
@@ -201,14 +201,14 @@ def test_one_line_gives_the_assertion_of_a_refused_request():
 
 
 MODEL_DAMAGE = {
-    'garbled saved_model.pb': (lambda d: _garble(d / 'saved_model.pb'),
+    'garbled saved_model.pb': (lambda d: breakage.garble(d / 'saved_model.pb'),
                                'saved_model.pb cannot be read'),
-    'empty saved_model.pb': (lambda d: _empty(d / 'saved_model.pb'),
+    'empty saved_model.pb': (lambda d: breakage.empty(d / 'saved_model.pb'),
                              'saved_model.pb cannot be read'),
     'no variables': (lambda d: shutil.rmtree(d / 'variables'),
                      'its variables/ folder is missing'),
     'truncated variables': (
-        lambda d: _truncate(d / 'variables' / 'variables.data-00000-of-00001'),
+        lambda d: breakage.truncate(d / 'variables' / 'variables.data-00000-of-00001'),
         'its variables are missing or damaged'),
     'missing variables index': (lambda d: os.remove(d / 'variables' / 'variables.index'),
                                 'its variables are missing or damaged'),

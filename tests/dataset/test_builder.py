@@ -251,7 +251,7 @@ def test_beam_builds_jazz_from_wjazzd_like_one_process(manual_dir, tmp_path):
   with pytest.raises(corpus.CorpusError, match='no tune was kept for the (validation|test) '
                      'split; a corpus this small'):
     build_lib.build('jazz', str(tmp_path / 'beam'), str(manual_dir),
-                     beam_options=['direct_num_workers=1'])
+                    beam_options=['direct_num_workers=1'])
   assert plain.info.splits['train'].num_examples == 2
 
 

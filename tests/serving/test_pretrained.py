@@ -16,8 +16,9 @@ from stylexfer.reading import wjazzd
 import fixtures
 from stylexfer.evaluation import quality
 
-EXAMPLE = os.path.join(os.path.dirname(loading.PRETRAINED_DIR), 'examples', 'the_stylexfer_reel.abc')
-CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpora')
+EXAMPLE = os.path.join(os.path.dirname(loading.PRETRAINED_DIR), 'examples',
+                       'the_stylexfer_reel.abc')
+CORPORA = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'shared', 'corpora')
 
 
 @pytest.fixture(scope='module')

@@ -19,7 +19,7 @@ from stylexfer.dataset import windows
 from stylexfer.training import config as config_lib
 from stylexfer.training import loop
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = melody_model.preset('tiny')
 QUICK = config_lib.TrainingConfig(
     epochs=4, batch_size=8, learning_rate=1e-2, lr_schedule='constant', patience=0)
@@ -98,7 +98,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
   with pytest.raises(Killed):
     loop.train(TINY, melodies, val, str(tmp_path), QUICK,
-                           on_epoch_end=kill_after_epoch_2, verbose=0)
+               on_epoch_end=kill_after_epoch_2, verbose=0)
   assert _metrics(tmp_path)['completed_epochs'] == 2
   assert not (tmp_path / 'model.keras').exists()
 
@@ -115,8 +115,8 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
   # A finished run restarted trains no further.
   epochs_run.clear()
   loop.train(TINY, melodies, val, str(tmp_path), QUICK,
-                         on_epoch_end=lambda epoch, logs: epochs_run.append(epoch),
-                         verbose=0)
+             on_epoch_end=lambda epoch, logs: epochs_run.append(epoch),
+             verbose=0)
   assert not epochs_run
 
 
@@ -126,7 +126,7 @@ def test_a_model_dir_of_another_model_is_refused(tmp_path):
   loop.train(TINY, melodies, None, str(tmp_path), one_epoch, verbose=0)
   with pytest.raises(ValueError, match='another --run_dir'):
     loop.train(TINY.override(['lstm_units=8']), melodies, None,
-                           str(tmp_path), one_epoch, verbose=0)
+               str(tmp_path), one_epoch, verbose=0)
 
 
 def test_early_stopping_when_validation_loss_stops_falling(tmp_path):

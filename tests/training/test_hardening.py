@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import breakage
 import fixtures
 from stylexfer import atomic
 from stylexfer.reading import melody as melody_lib
@@ -34,60 +35,11 @@ from stylexfer.training import config as config_lib
 from stylexfer.training import files
 from stylexfer.training import loop
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = melody_model.preset('tiny')
 QUICK = config_lib.TrainingConfig(
     epochs=3, batch_size=8, learning_rate=1e-2, lr_schedule='constant', patience=0)
 MELODIES = windows.synthetic_melodies(8, seed=0, max_notes=60)
 VALIDATION = windows.synthetic_melodies(2, seed=1, max_notes=60)
-
-
-def _env():
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-  env['PYTHONPATH'] = os.pathsep.join(filter(None, [REPO, env.get('PYTHONPATH')]))
-  return env
-
-
-def _garble(path):
-  data = bytearray(open(path, 'rb').read())
-  for i in range(0, len(data), 7):
-    data[i] ^= 0x5A
-  open(path, 'wb').write(bytes(data))
-
-
-def _truncate(path):
-  data = open(path, 'rb').read()
-  open(path, 'wb').write(data[:len(data) // 2])
-
-
-def _empty(path):
-  open(path, 'wb').close()
-
-
-def _leftovers(folder):
-  """Temporary files that a failed write must not leave behind."""
-  return [name for name in os.listdir(folder) if 'partial' in name or name.endswith('_temp')]
-
-
-def _can_mount_tmpfs():
-  if not shutil.which('unshare'):
-    return False
-  done = subprocess.run(['unshare', '-rm', 'sh', '-c', 'mount -t tmpfs -o size=4k tmpfs /mnt'],
-                        capture_output=True, check=False)
-  return done.returncode == 0
-
-
-def _on_tmpfs(size, command, mount_point):
-  """Runs `command` (a shell line) with a tmpfs of `size` mounted at mount_point, in a
-  private mount namespace; returns the CompletedProcess."""
-  os.makedirs(mount_point, exist_ok=True)
-  script = f'mount -t tmpfs -o size={size} tmpfs {mount_point} && {command}'
-  return subprocess.run(['unshare', '-rm', 'sh', '-c', script], capture_output=True,
-                        text=True, env=_env(), cwd=REPO, timeout=300, check=False)
-
-
-needs_tmpfs = pytest.mark.skipif(not _can_mount_tmpfs(),
-                                 reason='no private mount namespace for a small tmpfs')
 
 
 # Training: damaged checkpoints.
@@ -101,12 +53,12 @@ def trained_run(tmp_path_factory):
 
 
 DAMAGE = {
-    'garbled data': lambda d: _garble(d / 'ckpt-3.data-00000-of-00001'),
-    'truncated data': lambda d: _truncate(d / 'ckpt-3.data-00000-of-00001'),
-    'empty data': lambda d: _empty(d / 'ckpt-3.data-00000-of-00001'),
+    'garbled data': lambda d: breakage.garble(d / 'ckpt-3.data-00000-of-00001'),
+    'truncated data': lambda d: breakage.truncate(d / 'ckpt-3.data-00000-of-00001'),
+    'empty data': lambda d: breakage.empty(d / 'ckpt-3.data-00000-of-00001'),
     'missing data': lambda d: os.remove(d / 'ckpt-3.data-00000-of-00001'),
-    'garbled index': lambda d: _garble(d / 'ckpt-3.index'),
-    'empty index': lambda d: _empty(d / 'ckpt-3.index'),
+    'garbled index': lambda d: breakage.garble(d / 'ckpt-3.index'),
+    'empty index': lambda d: breakage.empty(d / 'ckpt-3.index'),
 }
 
 
@@ -135,11 +87,11 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(trained_run, t
 def test_the_fallback_restores_the_older_checkpoint_whole(trained_run, tmp_path):
   run = tmp_path / 'run'
   shutil.copytree(trained_run, run)
-  _garble(run / 'checkpoints' / 'ckpt-3.data-00000-of-00001')
+  breakage.garble(run / 'checkpoints' / 'ckpt-3.data-00000-of-00001')
   # Nothing left to train: the returned model is the restored one.
   two_epochs = dataclasses.replace(QUICK, epochs=2)
   model, metrics = loop.train(TINY, MELODIES, VALIDATION, str(run), two_epochs,
-                                          verbose=0)
+                              verbose=0)
   assert metrics['completed_epochs'] == 2
   expected = melody_model.build_model(TINY)
   tf.train.Checkpoint(model=expected).restore(
@@ -154,11 +106,11 @@ def test_a_damaged_checkpoint_state_file_resumes_from_the_newest_checkpoint(
   run = tmp_path / 'run'
   shutil.copytree(trained_run, run)
   state = run / 'checkpoints' / 'checkpoint'
-  _garble(state) if damage == 'garbled' else os.remove(state)
+  breakage.garble(state) if damage == 'garbled' else os.remove(state)
   epochs_run = []
   four = dataclasses.replace(QUICK, epochs=4)
   loop.train(TINY, MELODIES, VALIDATION, str(run), four,
-                         on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
+             on_epoch_end=lambda epoch, logs: epochs_run.append(epoch), verbose=0)
   assert epochs_run == [4]  # before: started over from epoch 1, silently
   # The state file was rewritten, so the manager keeps two checkpoints, not every one.
   assert tf.train.get_checkpoint_state(str(run / 'checkpoints')) is not None
@@ -170,7 +122,7 @@ def test_no_intact_checkpoint_is_a_clear_error(trained_run, tmp_path):
   run = tmp_path / 'run'
   shutil.copytree(trained_run, run)
   for number in (2, 3):
-    _truncate(run / 'checkpoints' / f'ckpt-{number}.data-00000-of-00001')
+    breakage.truncate(run / 'checkpoints' / f'ckpt-{number}.data-00000-of-00001')
   with pytest.raises(files.TrainingError,
                      match='no checkpoint in .* reads back .*move that folder away'):
     loop.train(TINY, MELODIES, VALIDATION, str(run), QUICK, verbose=0)
@@ -224,7 +176,7 @@ def test_a_full_disk_keeps_the_last_good_checkpoint_and_no_partial_file(
   message = str(raised.value)
   assert f'cannot write {run}/{victim}' in message and 'No space left on device' in message
   assert 'checkpoint' in message  # says what is kept
-  assert not _leftovers(run) and not _leftovers(run / 'checkpoints')
+  assert not breakage.leftovers(run) and not breakage.leftovers(run / 'checkpoints')
   # The old files are whole: the failed write went to a temporary name.
   for name, data in before.items():
     if name == victim:
@@ -248,7 +200,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
                      match=r'cannot write the epoch 4 checkpoint in .*: No space left on '
                            r'device; the last good checkpoint, .*ckpt-3, is kept'):
     loop.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
-  assert not _leftovers(run / 'checkpoints')
+  assert not breakage.leftovers(run / 'checkpoints')
   assert tf.train.latest_checkpoint(str(run / 'checkpoints')).endswith('ckpt-3')
 
 
@@ -260,12 +212,12 @@ def test_final_and_best_weights_are_written_whole(trained_run):
   # With a falling validation loss the best epoch is the last: both hold its weights.
   for a, b in zip(final.get_weights(), best.get_weights()):
     np.testing.assert_array_equal(a, b)
-  assert not _leftovers(trained_run)
+  assert not breakage.leftovers(trained_run)
 
 
 def _train_command(model_dir, epochs=3):
-  return (f'{sys.executable} -m stylexfer.programs.train --synthetic=8 --preset=tiny --epochs={epochs} '
-          f'--batch_size=8 --run_dir={model_dir}')
+  return (f'{sys.executable} -m stylexfer.programs.train --synthetic=8 --preset=tiny '
+          f'--epochs={epochs} --batch_size=8 --run_dir={model_dir}')
 
 
 @pytest.mark.slow
@@ -273,7 +225,7 @@ def test_command_line_training_into_a_file_is_one_line(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('x')
   done = subprocess.run(_train_command(blocker).split(), capture_output=True, text=True,
-                        env=_env(), cwd=REPO, timeout=300, check=False)
+                        env=breakage.subprocess_env(), cwd=breakage.REPO, timeout=300, check=False)
   assert done.returncode == 1
   errors = [line for line in done.stderr.splitlines() if line.startswith('stylexfer-')]
   assert errors == [f'stylexfer-train: error: cannot write to the run folder {blocker}: '
@@ -282,13 +234,13 @@ def test_command_line_training_into_a_file_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-@needs_tmpfs
+@breakage.needs_tmpfs
 @pytest.mark.parametrize('size', ['40k', '300k'])
 def test_command_line_training_on_a_full_disk_ends_cleanly(tmp_path, size):
   # 40k fills up inside HDF5's write of best.weights.h5 (once a segmentation fault);
   # 300k while saving the second checkpoint.
   mount = tmp_path / 'disk'
-  done = _on_tmpfs(size, _train_command(mount / 'run') + f'; echo rc=$?; '
+  done = breakage.on_tmpfs(size, _train_command(mount / 'run') + f'; echo rc=$?; '
                    f'ls {mount}/run {mount}/run/checkpoints', mount)
   assert 'rc=1' in done.stdout, done.stdout + done.stderr[-3000:]
   assert 'Segmentation fault' not in done.stderr and 'Traceback' not in done.stderr
