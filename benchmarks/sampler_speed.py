@@ -7,9 +7,10 @@ For each SavedModel (the one to time and, with --baseline, another export of the
 weights to compare with, timed in the same run, turn about) it times, reloaded:
   generate             128-note melodies, at batch 1 (ms per melody) and batch 64
   restyle              the bundled reel (its bars kept, strength 1), at batch 1 and 64
-and their `_compiled` twins where the SavedModel has them. In the same run it times a
-2048 x 2048 fp32 matmul: the machine's matmul throughput as TensorFlow reaches it now,
-so other load on the machine cancels out of the ratios.
+and their `_compiled` twins where the SavedModel has them. With them, round after round
+in turn, it times a 2048 x 2048 fp32 matmul: the machine's matmul throughput as
+TensorFlow reaches it in the same rounds, so other load on the machine cancels out of the
+ratios.
 
 Throughput at batch 64 is given as GFLOP/s of the model's work: per note and head, 2 x
 (input width + units) x 4 units for every LSTM layer and 2 x units x vocabulary for the
@@ -57,20 +58,17 @@ def done_flops(units, layers, vocab_size):
   return model_flops(units, layers, vocab_size) - 2 * INPUT_WIDTH * 4 * units
 
 
-def _median(fn, repeats):
-  fn()  # warm-up: traces, and compiles the XLA signatures
-  times = []
+def _medians(fns, repeats):
+  """Median wall time of each fn, run in turn round after round, so load hits all alike."""
+  for fn in fns:
+    fn()  # warm-up: traces, and compiles the XLA signatures
+  times = [[] for _ in fns]
   for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
-def matmul_gflops(repeats):
-  a = tf.random.stateless_normal([2048, 2048], [1, 2])
-  product = tf.function(lambda: tf.matmul(a, a))
-  return 2 * 2048 ** 3 / _median(lambda: product().numpy(), repeats) / 1e9
+    for fn, spent in zip(fns, times):
+      start = time.perf_counter()
+      fn()
+      spent.append(time.perf_counter() - start)
+  return [statistics.median(spent) for spent in times]
 
 
 def reel_request(batch_size):
@@ -116,18 +114,29 @@ def main(argv):
     requests['restyle', batch_size] = reel_request(batch_size)
 
   load_before = os.getloadavg()[0]
-  peaks = [matmul_gflops(FLAGS.repeats)]
+  peaks = []
   rows = []
+  same = {}  # (export, kind, batch) -> the compiled signature gave the plain one's melodies
+  a = tf.random.stateless_normal([2048, 2048], [1, 2])
+  product = tf.function(lambda: tf.matmul(a, a))
   for (kind, batch_size), (request, notes) in requests.items():
+    runs = [('matmul', None, lambda: product().numpy())]
     for name, model in loaded.items():
       for signature in (kind, f'{kind}_compiled'):
-        if signature not in model.signatures:
-          continue
-        call = lambda: [v.numpy() for v in model.signatures[signature](**request).values()]
-        seconds = _median(call, FLAGS.repeats)
-        rows.append((name, signature, batch_size, notes, seconds,
-                     batch_size * notes * note_model[kind] / seconds / 1e9))
-    peaks.append(matmul_gflops(FLAGS.repeats))  # between the rows: load drifts
+        if signature in model.signatures:
+          runs.append((name, signature, lambda m=model, s=signature: [
+              v.numpy() for v in m.signatures[s](**request).values()]))
+    seconds = _medians([run for _, _, run in runs], FLAGS.repeats)
+    for name, model in loaded.items():
+      if f'{kind}_compiled' in model.signatures:
+        same[name, kind, batch_size] = all(
+            np.array_equal(plain, compiled) for plain, compiled in zip(
+                model.signatures[kind](**request).values(),
+                model.signatures[f'{kind}_compiled'](**request).values()))
+    peaks.append(2 * 2048 ** 3 / seconds[0] / 1e9)
+    for (name, signature, _), spent in zip(runs[1:], seconds[1:]):
+      rows.append((name, signature, batch_size, notes, spent,
+                   batch_size * notes * note_model[kind] / spent / 1e9, peaks[-1]))
   peak = statistics.median(peaks)
   load_after = os.getloadavg()[0]
 
@@ -139,12 +148,15 @@ def main(argv):
         f'{note_model["restyle"] / 1e6:.2f} MFLOP; done: '
         f'{note_done["generate"] / note_model["generate"]:.0%} of it')
   print('| export | signature | batch | notes | ms per melody | melodies/s | model GFLOP/s |'
-        ' of matmul |')
-  print('|---|---|---:|---:|---:|---:|---:|---:|')
-  for name, signature, batch_size, notes, seconds, gflops in rows:
+        ' matmul GFLOP/s, same rounds | of matmul |')
+  print('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  for name, signature, batch_size, notes, seconds, gflops, matmul in rows:
     print(f'| {name} | {signature} | {batch_size} | {notes} | '
           f'{1e3 * seconds / batch_size:.2f} | {batch_size / seconds:.1f} | {gflops:.1f} | '
-          f'{gflops / peak:.0%} |')
+          f'{matmul:.1f} | {gflops / matmul:.0%} |')
+  for (name, kind, batch_size), agree in same.items():
+    print(f'{name}: {kind}_compiled at batch {batch_size} gives the melodies of {kind}: '
+          f'{"yes" if agree else "NO"}')
 
 
 if __name__ == '__main__':

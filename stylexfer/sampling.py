@@ -27,6 +27,8 @@ Bad requests meet graph assertions that every later op depends on, so the error 
 sees is the assertion that says what is wrong, never a shape error from deeper down.
 """
 
+import functools
+
 import tensorflow as tf
 
 from stylexfer import metre
@@ -204,17 +206,32 @@ def unknown_metre(batch_size):
   return tf.zeros([batch_size, len(metre.INPUTS)], tf.int32)
 
 
-def note_seed(seed, note, stream):
-  """The stateless seed of one draw: request seed, note index, stream (pitch/duration/keep)."""
+def note_seed(seed, note, stream, key=None):
+  """The stateless seed of one draw: request seed, note index, stream (pitch/duration/keep).
+
+  Two stateless_fold_in steps, as the melodies have always been drawn: fold_in(s, x) is
+  [a random number seeded by s, x], so the first one's random number is the same for every
+  note of a request: pass it as `key` (see `seed_key`) to draw it once, not at each note.
+  """
+  key = seed_key(seed) if key is None else key
+  folded = tf.stack([key, tf.cast(note, tf.int64)])
+  note_key = tf.random.stateless_uniform([], folded, minval=None, maxval=None,
+                                         dtype=tf.int32, alg=_ALG)
+  return tf.stack([note_key, tf.constant(stream, tf.int32)])
+
+
+def seed_key(seed):
+  """The part of every note_seed of a request that depends on its seed alone."""
   base = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-  fold_in = tf.random.experimental.stateless_fold_in
-  return fold_in(fold_in(base, tf.cast(note, tf.int64), alg=_ALG), stream, alg=_ALG)
+  return tf.random.stateless_uniform([], base, minval=None, maxval=None, dtype=tf.int64,
+                                     alg=_ALG)
 
 
-def sample(logits, temperature, top_p, seed, allowed=None):
+def sample(logits, temperature, top_p, seed, allowed=None, compiled=False):
   """Draws one token per row: temperature, then nucleus (top-p), special tokens excluded.
 
   `allowed` [B, V] (bool) leaves only those tokens to draw from; a row must allow one.
+  `compiled`: the code runs under XLA (see `categorical`).
   """
   logits = tf.cast(logits, tf.float32) / temperature
   special = tf.range(tf.shape(logits)[-1]) < vocabulary.NUM_SPECIAL
@@ -224,7 +241,7 @@ def sample(logits, temperature, top_p, seed, allowed=None):
   # Keep the smallest set of most likely tokens whose probability reaches top_p (always
   # at least the most likely one): the long tail of rare durations drifts off the beat.
   logits = tf.where(nucleus(logits, top_p), logits, _NEGATIVE)
-  return categorical(logits, seed)
+  return categorical(logits, seed, compiled)
 
 
 def nucleus(logits, top_p):
@@ -240,7 +257,7 @@ def nucleus(logits, top_p):
   return logits >= threshold
 
 
-def categorical(logits, seed):
+def categorical(logits, seed, compiled=False):
   """One draw per row [B] from softmax(logits), from stateless uniform random bits.
 
   The arithmetic of TensorFlow's CPU kernel of tf.random.stateless_categorical (a float64
@@ -248,12 +265,19 @@ def categorical(logits, seed):
   first sum above it), so it draws what that op drew for the same seed where that kernel
   ran as one shard, and row b always reads words 2b and 2b + 1, however many threads run.
   Written in plain ops, it compiles with XLA to the same draws.
+
+  TensorFlow's own float64 uniform makes the kernel's uniform from those two words in one
+  op; XLA makes its float64 uniforms from the bits another way, so `compiled` code makes
+  the kernel's uniform from the words itself (the tests check that the two agree).
   """
   batch_size = tf.shape(logits)[0]
-  words = tf.random.stateless_uniform([batch_size, 2], seed, minval=None, maxval=None,
-                                      dtype=tf.uint32, alg=_ALG)
-  high = tf.cast(tf.bitwise.bitwise_and(words[:, 0], 0xfffff), tf.float64)
-  uniform = (high * 2.0 ** 32 + tf.cast(words[:, 1], tf.float64)) * 2.0 ** -52
+  if compiled:
+    words = tf.random.stateless_uniform([batch_size, 2], seed, minval=None, maxval=None,
+                                        dtype=tf.uint32, alg=_ALG)
+    high = tf.cast(tf.bitwise.bitwise_and(words[:, 0], 0xfffff), tf.float64)
+    uniform = (high * 2.0 ** 32 + tf.cast(words[:, 1], tf.float64)) * 2.0 ** -52
+  else:
+    uniform = tf.random.stateless_uniform([batch_size], seed, dtype=tf.float64, alg=_ALG)
   logits = tf.cast(logits, tf.float64)
   totals = tf.math.cumsum(tf.exp(logits - tf.reduce_max(logits, -1, keepdims=True)), -1)
   found = uniform * totals[:, -1]
@@ -348,14 +372,17 @@ def generate(pitch_head, duration_head, batch_size, length, temperature, top_p, 
       pitch_head.cell, duration_head.cell, pitch_head.tables(), duration_head.tables(),
       tf.zeros([batch_size, pitch_head.state_size]),
       tf.zeros([batch_size, duration_head.state_size]), forced_intervals, forced_durations,
-      primed, tf.zeros([length, batch_size], tf.int32), temperature, top_p, seed)
+      primed, tf.zeros([length, batch_size], tf.int32), temperature, top_p, seed_key(seed))
   return tf.transpose(intervals)[:, 1:], tf.transpose(durations)
 
 
 def _generate_loop(pitch_cell, duration_cell, pitch_tables, duration_tables, pitch_state,
                    duration_state, forced_intervals, forced_durations, primed, notes,
-                   temperature, top_p, seed):
-  """generate's loop: intervals and durations [L, B], L and B the shape of `notes`."""
+                   temperature, top_p, key, compiled=False):
+  """generate's loop: intervals and durations [L, B], L and B the shape of `notes`.
+
+  `key` is the request's seed_key.
+  """
   length, batch_size = tf.shape(notes)[0], tf.shape(notes)[1]
   start = tf.fill([batch_size], vocabulary.START)
   # Generated melodies have no bars: every metrical id is 0, folded into the tables once.
@@ -365,13 +392,15 @@ def _generate_loop(pitch_cell, duration_cell, pitch_tables, duration_tables, pit
   def body(t, interval, duration, pitch_state, duration_state, intervals, durations):
     heard = tf.gather(pitch_tokens, interval) + tf.gather(pitch_previous, duration)
     pitch_logits, pitch_state = pitch_cell(heard, pitch_state)
-    drawn = sample(pitch_logits, temperature, top_p, note_seed(seed, t, _PITCH))
+    drawn = sample(pitch_logits, temperature, top_p, note_seed(None, t, _PITCH, key),
+                   compiled=compiled)
     at = tf.minimum(t, primed)
     interval = tf.where(t < primed, forced_intervals[at], drawn)
     interval = tf.where(t > 0, interval, start)
     heard = tf.gather(duration_tokens, interval) + tf.gather(duration_previous, duration)
     duration_logits, duration_state = duration_cell(heard, duration_state)
-    drawn = sample(duration_logits, temperature, top_p, note_seed(seed, t, _DURATION))
+    drawn = sample(duration_logits, temperature, top_p, note_seed(None, t, _DURATION, key),
+                   compiled=compiled)
     duration = tf.where(t < primed, forced_durations[at], drawn)
     return (t + 1, interval, duration, pitch_state, duration_state,
             tf.tensor_scatter_nd_update(intervals, [[t]], interval[None]),
@@ -386,7 +415,8 @@ def _generate_loop(pitch_cell, duration_cell, pitch_tables, duration_tables, pit
 
 # The loops under XLA. Shapes come from the tensors passed in (each new batch size and
 # length compiles once); the request's checks run before, outside the compiled code.
-_compiled_generate_loop = tf.function(_generate_loop, jit_compile=True)
+_compiled_generate_loop = tf.function(functools.partial(_generate_loop, compiled=True),
+                                     jit_compile=True)
 
 
 def check_melody(intervals, durations, prefix=''):
@@ -630,7 +660,7 @@ def _row_gather(buffer, rows):
 
 
 def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature, top_p,
-                  seed, t, carried):
+                  seed, t, carried, key=None, compiled=False):
   """One note of `restyle`: (onset, previous, state, chosen, positions) -> the same, next.
 
   `step(t, previous_duration, metre_ids, state)` -> (logits, state) is the duration head
@@ -652,7 +682,8 @@ def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature
   allowed = None
   if form is not None:
     allowed = _allowed(form, grid, onset, t, length, positions)
-  drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION), allowed)
+  drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION, key), allowed,
+                 compiled)
   duration = drawn
   if form is not None:
     # The last note of a repeated bar (no aim for the note after it) takes the duration
@@ -766,13 +797,13 @@ def restyle(duration_head, intervals, durations, strength, temperature, top_p, s
                          tf.transpose(form['left_ids']))
   loop = _compiled_restyle_loop if compiled else _restyle_loop
   return tf.transpose(loop(duration_head.cell, tables, known, form, grid, durations,
-                           own_quarters, strength, temperature, top_p, seed, onset,
-                           previous, state))
+                           own_quarters, strength, temperature, top_p, seed_key(seed),
+                           onset, previous, state))
 
 
 def _restyle_loop(cell, tables, known, form, grid, durations, own_quarters, strength,
-                  temperature, top_p, seed, onset, previous, state):
-  """restyle's loop: the durations [N, B]."""
+                  temperature, top_p, key, onset, previous, state, compiled=False):
+  """restyle's loop: the durations [N, B]; `key` is the request's seed_key."""
   length, batch_size = tf.shape(durations)[1], tf.shape(durations)[0]
 
   def step(t, previous, metre_ids, state):
@@ -780,7 +811,7 @@ def _restyle_loop(cell, tables, known, form, grid, durations, own_quarters, stre
 
   def body(t, *carried):
     return (t + 1,) + _restyle_step(step, form, grid, durations, own_quarters, strength,
-                                    temperature, top_p, seed, t, carried)
+                                    temperature, top_p, None, t, carried, key, compiled)
 
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
@@ -790,7 +821,8 @@ def _restyle_loop(cell, tables, known, form, grid, durations, own_quarters, stre
   return loop[4]
 
 
-_compiled_restyle_loop = tf.function(_restyle_loop, jit_compile=True)
+_compiled_restyle_loop = tf.function(functools.partial(_restyle_loop, compiled=True),
+                                    jit_compile=True)
 
 
 def reference_generate(pitch_head, duration_head, batch_size, length, temperature, top_p,

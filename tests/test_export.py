@@ -442,11 +442,27 @@ def test_categorical_draws_what_stateless_categorical_draws():
 
 
 def test_compiled_categorical_draws_the_same():
+  # XLA's float64 uniforms differ from TensorFlow's; compiled code builds the kernel's.
   logits = tf.constant(np.random.default_rng(1).normal(size=(64, 30)), tf.float32)
-  compiled = tf.function(sampling.categorical, jit_compile=True)
+  under_xla = tf.function(functools.partial(sampling.categorical, compiled=True),
+                          jit_compile=True)
   for seed in range(5):
-    np.testing.assert_array_equal(compiled(logits, sampling.note_seed(seed, 3, 1)),
-                                  sampling.categorical(logits, sampling.note_seed(seed, 3, 1)))
+    plain = sampling.categorical(logits, sampling.note_seed(seed, 3, 1))
+    np.testing.assert_array_equal(
+        sampling.categorical(logits, sampling.note_seed(seed, 3, 1), compiled=True), plain)
+    np.testing.assert_array_equal(under_xla(logits, sampling.note_seed(seed, 3, 1)), plain)
+
+
+def test_note_seed_with_its_key_drawn_once_is_the_two_fold_ins():
+  fold_in = functools.partial(tf.random.experimental.stateless_fold_in, alg='philox')
+  for seed in (0, -5, 2 ** 62):
+    base = tf.constant([seed, 0], tf.int64)
+    for note in (0, 77, 4095):
+      for stream in (0, 1):
+        expected_seed = fold_in(fold_in(base, tf.constant(note, tf.int64)), stream)
+        for key in (None, sampling.seed_key(seed)):
+          np.testing.assert_array_equal(sampling.note_seed(seed, note, stream, key),
+                                        expected_seed)
 
 
 # Restyling and the vocabulary in the graph.
