@@ -28,7 +28,6 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from stylexfer import metre
 from stylexfer import restyle as restyle_program
 from stylexfer import vocabulary
 
