@@ -6,9 +6,10 @@ For one model (the preset's untrained weights: timing does not depend on trainin
 exported SavedModel), it times a 128-note melody at batch 1 and melodies per second at
 batch 64 for:
   signature  the reloaded SavedModel's `generate` (the in-graph tf.while_loop)
-  xla        the same loop compiled with XLA (tf.function(jit_compile=True))
-  eager      a Python loop calling the heads' step functions one note at a time, as
-             Keras layers (HeadSteps) and as the SavedModel's restored step functions
+  xla        the reloaded SavedModel's `generate_compiled` (the same loop under XLA)
+  eager      a Python loop calling the heads' steps one note at a time, over the weights
+             taken from the Keras layers (HeadSteps) and over the SavedModel's restored
+             head functions
   naive      a Python loop calling the full-sequence model on the growing prefix
 The naive loop costs grow with the prefix, so at batch 64 it runs the first
 --naive_notes notes and extrapolates the rest with a straight-line fit of cost per note
@@ -63,15 +64,13 @@ class Sampler:
     if saved_model:
       self.keras_model = None
       self.loaded = tf.saved_model.load(saved_model)
-      self.steps = self.loaded
-      self.pitch_size = int(self.loaded.pitch_state_size)
-      self.duration_size = int(self.loaded.duration_state_size)
+      self.heads = self.restored_heads()
       self.description = saved_model
       return
     keras.utils.set_random_seed(0)
     self.keras_model = melody_model.build_model(melody_model.preset(preset))
-    self.steps = sampling.HeadSteps(self.keras_model)
-    self.pitch_size = self.duration_size = self.steps.state_size
+    steps = sampling.HeadSteps(self.keras_model)
+    self.heads = (steps.pitch_head, steps.duration_head)
     # Timed as a server would run it: exported, then reloaded.
     folder = tempfile.mkdtemp(prefix='sampling_benchmark_')
     self.loaded = tf.saved_model.load(genre_lib.export(self.keras_model, preset, folder))
@@ -85,24 +84,20 @@ class Sampler:
         top_p=tf.constant(_CONTROLS['top_p']), seed=tf.constant(seed, tf.int64))
     return outputs['intervals'].numpy(), outputs['durations'].numpy()
 
-  def xla_function(self):
-    """The in-graph loop under XLA; batch size and length are traced as constants."""
-    @tf.function(jit_compile=True)
-    def generate(batch_size, length, seed):
-      return sampling.generate(self.steps.pitch_step, self.steps.duration_step,
-                               self.pitch_size, self.duration_size, batch_size, length,
-                               _CONTROLS['temperature'], _CONTROLS['top_p'], seed)
+  def restored_heads(self):
+    return (sampling.Head.of(self.loaded, 'pitch'), sampling.Head.of(self.loaded, 'duration'))
 
-    def run(batch_size, length, seed=0):
-      intervals, durations = generate(batch_size, length, tf.constant(seed, tf.int64))
-      return intervals.numpy(), durations.numpy()
-    return run
+  def xla(self, batch_size, length, seed=0):
+    outputs = self.loaded.signatures['generate_compiled'](
+        batch_size=tf.constant(batch_size), length=tf.constant(length),
+        temperature=tf.constant(_CONTROLS['temperature']),
+        top_p=tf.constant(_CONTROLS['top_p']), seed=tf.constant(seed, tf.int64))
+    return outputs['intervals'].numpy(), outputs['durations'].numpy()
 
-  def eager(self, batch_size, length, seed=0, steps=None):
-    steps = steps or self.steps
+  def eager(self, batch_size, length, seed=0, heads=None):
     intervals, durations = sampling.reference_generate(
-        steps.pitch_step, steps.duration_step, self.pitch_size, self.duration_size,
-        batch_size, length, _CONTROLS['temperature'], _CONTROLS['top_p'], seed)
+        *(heads or self.heads), batch_size, length, _CONTROLS['temperature'],
+        _CONTROLS['top_p'], seed)
     return intervals.numpy(), durations.numpy()
 
   def _logits(self, features):
@@ -167,26 +162,27 @@ def main(argv):
                'reloaded SavedModel', 'yes'))
 
   try:
-    xla = sampler.xla_function()
+    xla = sampler.xla
     same = all(np.array_equal(a, b) for a, b in zip(xla(2, 16, seed=3), reference))
     rows.append(('xla', _median_seconds(lambda: xla(1, length), FLAGS.repeats),
                  _median_seconds(lambda: xla(big, length), FLAGS.repeats),
-                 'compile time not counted; XLA draws its own random numbers',
+                 'reloaded generate_compiled; compile time not counted',
                  'yes' if same else 'no'))
-  except (tf.errors.OpError, ValueError, TypeError) as error:
+  except (tf.errors.OpError, ValueError, TypeError, KeyError) as error:
     rows.append(('xla', None, None, str(error).strip().splitlines()[0][:100], ''))
 
   # The slow loops run once each, after a short warm-up.
-  eager_kinds = [('eager', sampler.steps)]
+  eager_kinds = [('eager', sampler.heads)]
   if sampler.keras_model is not None:
-    eager_kinds.append(('eager-fn', sampler.loaded))
-  for name, steps in eager_kinds:
-    run = lambda batch_size, n, seed=0: sampler.eager(batch_size, n, seed, steps)
+    eager_kinds.append(('eager-fn', sampler.restored_heads()))
+  for name, heads in eager_kinds:
+    run = lambda batch_size, n, seed=0: sampler.eager(batch_size, n, seed, heads)
     same = all(np.array_equal(a, b) for a, b in zip(run(2, 16, seed=3), reference))
     rows.append((name, _median_seconds(lambda: run(1, length), 1, lambda: run(1, 4)),
                  _median_seconds(lambda: run(big, length), 1, lambda: run(big, 4)),
-                 'Keras layers called eagerly' if sampler.keras_model is not None and
-                 name == 'eager' else 'restored tf.function per head and note',
+                 'weights from the Keras layers, ops run eagerly' if
+                 sampler.keras_model is not None and name == 'eager'
+                 else 'restored tf.functions per head and note',
                  'yes' if same else 'no'))
 
   same = all(np.array_equal(a, b) for a, b in zip(sampler.naive(2, 16, seed=3), reference))

@@ -16,14 +16,19 @@ length, first_pitch int32, seed int64, temperature, top_p, strength, push float3
                    -> pitches [B, L] (MIDI, int32), quarter_lengths, sounding_lengths [B, L]
   restyle, restyle_notes, restyle_like, restyle_notes_like, restyle_free,
   restyle_notes_free   see stylexfer.serving.signatures: the melody's bars are kept
+  generate_compiled, restyle_compiled   generate and restyle with their loops compiled by
+                   XLA (see stylexfer.serving.signatures): the same melodies, faster where
+                   the server runs XLA
 A bad request (a token out of range, length <= 0 or > sampling.MAX_LENGTH, batch_size
 above sampling.MAX_BATCH, temperature <= 0, top_p outside (0, 1], strength outside [0, 1],
 pitches outside MIDI, bars that do not fit, shapes that do not fit) fails with
 InvalidArgumentError naming what is wrong.
 
 Besides the signatures the SavedModel keeps what a merge (stylexfer.serving.merged) needs to
-combine two exports without this package: the functions `pitch_step` and `duration_step`
-(one note of each head, see stylexfer.serving.sampling), the variables `pitch_state_size`,
+combine two exports without this package: each head's `pitch_tables`, `pitch_cell`,
+`duration_tables`, `duration_cell` (what the sampling loops step, see
+stylexfer.serving.sampling.Head) and `pitch_step`, `duration_step` (one note of each head),
+the variables `pitch_state_size`,
 `duration_state_size`, `interval_values`, `duration_values`, `sounding_values` (the
 vocabulary and the genre's rests) and `genre`.
 """
@@ -55,21 +60,29 @@ class GenreModule(signatures.MelodyModule):
     self.model_variables = [v.value for v in model.weights]
     self.steps = sampling.HeadSteps(model)
     self.genre = tf.Variable(genre, trainable=False, name='genre')
-    self._duration_state_size = self.steps.state_size
     self.pitch_state_size = tf.Variable(self.steps.state_size, trainable=False,
                                         name='pitch_state_size')
     self.duration_state_size = tf.Variable(self.steps.state_size, trainable=False,
                                            name='duration_state_size')
+    size = self.steps.state_size
+    cell_spec = [tf.TensorSpec([None, 4 * model.lstm_units], tf.float32),
+                 tf.TensorSpec([None, size], tf.float32)]
+    self.pitch_tables = tf.function(self.steps.pitch.read_tables, input_signature=[])
+    self.pitch_cell = tf.function(self.steps.pitch.cell, input_signature=cell_spec)
+    self.duration_tables = tf.function(self.steps.duration.read_tables, input_signature=[])
+    self.duration_cell = tf.function(self.steps.duration.cell, input_signature=cell_spec)
+    self.pitch_head = sampling.Head(self.pitch_tables, self.pitch_cell, size)
+    self.duration_head = sampling.Head(self.duration_tables, self.duration_cell, size)
     step_spec = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
                  tf.TensorSpec([None, len(metre.INPUTS)], tf.int32),
-                 tf.TensorSpec([None, self.steps.state_size], tf.float32)]
-    self.pitch_step = tf.function(self.steps.pitch_step, input_signature=step_spec)
-    self.duration_step = tf.function(self.steps.duration_step, input_signature=step_spec)
+                 tf.TensorSpec([None, size], tf.float32)]
+    self.pitch_step = tf.function(self.pitch_head.step, input_signature=step_spec)
+    self.duration_step = tf.function(self.duration_head.step, input_signature=step_spec)
 
-  def _generate(self, batch_size, length, temperature, top_p, seed, primer=(None, None)):
-    return sampling.generate(self.pitch_step, self.duration_step, self.steps.state_size,
-                             self.steps.state_size, batch_size, length, temperature,
-                             top_p, seed, *primer)
+  def _generate(self, batch_size, length, temperature, top_p, seed, primer=(None, None),
+                compiled=False):
+    return sampling.generate(self.pitch_head, self.duration_head, batch_size, length,
+                             temperature, top_p, seed, *primer, compiled=compiled)
 
   @tf.function(input_signature=_SEQUENCE_SPECS)
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,

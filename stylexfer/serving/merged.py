@@ -26,8 +26,10 @@ a client can take either):
   serving_default intervals_in, durations_in, intervals_out and the metrical ids [B, T]
                   -> pitch_log_probs (the pitch model's), duration_log_probs (the rhythm
                   model's): how likely the merged model finds a melody
-The merged SavedModel keeps `pitch_step` (the pitch model's), `duration_step` (the rhythm
-model's), their state sizes and the vocabulary tables, so it can be merged again.
+The merged SavedModel keeps the pitch model's pitch head (`pitch_tables`, `pitch_cell`,
+`pitch_step`) and the rhythm model's duration head (`duration_tables`, `duration_cell`,
+`duration_step`), their state sizes and the vocabulary tables, so it can be merged again.
+`generate_compiled` and `restyle_compiled` are as in stylexfer.serving.
 """
 
 import numpy as np
@@ -39,7 +41,8 @@ from stylexfer.serving import saving
 from stylexfer.serving import signatures
 
 # What an exported genre must hold to be merged.
-_NEEDED = ('pitch_step', 'duration_step', 'pitch_state_size', 'duration_state_size',
+_NEEDED = ('pitch_tables', 'pitch_cell', 'duration_tables', 'duration_cell',
+           'pitch_step', 'duration_step', 'pitch_state_size', 'duration_state_size',
            'interval_values', 'duration_values', 'sounding_values', 'genre', 'score')
 
 
@@ -83,22 +86,26 @@ class MergedModule(signatures.MelodyModule):
     self.pitch_genre = tf.Variable(pitch_genre, trainable=False, name='pitch_genre')
     self.rhythm_genre = tf.Variable(rhythm_genre, trainable=False, name='rhythm_genre')
     # State sizes fix the shapes of the loop's zero states: Python ints at trace time.
-    self._pitch_sizes = (int(pitch_model.pitch_state_size.numpy()),
-                         int(pitch_model.duration_state_size.numpy()))
-    self._duration_state_size = int(rhythm_model.duration_state_size.numpy())
-    self.pitch_state_size = tf.Variable(self._pitch_sizes[0], trainable=False,
+    self._pitch_heads = (sampling.Head.of(pitch_model, 'pitch'),
+                         sampling.Head.of(pitch_model, 'duration'))
+    self.duration_head = sampling.Head.of(rhythm_model, 'duration')
+    self.pitch_state_size = tf.Variable(self._pitch_heads[0].state_size, trainable=False,
                                         name='pitch_state_size')
-    self.duration_state_size = tf.Variable(self._duration_state_size, trainable=False,
+    self.duration_state_size = tf.Variable(self.duration_head.state_size, trainable=False,
                                            name='duration_state_size')
+    self.pitch_tables = pitch_model.pitch_tables
+    self.pitch_cell = pitch_model.pitch_cell
     self.pitch_step = pitch_model.pitch_step
+    self.duration_tables = rhythm_model.duration_tables
+    self.duration_cell = rhythm_model.duration_cell
     self.duration_step = rhythm_model.duration_step
 
-  def _generate(self, batch_size, length, temperature, top_p, seed, strength=1.0):
-    pitch_size, own_duration_size = self._pitch_sizes
-    intervals, durations = sampling.generate(
-        self.pitch_model.pitch_step, self.pitch_model.duration_step, pitch_size,
-        own_duration_size, batch_size, length, temperature, top_p, seed)
-    return intervals, self._restyle(intervals, durations, strength, temperature, top_p, seed)
+  def _generate(self, batch_size, length, temperature, top_p, seed, strength=1.0,
+                compiled=False):
+    intervals, durations = sampling.generate(*self._pitch_heads, batch_size, length,
+                                             temperature, top_p, seed, compiled=compiled)
+    return intervals, self._restyle(intervals, durations, strength, temperature, top_p, seed,
+                                    compiled=compiled)
 
   @tf.function(input_signature=[signatures._tokens(n) for n in melody_model.SEQUENCE_INPUTS])
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,

@@ -5,13 +5,16 @@ and the stream (pitch, duration, keep), so the same seed gives the same melody i
 in a reloaded SavedModel and in TF Serving, and a step-by-step loop in eager mode
 (`reference_generate`, `reference_restyle`) gives it too.
 
-The loops take the two heads as step functions over a flat state, so the same code samples
-one genre's model and a merge of two exported SavedModels:
+The loops take the two heads as `Head`s: each input's share of layer 0's gates as a table
+(so in the loop the inputs cost a gather, and what restyle knows in advance, every interval
+and the bars, is summed for all notes before the loop starts) and a cell that runs the LSTM
+layers from there with one matmul per layer. The same code samples one genre's model and a
+merge of two exported SavedModels. `Head.step` is one note over a flat state:
 
-  pitch_step(previous_interval [B], previous_duration [B], metre [B, 3], state [B, S])
-      -> logits, state
-  duration_step(next_interval [B], previous_duration [B], metre [B, 3], state [B, S])
-      -> logits, state
+  step(token [B], previous_duration [B], metre [B, 3], state [B, S]) -> logits, state
+
+where the token is the previous interval for the pitch head and the next interval for the
+duration head.
 
 `metre` holds the stylexfer.tokens.metre ids (position, bar length, notes left) of the note the
 step predicts; zeros where there are no bars to hear (`generate`, `restyle_free`).
@@ -23,6 +26,8 @@ the genre's at every note.
 Bad requests meet graph assertions that every later op depends on, so the error a caller
 sees is the assertion that says what is wrong, never a shape error from deeper down.
 """
+
+import functools
 
 import tensorflow as tf
 
@@ -48,8 +53,130 @@ _RESERVE = 0.25     # quarter notes kept for each note still to come in a bar, a
 _EPS = 1e-3         # quarter notes: onsets on the grid lie 1/24 apart
 
 
+# Keras keeps an LSTM's gates in the order (input, forget, candidate, output); the heads
+# keep them as (input, forget, output, candidate), so one sigmoid covers three gates.
+_GATE_ORDER = (0, 1, 3, 2)
+
+
+def _gates_reordered(weights):
+  parts = tf.split(tf.convert_to_tensor(weights), 4, axis=-1)
+  return tf.concat([parts[k] for k in _GATE_ORDER], axis=-1)
+
+
+class Head:
+  """One head as the loops step it: layer 0's input projection as tables, then the cell.
+
+  `tables()` returns one table [V_k, G] per input the head reads: the token (previous
+  interval for the pitch head, next interval for the duration head), the previous
+  duration, and the metre ids (position, bar length, notes left). Each is that input's
+  embedding times its rows of layer 0's input kernel, layer 0's bias added to the token
+  table, so layer 0's input projection is a sum of table rows. `cell(projected [B, G],
+  state [B, S])` -> (logits [B, V], state) runs the LSTM layers from there, one matmul per
+  layer. G is 4 * units, the gates in the order (input, forget, output, candidate).
+  """
+
+  def __init__(self, tables, cell, state_size):
+    self.tables = tables
+    self.cell = cell
+    self.state_size = state_size
+
+  @classmethod
+  def of(cls, owner, name):
+    """The `name` head ('pitch' or 'duration') of an export or a merge, from its functions."""
+    return cls(getattr(owner, f'{name}_tables'), getattr(owner, f'{name}_cell'),
+               int(getattr(owner, f'{name}_state_size')))
+
+  def step(self, token, previous_duration, metre_ids, state):
+    """One note: (token [B], previous_duration [B], metre_ids [B, 3], state) -> logits, state.
+
+    The same sums in the same order as the loops, so a loop of steps gives their melody.
+    """
+    tables = self.tables()
+    known = known_inputs(tables, token, metre_ids[:, 1], metre_ids[:, 2])
+    return self.cell(known + drawn_inputs(tables, previous_duration, metre_ids[:, 0]), state)
+
+
+def known_inputs(tables, tokens, bar_length_ids, notes_left_ids):
+  """Layer 0's share of what restyle knows before its loop: token, bar length, notes left."""
+  token, _, _, bar_length, notes_left = tables
+  return ((tf.gather(token, tokens) + tf.gather(bar_length, bar_length_ids))
+          + tf.gather(notes_left, notes_left_ids))
+
+
+def drawn_inputs(tables, previous_durations, position_ids):
+  """Layer 0's share of what is drawn in the loop: the previous duration and the position."""
+  _, duration, position, _, _ = tables
+  return tf.gather(duration, previous_durations) + tf.gather(position, position_ids)
+
+
+def _no_metre_tables(tables):
+  """(token, previous duration) tables with the metre ids 0 folded in (no bars to hear).
+
+  Row for row the same sums as known_inputs and drawn_inputs with metre ids 0.
+  """
+  token, duration, position, bar_length, notes_left = tables
+  return (token + bar_length[0]) + notes_left[0], duration + position[0]
+
+
+class _HeadWeights(tf.Module):
+  """One head of a Keras MelodyModel as the tables and kernels `Head` steps over.
+
+  Computed once from the Keras weights (the SavedModel stores them beside those): the
+  tables, layer 0's recurrent kernel, and for every later layer its input and recurrent
+  kernels stacked, so a step multiplies [input, h] by one matrix.
+  """
+
+  def __init__(self, model, lstms, dense, name=None):
+    super().__init__(name=name)
+    self.units = model.lstm_units
+    first = lstms[0].cell
+    kernel = _gates_reordered(first.kernel.value)
+    embeddings = [model.interval_embedding, model.duration_embedding]
+    widths = [model.embedding_width] * 2
+    if model.metre_width:
+      embeddings += [model.metre_embeddings[name] for name in metre.INPUTS]
+      widths += [model.metre_width] * len(metre.INPUTS)
+    tables = [tf.matmul(layer.embeddings.value, rows)
+              for layer, rows in zip(embeddings, tf.split(kernel, widths, axis=0))]
+    if not model.metre_width:  # a model that hears no metre: its rows add nothing
+      tables += [tf.zeros([size, 4 * self.units]) for size in (
+          metre.NUM_POSITIONS, metre.NUM_BAR_LENGTHS, metre.NUM_NOTES_LEFT)]
+    tables[0] = tables[0] + _gates_reordered(first.bias.value)
+    self.tables = [tf.Variable(table, trainable=False, name=f'table_{k}')
+                   for k, table in enumerate(tables)]
+    self.recurrent = tf.Variable(_gates_reordered(first.recurrent_kernel.value),
+                                 trainable=False, name='recurrent_kernel')
+    self.kernels = [tf.Variable(_gates_reordered(tf.concat(
+        [layer.cell.kernel.value, layer.cell.recurrent_kernel.value], axis=0)),
+                                trainable=False, name=f'kernel_{k + 1}')
+                    for k, layer in enumerate(lstms[1:])]
+    self.biases = [tf.Variable(_gates_reordered(layer.cell.bias.value), trainable=False,
+                               name=f'bias_{k + 1}') for k, layer in enumerate(lstms[1:])]
+    self.dense_kernel = dense.kernel.value
+    self.dense_bias = dense.bias.value
+
+  def read_tables(self):
+    return tuple(tf.convert_to_tensor(table) for table in self.tables)
+
+  def cell(self, projected, state):
+    units = self.units
+    pieces = tf.split(state, 2 * (len(self.kernels) + 1), axis=-1)
+    z = projected + tf.matmul(pieces[0], self.recurrent)
+    new_state = []
+    for k in range(len(self.kernels) + 1):
+      if k:
+        z = tf.matmul(tf.concat([h, pieces[2 * k]], axis=-1), self.kernels[k - 1])
+        z = z + self.biases[k - 1]
+      input_gate, forget_gate, output_gate = tf.split(tf.sigmoid(z[:, :3 * units]), 3,
+                                                      axis=-1)
+      c = forget_gate * pieces[2 * k + 1] + input_gate * tf.tanh(z[:, 3 * units:])
+      h = output_gate * tf.tanh(c)
+      new_state += [h, c]
+    return tf.matmul(h, self.dense_kernel) + self.dense_bias, tf.concat(new_state, axis=-1)
+
+
 class HeadSteps(tf.Module):
-  """One genre model's two heads as single-note steps over flat [batch, size] states.
+  """One genre model's two heads as `Head`s over flat [batch, size] states.
 
   The state is [h_0, c_0, h_1, c_1, ...] of the head's LSTM layers, concatenated.
   """
@@ -60,27 +187,18 @@ class HeadSteps(tf.Module):
     self.units = model.lstm_units
     self.layers = model.lstm_layers
     self.state_size = 2 * self.units * self.layers
-
-  def _run(self, cells, dense, intervals, durations, metre_ids, state):
-    heard = [self.model.interval_embedding(intervals),
-             self.model.duration_embedding(durations)]
-    heard += [self.model.metre_embeddings[name](metre_ids[:, k])
-              for k, name in enumerate(metre.INPUTS) if self.model.metre_width]
-    x = tf.concat(heard, axis=-1)
-    pieces = tf.split(state, 2 * self.layers, axis=-1)
-    new_state = []
-    for k, cell in enumerate(cells):
-      x, (h, c) = cell(x, [pieces[2 * k], pieces[2 * k + 1]], training=False)
-      new_state += [h, c]
-    return dense(x), tf.concat(new_state, axis=-1)
+    self.pitch = _HeadWeights(model, model.pitch_lstms, model.pitch_dense, name='pitch')
+    self.duration = _HeadWeights(model, model.duration_lstms, model.duration_dense,
+                                 name='duration')
+    self.pitch_head = Head(self.pitch.read_tables, self.pitch.cell, self.state_size)
+    self.duration_head = Head(self.duration.read_tables, self.duration.cell,
+                              self.state_size)
 
   def pitch_step(self, previous_interval, previous_duration, metre_ids, state):
-    return self._run([l.cell for l in self.model.pitch_lstms], self.model.pitch_dense,
-                     previous_interval, previous_duration, metre_ids, state)
+    return self.pitch_head.step(previous_interval, previous_duration, metre_ids, state)
 
   def duration_step(self, next_interval, previous_duration, metre_ids, state):
-    return self._run([l.cell for l in self.model.duration_lstms], self.model.duration_dense,
-                     next_interval, previous_duration, metre_ids, state)
+    return self.duration_head.step(next_interval, previous_duration, metre_ids, state)
 
 
 def unknown_metre(batch_size):
@@ -88,17 +206,32 @@ def unknown_metre(batch_size):
   return tf.zeros([batch_size, len(metre.INPUTS)], tf.int32)
 
 
-def note_seed(seed, note, stream):
-  """The stateless seed of one draw: request seed, note index, stream (pitch/duration/keep)."""
+def note_seed(seed, note, stream, key=None):
+  """The stateless seed of one draw: request seed, note index, stream (pitch/duration/keep).
+
+  Two stateless_fold_in steps, as the melodies have always been drawn: fold_in(s, x) is
+  [a random number seeded by s, x], so the first one's random number is the same for every
+  note of a request: pass it as `key` (see `seed_key`) to draw it once, not at each note.
+  """
+  key = seed_key(seed) if key is None else key
+  folded = tf.stack([key, tf.cast(note, tf.int64)])
+  note_key = tf.random.stateless_uniform([], folded, minval=None, maxval=None,
+                                         dtype=tf.int32, alg=_ALG)
+  return tf.stack([note_key, tf.constant(stream, tf.int32)])
+
+
+def seed_key(seed):
+  """The part of every note_seed of a request that depends on its seed alone."""
   base = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-  fold_in = tf.random.experimental.stateless_fold_in
-  return fold_in(fold_in(base, tf.cast(note, tf.int64), alg=_ALG), stream, alg=_ALG)
+  return tf.random.stateless_uniform([], base, minval=None, maxval=None, dtype=tf.int64,
+                                     alg=_ALG)
 
 
-def sample(logits, temperature, top_p, seed, allowed=None):
+def sample(logits, temperature, top_p, seed, allowed=None, compiled=False):
   """Draws one token per row: temperature, then nucleus (top-p), special tokens excluded.
 
   `allowed` [B, V] (bool) leaves only those tokens to draw from; a row must allow one.
+  `compiled`: the code runs under XLA (see `categorical`).
   """
   logits = tf.cast(logits, tf.float32) / temperature
   special = tf.range(tf.shape(logits)[-1]) < vocabulary.NUM_SPECIAL
@@ -107,12 +240,49 @@ def sample(logits, temperature, top_p, seed, allowed=None):
     logits = tf.where(allowed, logits, _NEGATIVE)
   # Keep the smallest set of most likely tokens whose probability reaches top_p (always
   # at least the most likely one): the long tail of rare durations drifts off the beat.
+  logits = tf.where(nucleus(logits, top_p), logits, _NEGATIVE)
+  return categorical(logits, seed, compiled)
+
+
+def nucleus(logits, top_p):
+  """The tokens [B, V] (bool) that nucleus sampling keeps.
+
+  In the order of decreasing logits, a token is kept while the probability before it is
+  below top_p; tokens tied with a kept one are kept too.
+  """
   ordered = tf.sort(logits, direction='DESCENDING', axis=-1)
   mass_before = tf.math.cumsum(tf.nn.softmax(ordered), axis=-1, exclusive=True)
   kept = tf.where(mass_before < top_p, ordered, tf.float32.max)
   threshold = tf.reduce_min(kept, axis=-1, keepdims=True)
-  logits = tf.where(logits >= threshold, logits, _NEGATIVE)
-  return tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+  return logits >= threshold
+
+
+def categorical(logits, seed, compiled=False):
+  """One draw per row [B] from softmax(logits), from stateless uniform random bits.
+
+  The arithmetic of TensorFlow's CPU kernel of tf.random.stateless_categorical (a float64
+  running sum of exp(logit - max), a float64 uniform from two 32-bit Philox words, the
+  first sum above it), so it draws what that op drew for the same seed where that kernel
+  ran as one shard, and row b always reads words 2b and 2b + 1, however many threads run.
+  Written in plain ops, it compiles with XLA to the same draws.
+
+  TensorFlow's own float64 uniform makes the kernel's uniform from those two words in one
+  op; XLA makes its float64 uniforms from the bits another way, so `compiled` code makes
+  the kernel's uniform from the words itself (the tests check that the two agree).
+  """
+  batch_size = tf.shape(logits)[0]
+  if compiled:
+    words = tf.random.stateless_uniform([batch_size, 2], seed, minval=None, maxval=None,
+                                        dtype=tf.uint32, alg=_ALG)
+    high = tf.cast(tf.bitwise.bitwise_and(words[:, 0], 0xfffff), tf.float64)
+    uniform = (high * 2.0 ** 32 + tf.cast(words[:, 1], tf.float64)) * 2.0 ** -52
+  else:
+    uniform = tf.random.stateless_uniform([batch_size], seed, dtype=tf.float64, alg=_ALG)
+  logits = tf.cast(logits, tf.float64)
+  totals = tf.math.cumsum(tf.exp(logits - tf.reduce_max(logits, -1, keepdims=True)), -1)
+  found = uniform * totals[:, -1]
+  drawn = tf.reduce_sum(tf.cast(totals <= found[:, None], tf.int32), -1)
+  return tf.minimum(drawn, tf.shape(logits)[-1] - 1)  # u * total rounded up to total
 
 
 def check_controls(temperature, top_p):
@@ -139,8 +309,8 @@ def after(checks, *tensors):
     return tuple(tf.identity(t) for t in tensors)
 
 
-def generate(pitch_step, duration_step, pitch_state_size, duration_state_size, batch_size,
-             length, temperature, top_p, seed, primer_intervals=None, primer_durations=None):
+def generate(pitch_head, duration_head, batch_size, length, temperature, top_p, seed,
+             primer_intervals=None, primer_durations=None, compiled=False):
   """Samples `batch_size` melodies of `length` notes: intervals [B, L-1], durations [B, L].
 
   Note 0's interval is START (no previous note); each later note draws its interval from
@@ -197,31 +367,56 @@ def generate(pitch_step, duration_step, pitch_state_size, duration_state_size, b
   forced_durations = tf.transpose(tf.concat(
       [primer_durations, tf.fill([batch_size, 1], vocabulary.START)], 1))
 
-  no_metre = unknown_metre(batch_size)
+  loop = _compiled_generate_loop if compiled else _generate_loop
+  intervals, durations = loop(
+      pitch_head.cell, duration_head.cell, pitch_head.tables(), duration_head.tables(),
+      tf.zeros([batch_size, pitch_head.state_size]),
+      tf.zeros([batch_size, duration_head.state_size]), forced_intervals, forced_durations,
+      primed, tf.zeros([length, batch_size], tf.int32), temperature, top_p, seed_key(seed))
+  return tf.transpose(intervals)[:, 1:], tf.transpose(durations)
+
+
+def _generate_loop(pitch_cell, duration_cell, pitch_tables, duration_tables, pitch_state,
+                   duration_state, forced_intervals, forced_durations, primed, notes,
+                   temperature, top_p, key, compiled=False):
+  """generate's loop: intervals and durations [L, B], L and B the shape of `notes`.
+
+  `key` is the request's seed_key.
+  """
+  length, batch_size = tf.shape(notes)[0], tf.shape(notes)[1]
+  start = tf.fill([batch_size], vocabulary.START)
+  # Generated melodies have no bars: every metrical id is 0, folded into the tables once.
+  pitch_tokens, pitch_previous = _no_metre_tables(pitch_tables)
+  duration_tokens, duration_previous = _no_metre_tables(duration_tables)
 
   def body(t, interval, duration, pitch_state, duration_state, intervals, durations):
-    pitch_logits, pitch_state = pitch_step(interval, duration, no_metre, pitch_state)
-    drawn = sample(pitch_logits, temperature, top_p, note_seed(seed, t, _PITCH))
+    heard = tf.gather(pitch_tokens, interval) + tf.gather(pitch_previous, duration)
+    pitch_logits, pitch_state = pitch_cell(heard, pitch_state)
+    drawn = sample(pitch_logits, temperature, top_p, note_seed(None, t, _PITCH, key),
+                   compiled=compiled)
     at = tf.minimum(t, primed)
     interval = tf.where(t < primed, forced_intervals[at], drawn)
     interval = tf.where(t > 0, interval, start)
-    duration_logits, duration_state = duration_step(interval, duration, no_metre,
-                                                    duration_state)
-    drawn = sample(duration_logits, temperature, top_p, note_seed(seed, t, _DURATION))
+    heard = tf.gather(duration_tokens, interval) + tf.gather(duration_previous, duration)
+    duration_logits, duration_state = duration_cell(heard, duration_state)
+    drawn = sample(duration_logits, temperature, top_p, note_seed(None, t, _DURATION, key),
+                   compiled=compiled)
     duration = tf.where(t < primed, forced_durations[at], drawn)
     return (t + 1, interval, duration, pitch_state, duration_state,
-            intervals.write(t, interval), durations.write(t, duration))
+            tf.tensor_scatter_nd_update(intervals, [[t]], interval[None]),
+            tf.tensor_scatter_nd_update(durations, [[t]], duration[None]))
 
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
-      (tf.constant(0), start, start, tf.zeros([batch_size, pitch_state_size]),
-       tf.zeros([batch_size, duration_state_size]),
-       tf.TensorArray(tf.int32, size=length, element_shape=[None]),
-       tf.TensorArray(tf.int32, size=length, element_shape=[None])),
+      (tf.constant(0), start, start, pitch_state, duration_state, notes, notes),
       maximum_iterations=MAX_LENGTH)
-  intervals = tf.transpose(loop[5].stack())[:, 1:]
-  durations = tf.transpose(loop[6].stack())
-  return intervals, durations
+  return loop[5], loop[6]
+
+
+# The loops under XLA. Shapes come from the tensors passed in (each new batch size and
+# length compiles once); the request's checks run before, outside the compiled code.
+_compiled_generate_loop = tf.function(functools.partial(_generate_loop, compiled=True),
+                                     jit_compile=True)
 
 
 def check_melody(intervals, durations, prefix=''):
@@ -256,26 +451,29 @@ def check_strength(strength):
   ]
 
 
-def listen(duration_step, duration_state_size, intervals, durations):
+def listen(duration_head, intervals, durations):
   """The duration head's state after hearing a melody, and that melody's last duration.
 
   The head reads the melody teacher forced, as in training. Restyling from this state
   instead of silence carries the melody's rhythmic habits into the new rhythm: the way to
   restyle "like" one particular target melody rather than like the genre as a whole.
+  Every input is known, so layer 0's input projection is summed for all notes at once.
   """
   batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
   start = tf.fill([batch_size, 1], vocabulary.START)
   next_intervals = tf.transpose(tf.concat([start, intervals], axis=1))
   previous = tf.transpose(tf.concat([start, durations[:, :-1]], axis=1))
-
-  no_metre = unknown_metre(batch_size)
+  tables = duration_head.tables()
+  no_metre = tf.zeros_like(previous)
+  heard = (known_inputs(tables, next_intervals, no_metre, no_metre)
+           + drawn_inputs(tables, previous, no_metre))
 
   def body(t, state):
-    return t + 1, duration_step(next_intervals[t], previous[t], no_metre, state)[1]
+    return t + 1, duration_head.cell(heard[t], state)[1]
 
   _, state = tf.while_loop(
       lambda t, _: t < length, body,
-      (tf.constant(0), tf.zeros([batch_size, duration_state_size])),
+      (tf.constant(0), tf.zeros([batch_size, duration_head.state_size])),
       maximum_iterations=MAX_LENGTH)
   return state, durations[:, -1]
 
@@ -461,9 +659,13 @@ def _row_gather(buffer, rows):
   return tf.gather_nd(buffer, tf.stack([rows, columns], 1))
 
 
-def _restyle_step(duration_step, form, grid, own_ids, own_quarters, next_intervals,
-                  strength, temperature, top_p, seed, t, carried):
-  """One note of `restyle`: (onset, previous, state, chosen, positions) -> the same, next."""
+def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature, top_p,
+                  seed, t, carried, key=None, compiled=False):
+  """One note of `restyle`: (onset, previous, state, chosen, positions) -> the same, next.
+
+  `step(t, previous_duration, metre_ids, state)` -> (logits, state) is the duration head
+  at note t, which knows the note's interval.
+  """
   onset, previous, state, chosen, positions = carried
   batch_size = tf.shape(onset)[0]
   length = tf.shape(own_ids)[1]
@@ -474,13 +676,14 @@ def _restyle_step(duration_step, form, grid, own_ids, own_quarters, next_interva
     position = onset - form['bar_start'][:, t]
     metre_ids = tf.stack([metre.position_ids(position), form['length_ids'][:, t],
                           form['left_ids'][:, t]], 1)
-  logits, state = duration_step(next_intervals[t], previous, metre_ids, state)
+  logits, state = step(t, previous, metre_ids, state)
   blended = (strength * tf.nn.log_softmax(logits) +
              (1.0 - strength) * own_log_probs(own_quarters[:, t], grid))
   allowed = None
   if form is not None:
     allowed = _allowed(form, grid, onset, t, length, positions)
-  drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION), allowed)
+  drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION, key), allowed,
+                 compiled)
   duration = drawn
   if form is not None:
     # The last note of a repeated bar (no aim for the note after it) takes the duration
@@ -533,9 +736,9 @@ def _allowed(form, grid, onset, t, length, positions):
   return tf.where(tf.reduce_any(allowed, -1, keepdims=True), allowed, nearest)
 
 
-def restyle(duration_step, duration_state_size, intervals, durations, strength,
-            temperature, top_p, seed, interval_values, duration_values, form=None,
-            push=0.0, like_intervals=None, like_durations=None):
+def restyle(duration_head, intervals, durations, strength, temperature, top_p, seed,
+            interval_values, duration_values, form=None, push=0.0, like_intervals=None,
+            like_durations=None, compiled=False):
   """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
 
   At every note the duration is drawn from a blend of two experts: the head's genre
@@ -547,7 +750,8 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
   up to `push` quarter notes early), the head hears each note's metre, and bars that
   repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from a
   head that hears no bars. With a target melody (`like_intervals` [B, C-1],
-  `like_durations` [B, C]) the head first listens to it.
+  `like_durations` [B, C]) the head first listens to it. `compiled` runs the loop under
+  XLA (see `generate`).
   """
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
@@ -565,7 +769,7 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
     like_durations = tf.convert_to_tensor(like_durations, tf.int32)
     checks += check_like(durations, like_intervals, like_durations)
   intervals, durations = after(checks, intervals, durations)
-  batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
+  batch_size = tf.shape(durations)[0]
   grid = tf.cast(duration_values, tf.float64)
   own_quarters = tf.gather(grid, durations)
   if form is not None:
@@ -578,38 +782,62 @@ def restyle(duration_step, duration_state_size, intervals, durations, strength,
     onset = tf.zeros([batch_size], tf.float64)
   start = tf.fill([batch_size], vocabulary.START)
   if like_durations is None:
-    state, previous = tf.zeros([batch_size, duration_state_size]), start
+    state, previous = tf.zeros([batch_size, duration_head.state_size]), start
   else:
-    state, previous = listen(duration_step, duration_state_size,
-                             *after(checks, like_intervals, like_durations))
+    state, previous = listen(duration_head, *after(checks, like_intervals, like_durations))
+  # What the head hears of every note that is known before the loop (its interval, its
+  # bar's length and notes left), summed for all notes at once: [N, B, G].
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
+  tables = duration_head.tables()
+  if form is None:
+    known = known_inputs(tables, next_intervals, tf.zeros_like(next_intervals),
+                         tf.zeros_like(next_intervals))
+  else:
+    known = known_inputs(tables, next_intervals, tf.transpose(form['length_ids']),
+                         tf.transpose(form['left_ids']))
+  loop = _compiled_restyle_loop if compiled else _restyle_loop
+  return tf.transpose(loop(duration_head.cell, tables, known, form, grid, durations,
+                           own_quarters, strength, temperature, top_p, seed_key(seed),
+                           onset, previous, state))
+
+
+def _restyle_loop(cell, tables, known, form, grid, durations, own_quarters, strength,
+                  temperature, top_p, key, onset, previous, state, compiled=False):
+  """restyle's loop: the durations [N, B]; `key` is the request's seed_key."""
+  length, batch_size = tf.shape(durations)[1], tf.shape(durations)[0]
+
+  def step(t, previous, metre_ids, state):
+    return cell(known[t] + drawn_inputs(tables, previous, metre_ids[:, 0]), state)
 
   def body(t, *carried):
-    return (t + 1,) + _restyle_step(duration_step, form, grid, durations, own_quarters,
-                                    next_intervals, strength, temperature, top_p, seed, t,
-                                    carried)
+    return (t + 1,) + _restyle_step(step, form, grid, durations, own_quarters, strength,
+                                    temperature, top_p, None, t, carried, key, compiled)
 
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
       (tf.constant(0), onset, previous, state, tf.zeros([length, batch_size], tf.int32),
        tf.zeros([length, batch_size], tf.float64)),
       maximum_iterations=MAX_LENGTH)
-  return tf.transpose(loop[4])
+  return loop[4]
 
 
-def reference_generate(pitch_step, duration_step, pitch_state_size, duration_state_size,
-                       batch_size, length, temperature, top_p, seed, primer_intervals=None,
-                       primer_durations=None):
-  """`generate` as a plain eager loop, one note per Python step (for tests and timing)."""
+_compiled_restyle_loop = tf.function(functools.partial(_restyle_loop, compiled=True),
+                                    jit_compile=True)
+
+
+def reference_generate(pitch_head, duration_head, batch_size, length, temperature, top_p,
+                       seed, primer_intervals=None, primer_durations=None):
+  """`generate` as a plain eager loop of `Head.step`, one note per Python step (for tests
+  and timing)."""
   primed = 0 if primer_durations is None else len(primer_durations[0])
   start = tf.fill([batch_size], vocabulary.START)
   no_metre = unknown_metre(batch_size)
   interval, duration = start, start
-  pitch_state = tf.zeros([batch_size, pitch_state_size])
-  duration_state = tf.zeros([batch_size, duration_state_size])
+  pitch_state = tf.zeros([batch_size, pitch_head.state_size])
+  duration_state = tf.zeros([batch_size, duration_head.state_size])
   intervals, durations = [], []
   for t in range(length):
-    logits, pitch_state = pitch_step(interval, duration, no_metre, pitch_state)
+    logits, pitch_state = pitch_head.step(interval, duration, no_metre, pitch_state)
     drawn = sample(logits, temperature, top_p, note_seed(seed, t, _PITCH))
     if t == 0:
       interval = start
@@ -617,7 +845,8 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
       interval = tf.constant([row[t - 1] for row in primer_intervals], tf.int32)
     else:
       interval = drawn
-    logits, duration_state = duration_step(interval, duration, no_metre, duration_state)
+    logits, duration_state = duration_head.step(interval, duration, no_metre,
+                                                duration_state)
     drawn = sample(logits, temperature, top_p, note_seed(seed, t, _DURATION))
     if t < primed:
       duration = tf.constant([row[t] for row in primer_durations], tf.int32)
@@ -630,10 +859,11 @@ def reference_generate(pitch_step, duration_step, pitch_state_size, duration_sta
   return tf.stack(intervals[1:], axis=1), tf.stack(durations, axis=1)
 
 
-def reference_restyle(duration_step, duration_state_size, intervals, durations, strength,
-                      temperature, top_p, seed, interval_values, duration_values, form=None,
-                      push=0.0, like_intervals=None, like_durations=None):
-  """`restyle` as a plain eager loop, one note per Python step (for tests and timing)."""
+def reference_restyle(duration_head, intervals, durations, strength, temperature, top_p,
+                      seed, interval_values, duration_values, form=None, push=0.0,
+                      like_intervals=None, like_durations=None):
+  """`restyle` as a plain eager loop of `Head.step`, one note per Python step (for tests
+  and timing)."""
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
   batch_size, length = durations.shape
@@ -651,22 +881,25 @@ def reference_restyle(duration_step, duration_state_size, intervals, durations, 
     onset = tf.cast(pickup, tf.float64)
   start = tf.fill([batch_size], vocabulary.START)
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
-  state, previous = tf.zeros([batch_size, duration_state_size]), start
+  state, previous = tf.zeros([batch_size, duration_head.state_size]), start
   if like_durations is not None:
     like_durations = tf.convert_to_tensor(like_durations, tf.int32)
-    state = tf.zeros([batch_size, duration_state_size])
     no_metre = unknown_metre(batch_size)
     for t in range(like_durations.shape[1]):
       heard = like_intervals[:, t - 1] if t else start
       before = like_durations[:, t - 1] if t else start
-      state = duration_step(heard, before, no_metre, state)[1]
+      state = duration_head.step(heard, before, no_metre, state)[1]
     previous = like_durations[:, -1]
   carried = (onset, previous, state, tf.zeros([length, batch_size], tf.int32),
              tf.zeros([length, batch_size], tf.float64))
+
+  def step(t, previous, metre_ids, state):
+    return duration_head.step(next_intervals[t], previous, metre_ids, state)
+
   for t in range(length):
-    carried = _restyle_step(duration_step, form, grid, durations, own_quarters,
-                            next_intervals, tf.constant(strength, tf.float32), temperature,
-                            top_p, seed, tf.constant(t), carried)
+    carried = _restyle_step(step, form, grid, durations, own_quarters,
+                            tf.constant(strength, tf.float32), temperature, top_p, seed,
+                            tf.constant(t), carried)
   return tf.transpose(carried[3])
 
 

@@ -2,10 +2,10 @@
 
 A genre export (stylexfer.serving.genre) and a merge of two exports
 (stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the
-duration head that restyles (`duration_step` and its state size), how they generate tokens,
-and how they score. The restyle signatures, the conversions between notes and tokens and the
-checks on requests live here, so a client sees one set of inputs and one set of errors from
-either.
+duration head that restyles (`duration_head`, a stylexfer.serving.sampling.Head), how they
+generate tokens, and how they score. The restyle signatures, the conversions between notes
+and tokens and the checks on requests live here, so a client sees one set of inputs and one
+set of errors from either.
 
 Restyle signatures (flat dicts of tensors, batch first; token ids int32, pitches int32,
 quarter notes float32; strength, push, temperature, top_p float32 scalars; seed int64):
@@ -25,6 +25,15 @@ still has its length in `bar_lengths`), `pickup` the first note's onset in its b
 Every note keeps its bar; `push` (at most sampling.MAX_PUSH quarter notes) lets the first
 note of a bar start that much early. `sounding_lengths` is how long each note sounds:
 shorter than its inter-onset duration where the genre rests.
+
+Compiled signatures (the inputs and outputs of the signature they are named after):
+  generate_compiled, restyle_compiled   the sampling loop compiled by XLA: the same
+                      melody for the same seed as `generate` and `restyle` (the draws are
+                      plain arithmetic on stateless random bits, see
+                      stylexfer.serving.sampling.categorical), the request's checks run before it.
+                      They need a runtime with XLA's CPU compiler: TensorFlow in Python
+                      and saved_model_cli have it; TF Serving needs
+                      --xla_cpu_compilation_enabled=true. The plain signatures run anywhere.
 """
 
 import tensorflow as tf
@@ -52,9 +61,9 @@ LIKE_TOKENS = [_tokens('like_intervals'), _tokens('like_durations')]
 class MelodyModule(tf.Module):
   """The vocabulary tables and every restyle signature over one duration head.
 
-  Subclasses set `duration_step` (a function, see stylexfer.serving.sampling), the Python int
-  `_duration_state_size`, and `_generate(batch_size, length, temperature, top_p, seed)`
-  returning (intervals, durations).
+  Subclasses set `duration_head` (a stylexfer.serving.sampling.Head) and
+  `_generate(batch_size, length, temperature, top_p, seed, compiled=False)` returning
+  (intervals, durations).
   """
 
   def __init__(self, interval_values, duration_values, sounding_values, name=None):
@@ -78,10 +87,10 @@ class MelodyModule(tf.Module):
                                     self.duration_values)
 
   def _restyle(self, intervals, durations, strength, temperature, top_p, seed, form=None,
-               push=0.0, like=(None, None)):
-    return sampling.restyle(self.duration_step, self._duration_state_size, intervals,
-                            durations, strength, temperature, top_p, seed,
-                            self.interval_values, self.duration_values, form, push, *like)
+               push=0.0, like=(None, None), compiled=False):
+    return sampling.restyle(self.duration_head, intervals, durations, strength, temperature,
+                            top_p, seed, self.interval_values, self.duration_values, form,
+                            push, *like, compiled=compiled)
 
   def _restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed,
                      form=None, push=0.0, like_notes=None):
@@ -100,6 +109,19 @@ class MelodyModule(tf.Module):
               temperature, top_p, seed):
     return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
                                        seed, (bars, bar_lengths, pickup), push)}
+
+  @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
+  def restyle_compiled(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
+                       temperature, top_p, seed):
+    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
+                                       seed, (bars, bar_lengths, pickup), push,
+                                       compiled=True)}
+
+  @tf.function(input_signature=SIZE + CONTROLS)
+  def generate_compiled(self, batch_size, length, temperature, top_p, seed):
+    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
+                                          compiled=True)
+    return {'intervals': intervals, 'durations': durations}
 
   @tf.function(input_signature=NOTES + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_notes(self, pitches, quarter_lengths, bars, bar_lengths, pickup, strength,
@@ -152,7 +174,7 @@ class MelodyModule(tf.Module):
     """The signatures every export serves; subclasses add their own."""
     return {name: getattr(self, name) for name in (
         'restyle', 'restyle_notes', 'restyle_like', 'restyle_notes_like', 'restyle_free',
-        'restyle_notes_free', 'generate_notes')}
+        'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled')}
 
 
 def assert_midi(pitch, name):

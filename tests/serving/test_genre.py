@@ -84,6 +84,10 @@ REQUESTS = {
                            **FORM, 'strength': np.float32(1.0), **_controls(13)},
 }
 
+# The compiled signatures take the requests of the plain ones.
+REQUESTS['generate_compiled'] = REQUESTS['generate']
+REQUESTS['restyle_compiled'] = REQUESTS['restyle']
+
 # What each signature returns: name -> (shape, dtype).
 STEPS = NOTES + 1
 OUTPUTS = {
@@ -98,6 +102,8 @@ OUTPUTS = {
                        'sounding_lengths': ((2, 9), np.float32)},
     'restyle_like': {'durations': ((2, NOTES), np.int32)},
 }
+OUTPUTS['generate_compiled'] = OUTPUTS['generate']
+OUTPUTS['restyle_compiled'] = OUTPUTS['restyle']
 for _name in ('restyle_notes', 'restyle_notes_like', 'restyle_notes_free'):
   OUTPUTS[_name] = {'pitches': ((2, NOTES), np.int32),
                     'quarter_lengths': ((2, NOTES), np.float32),
@@ -232,25 +238,51 @@ def test_different_seeds_give_different_melodies(loaded, expected):
   assert not np.array_equal(other['intervals'][0], other['intervals'][1])
 
 
+def test_compiled_signatures_give_the_plain_ones_melodies(loaded, expected):
+  # XLA compiles the loops to other kernels; the draws are plain arithmetic on the same
+  # stateless random bits, so the melodies agree (see sampling.categorical).
+  for name in ('generate', 'restyle'):
+    _assert_same({name: expected[f'{name}_compiled']}, {name: expected[name]})
+  for seed in range(4):
+    for batch_size, length in ((1, 40), (16, 24)):
+      request = {'batch_size': np.int32(batch_size), 'length': np.int32(length),
+                 **_controls(seed, top_p=(0.9, 1.0)[seed % 2])}
+      _assert_same({'generate': _call(loaded.signatures['generate_compiled'], request)},
+                   {'generate': _call(loaded.signatures['generate'], request)})
+    request = _request('restyle', seed=np.int64(seed), strength=np.float32(1.0))
+    _assert_same({'restyle': _call(loaded.signatures['restyle_compiled'], request)},
+                 {'restyle': _call(loaded.signatures['restyle'], request)})
+
+
+def test_saved_model_cli_runs_the_compiled_signature(saved_model, expected, saved_model_cli,
+                                                     tmp_path):
+  inputs = REQUESTS['generate_compiled']
+  exprs = ';'.join(f'{name}={value.item()!r}' for name, value in inputs.items())
+  subprocess.run([saved_model_cli, 'run', '--dir', saved_model, '--tag_set', 'serve',
+                  '--signature_def', 'generate_compiled', '--input_exprs', exprs,
+                  '--outdir', str(tmp_path)], capture_output=True, check=True)
+  for name in ('intervals', 'durations'):
+    np.testing.assert_array_equal(np.load(tmp_path / f'{name}.npy'),
+                                  expected['generate'][name])
+
+
 # The in-graph loop equals a step-by-step eager loop and the full-sequence model.
 
 def test_generate_equals_eager_step_loop(module, loaded, expected):
-  steps = module.steps
-  for step_owner, size in ((steps, steps.state_size), (loaded, int(loaded.pitch_state_size))):
+  restored = (sampling.Head.of(loaded, 'pitch'), sampling.Head.of(loaded, 'duration'))
+  for heads in ((module.steps.pitch_head, module.steps.duration_head), restored):
     inputs = REQUESTS['generate']
     intervals, durations = sampling.reference_generate(
-        step_owner.pitch_step, step_owner.duration_step, size, size, 2, 9,
-        inputs['temperature'], inputs['top_p'], inputs['seed'])
+        *heads, 2, 9, inputs['temperature'], inputs['top_p'], inputs['seed'])
     np.testing.assert_array_equal(intervals, expected['generate']['intervals'])
     np.testing.assert_array_equal(durations, expected['generate']['durations'])
 
 
 def test_generate_primed_equals_eager_step_loop_and_keeps_the_primer(module, expected):
   inputs = REQUESTS['generate_primed']
-  size = module.steps.state_size
   intervals, durations = sampling.reference_generate(
-      module.steps.pitch_step, module.steps.duration_step, size, size, 2, 9,
-      inputs['temperature'], inputs['top_p'], inputs['seed'],
+      module.steps.pitch_head, module.steps.duration_head, 2, 9, inputs['temperature'],
+      inputs['top_p'], inputs['seed'],
       primer_intervals=inputs['primer_intervals'].tolist(),
       primer_durations=inputs['primer_durations'].tolist())
   np.testing.assert_array_equal(intervals, expected['generate_primed']['intervals'])
@@ -267,9 +299,9 @@ def test_restyle_equals_eager_step_loop(module, expected, signature):
   inputs = REQUESTS[signature]
   form = (BARS, BAR_LENGTHS, PICKUP) if signature == 'restyle' else None
   durations = sampling.reference_restyle(
-      module.steps.duration_step, module.steps.state_size, inputs['intervals'],
-      inputs['durations'], inputs['strength'], inputs['temperature'], inputs['top_p'],
-      inputs['seed'], *TABLES, form=form)
+      module.steps.duration_head, inputs['intervals'], inputs['durations'],
+      inputs['strength'], inputs['temperature'], inputs['top_p'], inputs['seed'], *TABLES,
+      form=form)
   np.testing.assert_array_equal(durations, expected[signature]['durations'])
   # Strength 0.5 keeps some of the melody's own durations and changes others.
   kept = durations.numpy() == DURATIONS
@@ -279,16 +311,16 @@ def test_restyle_equals_eager_step_loop(module, expected, signature):
 def test_restyle_like_equals_eager_step_loop_that_listens_first(module, expected):
   inputs = REQUESTS['restyle_like']
   durations = sampling.reference_restyle(
-      module.steps.duration_step, module.steps.state_size, inputs['intervals'],
-      inputs['durations'], inputs['strength'], inputs['temperature'], inputs['top_p'],
-      inputs['seed'], *TABLES, form=(BARS, BAR_LENGTHS, PICKUP),
+      module.steps.duration_head, inputs['intervals'], inputs['durations'],
+      inputs['strength'], inputs['temperature'], inputs['top_p'], inputs['seed'], *TABLES,
+      form=(BARS, BAR_LENGTHS, PICKUP),
       like_intervals=inputs['like_intervals'], like_durations=inputs['like_durations'])
   np.testing.assert_array_equal(durations, expected['restyle_like']['durations'])
 
 
 def test_listening_to_a_melody_moves_the_duration_state(module):
   like = REQUESTS['restyle_like']
-  state, last = sampling.listen(module.steps.duration_step, module.steps.state_size,
+  state, last = sampling.listen(module.steps.duration_head,
                                 tf.constant(like['like_intervals']),
                                 tf.constant(like['like_durations']))
   np.testing.assert_array_equal(last, like['like_durations'][:, -1])
@@ -397,6 +429,43 @@ def test_sample_never_draws_special_tokens():
   assert set(draws) <= {3, 4}
 
 
+def test_categorical_draws_what_stateless_categorical_draws():
+  # The draw the shipped melodies were made with, now in plain ops that XLA compiles.
+  rng = np.random.default_rng(0)
+  for trial in range(40):
+    logits = (rng.normal(size=(1 + trial % 5, 12)) * 3).astype(np.float32)
+    logits[:, :vocabulary.NUM_SPECIAL] = -1e9
+    logits[0, 5] = logits[0, 6]  # a tie
+    seed = sampling.note_seed(trial, trial % 7, trial % 2)
+    np.testing.assert_array_equal(
+        sampling.categorical(tf.constant(logits), seed),
+        tf.random.stateless_categorical(logits, 1, seed)[:, 0])
+
+
+def test_compiled_categorical_draws_the_same():
+  # XLA's float64 uniforms differ from TensorFlow's; compiled code builds the kernel's.
+  logits = tf.constant(np.random.default_rng(1).normal(size=(64, 30)), tf.float32)
+  under_xla = tf.function(functools.partial(sampling.categorical, compiled=True),
+                          jit_compile=True)
+  for seed in range(5):
+    plain = sampling.categorical(logits, sampling.note_seed(seed, 3, 1))
+    np.testing.assert_array_equal(
+        sampling.categorical(logits, sampling.note_seed(seed, 3, 1), compiled=True), plain)
+    np.testing.assert_array_equal(under_xla(logits, sampling.note_seed(seed, 3, 1)), plain)
+
+
+def test_note_seed_with_its_key_drawn_once_is_the_two_fold_ins():
+  fold_in = functools.partial(tf.random.experimental.stateless_fold_in, alg='philox')
+  for seed in (0, -5, 2 ** 62):
+    base = tf.constant([seed, 0], tf.int64)
+    for note in (0, 77, 4095):
+      for stream in (0, 1):
+        expected_seed = fold_in(fold_in(base, tf.constant(note, tf.int64)), stream)
+        for key in (None, sampling.seed_key(seed)):
+          np.testing.assert_array_equal(sampling.note_seed(seed, note, stream, key),
+                                        expected_seed)
+
+
 # Restyling and the vocabulary in the graph.
 
 def test_restyle_with_strength_zero_keeps_the_durations(loaded):
@@ -470,6 +539,11 @@ def test_notes_to_tokens_gives_ties_to_the_shorter_duration(module):
 
 BAD_REQUESTS = [
     ('generate', {'length': np.int32(0)}, 'length must be > 0'),
+    # The compiled signatures check a request before XLA runs anything.
+    ('generate_compiled', {'length': np.int32(0)}, 'length must be > 0'),
+    ('generate_compiled', {'top_p': np.float32(1.5)}, 'top_p must be in (0, 1]'),
+    ('restyle_compiled', {'intervals': INTERVALS[:, :3]},
+     'durations must hold one more note than intervals'),
     ('generate', {'length': np.int32(sampling.MAX_LENGTH + 1)},
      f'length must be <= {sampling.MAX_LENGTH}'),
     ('generate', {'batch_size': np.int32(0)}, 'batch_size must be > 0'),

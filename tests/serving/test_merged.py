@@ -74,6 +74,8 @@ REQUESTS = {
     'serving_default': {name: np.stack([f[name].numpy() for f in _FRAMED])
                         for name in windows.FEATURES},
 }
+REQUESTS['generate_compiled'] = REQUESTS['generate']
+REQUESTS['restyle_compiled'] = REQUESTS['restyle']
 
 
 def _call(signature_fn, inputs):
@@ -231,8 +233,15 @@ def test_merge_keeps_what_a_further_merge_needs(loaded):
   np.testing.assert_array_equal(merged.duration_step(*args)[0], jazz.duration_step(*args)[0])
 
 
+def test_compiled_signatures_give_the_plain_ones_melodies(merged_outputs):
+  for name in ('generate', 'restyle'):
+    for output, value in merged_outputs[name].items():
+      np.testing.assert_array_equal(merged_outputs[f'{name}_compiled'][output], value)
+
+
 @pytest.mark.parametrize('signature,changes,phrase', [
     ('generate_blended', {'strength': np.float32(1.5)}, 'strength must be in [0, 1]'),
+    ('generate_compiled', {'length': np.int32(0)}, 'length must be > 0'),
     ('generate', {'length': np.int32(0)}, 'length must be > 0'),
     ('restyle', {'intervals': INTERVALS[:, :3]},
      'durations must hold one more note than intervals'),
@@ -267,5 +276,5 @@ def test_merge_refuses_what_is_not_a_genre_export(exports, tmp_path):
   other.interval_values = tf.Variable(vocabulary.interval_table())
   tf.saved_model.save(other, str(tmp_path / 'other'))
   with pytest.raises(merged_lib.MergeError, match='the rhythm model is not a stylexfer genre '
-                     'export of this version: it lacks pitch_step'):
+                     'export of this version: it lacks pitch_tables'):
     merged_lib.merge(exports['folk'], str(tmp_path / 'other'), str(tmp_path))
