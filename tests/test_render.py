@@ -2,6 +2,7 @@
 
 import fractions
 import random
+import re
 import wave
 
 from music21 import converter
@@ -209,3 +210,29 @@ def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
   files = render.write_all(tune, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
   for fmt in ('musicxml', 'abc'):
     assert melody_lib.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
+
+
+def _without_ids(path):
+  # music21 gives every written file new random part ids and the day's date.
+  with open(path, encoding='utf-8') as f:
+    text = f.read()
+  text = re.sub(r'<encoding-date>[^<]*</encoding-date>', '', text)
+  return re.sub(r'P[0-9a-f]{6,}|id="[^"]*"', 'ID', text)
+
+
+@pytest.mark.parametrize('tune', TUNES + [FORM], ids=[t.title for t in TUNES + [FORM]])
+def test_musicxml_is_what_music21_writes_from_a_copy(tune, tmp_path):
+  """write_musicxml finishes the notation in place and writes what score.write writes."""
+  ours = render.write_musicxml(render.to_score(tune), str(tmp_path / 'ours.musicxml'))
+  theirs = str(tmp_path / 'theirs.musicxml')
+  render.to_score(tune).write('musicxml', fp=theirs)
+  assert _without_ids(ours) == _without_ids(theirs)
+
+
+def test_wav_written_in_blocks_holds_every_sample(tmp_path):
+  samples = (1.2 * np.sin(np.arange(600_000) * 0.01)).astype(np.float32)  # 3 blocks, clipped
+  path = audio.save_wav(samples, str(tmp_path / 'blocks.wav'))
+  with wave.open(path) as f:
+    assert f.getnframes() == len(samples)
+    read = np.frombuffer(f.readframes(f.getnframes()), '<i2')
+  assert np.array_equal(read, (np.clip(samples, -1, 1) * np.float32(32767)).astype('<i2'))
