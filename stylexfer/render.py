@@ -8,8 +8,11 @@ played out, eighths swung for jazz).
 
 import concurrent.futures
 import copy
+import multiprocessing
 import os
 import re
+import sys
+import threading
 
 from music21 import duration as m21_duration
 from music21 import bar, beam, key, metadata, meter, note, spanner, stream, tie
@@ -300,3 +303,37 @@ def write_all(tune, out_dir, stem, tempo=120, soundfont=None, formats=None,
       if data is not None:  # no rasterizer: no PNG rather than an empty one
         written['png'] = atomic.write_bytes(base + '.png', data)
   return {name: written[name] for name in _ORDER if name in written}
+
+
+class _Later:
+  """write_all's work, run on the calling thread when its result is asked for."""
+
+  def __init__(self, *args, **keywords):
+    self._call = lambda: write_all(*args, **keywords)
+
+  def result(self):
+    return self._call()
+
+
+def start_write_all(tune, out_dir, stem, **keywords):
+  """Starts write_all(tune, out_dir, stem, **keywords); its .result() is write_all's.
+
+  In a process that runs no other thread yet, the work starts at once in a forked copy
+  of it, so it runs on another core beside what this process does next (the program
+  loads TensorFlow meanwhile): engraving holds Python's lock, so on a thread it would
+  wait for the loader, and the copy needs no second start of Python and music21.
+  Otherwise (other threads, whose locks a fork would copy held, TensorFlow already
+  loaded, whose thread pools Python does not see, or no fork on this system) the work is
+  done by .result(), on the thread that asks; errors are raised there either way.
+  """
+  if (threading.active_count() > 1 or 'tensorflow' in sys.modules or
+      'fork' not in multiprocessing.get_all_start_methods()):
+    return _Later(tune, out_dir, stem, **keywords)
+  # Unwritten output would be written again by the copy when it ends.
+  sys.stdout.flush()
+  sys.stderr.flush()
+  pool = concurrent.futures.ProcessPoolExecutor(
+      max_workers=1, mp_context=multiprocessing.get_context('fork'))
+  future = pool.submit(write_all, tune, out_dir, stem, **keywords)
+  pool.shutdown(wait=False)
+  return future

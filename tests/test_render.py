@@ -1,6 +1,7 @@
 """Tests of the writers: bars and ties, ABC, MusicXML, MIDI, SVG/PNG and audio."""
 
 import fractions
+import os
 import random
 import re
 import wave
@@ -236,3 +237,44 @@ def test_wav_written_in_blocks_holds_every_sample(tmp_path):
     assert f.getnframes() == len(samples)
     read = np.frombuffer(f.readframes(f.getnframes()), '<i2')
   assert np.array_equal(read, (np.clip(samples, -1, 1) * np.float32(32767)).astype('<i2'))
+
+
+_FORKED_WRITE = '''
+import pickle, sys
+from stylexfer import render
+tune, out, stem = pickle.loads(bytes.fromhex(sys.argv[1]))
+writing = render.start_write_all(tune, out, stem, formats=('mid', 'musicxml', 'abc', 'wav'),
+                                 synthesizer='pluck')
+print(type(writing).__name__, sorted(writing.result()))
+try:
+  render.start_write_all(tune, out + '/mid', stem).result()  # a file, not a folder
+except Exception as error:
+  print(type(error).__name__)
+'''
+
+
+def test_writing_in_a_forked_process_writes_the_same_files(tmp_path):
+  import pickle
+  import subprocess
+  import sys
+  tune = TUNES[0]
+  here = render.write_all(tune, str(tmp_path / 'here'), 'jig',
+                          formats=('mid', 'musicxml', 'abc', 'wav'), synthesizer='pluck')
+  forked = tmp_path / 'forked'
+  forked.mkdir()
+  (forked / 'mid').write_text('a file')
+  done = subprocess.run(
+      [sys.executable, '-c', _FORKED_WRITE,
+       pickle.dumps((tune, str(forked), 'jig')).hex()],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  # A process that has not loaded TensorFlow writes in a forked copy; errors come back.
+  assert done.stdout.splitlines() == [
+      "Future ['abc', 'mid', 'musicxml', 'wav']", 'OutputError']
+  for fmt, path in here.items():
+    there = str(forked / os.path.basename(path))
+    if fmt == 'musicxml':
+      assert _without_ids(there) == _without_ids(path)
+    else:
+      with open(path, 'rb') as a, open(there, 'rb') as b:
+        assert a.read() == b.read(), fmt
