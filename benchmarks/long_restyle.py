@@ -8,7 +8,11 @@ eighths, quarters and dotted pairs, bars that repeat now and then), runs the res
 program on each as a user would (a fresh process, every output written, the shipped
 models) and prints the median wall time, the stderr lines it wrote and the time per note.
 With --profile=N, the N-note ABC restyle is also run under cProfile in this process and
-the functions taking the most cumulative time are printed, after the table.
+the functions taking the most cumulative time are printed, after the table. With
+--phases=N, the N-note restyle of each input format is run in this process, once from
+cold (TensorFlow not yet imported) and once with the models loaded, and the seconds
+spent in each step (reading, engraving, each output format, loading, sampling) are
+printed: a breakdown without the profiler's overhead.
 """
 
 import cProfile
@@ -30,6 +34,8 @@ flags.DEFINE_list('formats', ['abc', 'mid'], 'Input formats to time.')
 flags.DEFINE_integer('repeats', 3, 'Timed runs per input (the median is kept).')
 flags.DEFINE_integer('profile', 0, 'Notes of the ABC tune to profile in-process (0: none).')
 flags.DEFINE_integer('top', 25, 'Functions listed by the profile.')
+flags.DEFINE_integer('phases', 0, 'Notes of the melodies whose restyle is timed step by step '
+                     'in-process (0: none).')
 flags.DEFINE_string('work_dir', None, 'Where the inputs and outputs go (default: a new '
                     'temporary folder).')
 FLAGS = flags.FLAGS
@@ -132,6 +138,60 @@ def profile(path, out, top):
   pstats.Stats(profiler).sort_stats('cumulative').print_stats(top)
 
 
+# The steps --phases times: (module, function, label). Each is timed where the program
+# calls it; steps on the second thread (model loading, the PNG) overlap the others.
+_PHASES = [
+    ('stylexfer.reading.melody', 'read_melody', 'read the input'),
+    ('stylexfer.serving.loading', 'load', 'load a model (thread)'),
+    ('stylexfer.serving.client', 'restyle_durations', 'sample the rhythm'),
+    ('stylexfer.serving.client', 'likelihood_table', 'log-likelihoods'),
+    ('stylexfer.writers.notation', 'estimate_key', 'estimate the key'),
+    ('stylexfer.writers.render', 'to_score', 'build the score'),
+    ('stylexfer.writers.render', 'write_musicxml', 'MusicXML'),
+    ('stylexfer.writers.render', 'render_svg', 'SVG (verovio)'),
+    ('stylexfer.writers.render', 'png_bytes', 'PNG (thread)'),
+    ('stylexfer.writers.midi_writer', 'write_midi', 'MIDI'),
+    ('stylexfer.writers.abc_writer', 'to_abc', 'ABC'),
+    ('stylexfer.writers.audio', 'write_wav', 'WAV'),
+]
+
+
+def phases(paths, out):
+  """Seconds per step of the restyle program, run in this process, cold and warm."""
+  import importlib  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  from stylexfer.programs import restyle  # pylint: disable=g-import-not-at-top
+  spent, lock = {}, threading.Lock()
+
+  def timed(function, label):
+    def run(*args, **keywords):
+      start = time.perf_counter()
+      try:
+        return function(*args, **keywords)
+      finally:
+        with lock:
+          spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+    return run
+
+  for module_name, name, label in _PHASES:
+    module = importlib.import_module(module_name)
+    setattr(module, name, timed(getattr(module, name), label))
+  for path in paths:
+    flag_values = flags.FlagValues()
+    restyle.define_flags(flag_values)
+    flag_values(['restyle', f'--input={path}', '--to=jazz', '--from=folk', '--seed=1',
+                 f'--out={out}'])
+    for run in ('cold', 'warm') if path == paths[0] else ('warm',):
+      spent.clear()
+      start = time.perf_counter()
+      restyle.restyle_file(flag_values, out=io.StringIO())
+      total = time.perf_counter() - start
+      print(f'\nphases of {os.path.basename(path)}, {run}: {total:.2f} s in all '
+            f'(load average {os.getloadavg()[0]:.2f})')
+      for label, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f'  {label:<24} {seconds:6.2f} s')
+
+
 def main(argv):
   del argv
   work = FLAGS.work_dir or tempfile.mkdtemp(prefix='long_restyle_')
@@ -154,6 +214,13 @@ def main(argv):
   print('|---|---:|---:|---:|---:|')
   for kind, count, seconds, lines, _ in rows:
     print(f'| {kind} | {count} | {seconds:.2f} | {1000 * seconds / count:.2f} | {lines} |')
+  if FLAGS.phases:
+    pitches, eighths = melody(FLAGS.phases)
+    paths = []
+    for kind in FLAGS.formats:
+      paths.append(os.path.join(work, f'phases{FLAGS.phases}.{kind}'))
+      (write_abc if kind == 'abc' else write_midi)(paths[-1], pitches, eighths)
+    phases(paths, os.path.join(work, 'phases_out'))
   if FLAGS.profile:
     pitches, eighths = melody(FLAGS.profile)
     path = os.path.join(work, f'profile{FLAGS.profile}.abc')

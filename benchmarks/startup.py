@@ -26,8 +26,8 @@ FLAGS = flags.FLAGS
 _REEL = os.path.join(os.path.dirname(__file__), '..', 'stylexfer', 'examples',
                      'the_stylexfer_reel.abc')
 _FLOOR = ("import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2'); "
-          'import tensorflow as tf; from stylexfer import models; '
-          "[tf.saved_model.load(models.find_model(g)) for g in ('jazz', 'folk')]")
+          'import tensorflow as tf; from stylexfer.serving import loading; '
+          "[tf.saved_model.load(loading.find_model(g)) for g in ('jazz', 'folk')]")
 
 
 def _seconds(command):

@@ -102,13 +102,15 @@ def restyle_file(f, out=None, err=None):
   title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
   melody = dataclasses.replace(melody, title=title)
   stem = render.slug(title)
-  # TensorFlow loads the models while the melody as it was is written: the loader and
-  # the engraver, rasterizer and synthesizer spend much of their time outside Python's
-  # lock, so on two cores the writing hides behind the load. (Verovio must stay on the
-  # main thread: its toolkit fails to read files from a second thread.)
+  # TensorFlow loads the models while the melody as it was is written, in a forked copy
+  # of this process where it can be (render.start_write_all), else here while a thread
+  # loads. (Verovio must stay on a main thread: it fails to read files from a second one.)
+  writing = render.start_write_all(notation.layout(melody), f.out, f'{stem}.before',
+                                   tempo=f.tempo, soundfont=f.soundfont,
+                                   synthesizer=f.synthesizer)
   with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
     loaded = pool.submit(lambda: {genre: loading.load(path) for genre, path in paths.items()})
-    before = common.write_tune(notation.layout(melody), f.out, f'{stem}.before', f)
+    before = writing.result()
     saved_models = loaded.result()
   # Imported once the request is known to be good: it starts TensorFlow, which the
   # loader has done by now.

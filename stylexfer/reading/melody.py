@@ -17,8 +17,9 @@ import struct
 import tempfile
 import zipfile
 
+from music21 import abcFormat
 from music21 import bar as m21_bar
-from music21 import chord, converter, environment, harmony, meter, note, spanner
+from music21 import chord, converter, environment, harmony, meter, note, spanner, stream
 import numpy as np
 
 ABC_SUFFIXES = ('.abc',)
@@ -169,16 +170,21 @@ def _signature_length(time_signature):
   return _fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
 
 
-def melody_from_score(score, source, tune_id='', title='', label=''):
+def melody_from_score(score, source, tune_id='', title='', label='', in_place=False):
   """The top line (skyline) of a music21 Score, Part or Stream as a Melody.
 
   Chords keep their highest note and notes sounding together keep the highest one; both
-  are counted in `counts`. Raises NoNotesError when nothing pitched is left.
+  are counted in `counts`. Raises NoNotesError when nothing pitched is left. With
+  in_place, ties are merged in `score` itself rather than in a copy of it (the copy is a
+  fifth of the time of reading a long MIDI file): for a score that only the caller holds.
   """
   counts = collections.Counter()
   # Ties split a note in two; merge them first, but only between equal pitches (the
   # O'Neill transcriptions use '-' between different notes).
-  score = score.stripTies(matchByPitch=True)
+  if in_place:
+    score.stripTies(matchByPitch=True, inPlace=True)
+  else:
+    score = score.stripTies(matchByPitch=True)
   top = {}  # onset -> [pitch, length, element]
   for element in score.flatten().notes:
     if isinstance(element, harmony.Harmony):
@@ -316,18 +322,50 @@ def parse_abc_tune(text, source, number, title):
   label = f"tune X:{number}{f' {title!r}' if title else ''}"
   use_private_scratch()
   try:
-    score = converter.parse(text, format='abc')
+    score = abc_score(text)
   except Exception as error:  # music21 raises many types on bad ABC
     raise UnreadableFileError(f'{source}: {label} cannot be parsed as ABC ({error})') from error
-  if hasattr(score, 'scores'):  # an Opus of one tune
-    score = score.scores[0]
   melody = melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
-                             label=label)
+                             label=label, in_place=True)
   for name in unknown_abc_keys(text):
     melody.counts['unknown_keys'] += 1
     melody.warnings.append(f'warning: {source}: {label} has an unknown key K:{name} '
                            '(read as C major, no sharps or flats)')
   return melody
+
+
+class _UnbeamedPart(stream.Part):
+  """A Part whose makeBeams does nothing, for melodies read from ABC.
+
+  music21's ABC translator beams every part it builds, and Part.makeBeams looks the time
+  signature up in the whole part for every bar and sets stems by the clef: 8 of the 11 s
+  it takes to read a 4,000-note tune, quadratic in its length. A melody keeps pitches,
+  durations and bars only, so the beams would be thrown away.
+  """
+
+  def makeBeams(self, *, inPlace=False, **keywords):  # pylint: disable=invalid-name
+    del keywords
+    return None if inPlace else self
+
+
+def abc_score(text):
+  """The music21 Score of an ABC tune, as converter.parse(text, format='abc') reads it, unbeamed.
+
+  The same steps as music21's ABC converter (tokens, one part per voice, the translator's
+  bars, repeats, ties and tuplets), with each part built as an _UnbeamedPart. Text that
+  holds several X: tunes gives the first (lowest-numbered) one.
+  """
+  handler = abcFormat.ABCFile().readstr(text)
+  if handler.definesReferenceNumbers():
+    handler = sorted(handler.splitByReferenceNumber().items())[0][1]
+  voices = handler.splitByVoice()
+  # As abcToStreamScore: the tokens before the first V: field go with every voice.
+  handlers = voices if len(voices) == 1 else [voices[0] + voice for voice in voices[1:]]
+  score = stream.Score()
+  for part_handler in handlers:
+    score.coreInsert(0, abcFormat.translate.abcToStreamPart(part_handler, _UnbeamedPart()))
+  score.coreElementsChanged()
+  return score
 
 
 def unknown_abc_keys(text):
@@ -383,7 +421,7 @@ def read_score(path):
   name = os.path.splitext(os.path.basename(path))[0]
   cut = midi_truncation(path) if suffix in MIDI_SUFFIXES else None
   try:
-    melody = melody_from_score(score, path, tune_id=name, title=title or '')
+    melody = melody_from_score(score, path, tune_id=name, title=title or '', in_place=True)
   except NoNotesError as error:
     if cut:
       raise NoNotesError(f'{path}: the MIDI file is cut short ({cut}) before its first '

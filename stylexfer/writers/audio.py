@@ -19,6 +19,7 @@ from stylexfer import atomic
 
 SAMPLE_RATE = 44100
 RELEASE_SECONDS = 0.25  # a note rings on this long after the next one starts
+_WAV_BLOCK = 1 << 18  # samples converted to 16 bits at a time
 _SOUNDFONT_GLOBS = ('/usr/share/sounds/sf2/*.sf2', '/usr/share/soundfonts/*.sf2',
                     '/usr/local/share/soundfonts/*.sf2', '~/.local/share/soundfonts/*.sf2')
 
@@ -109,12 +110,18 @@ def synthesize(notes, tempo=120, sample_rate=SAMPLE_RATE):
 
 def save_wav(samples, path, sample_rate=SAMPLE_RATE):
   """Float samples in [-1, 1] as a 16-bit mono WAV file, written whole or not at all."""
-  data = (np.clip(samples, -1, 1) * np.float32(32767)).astype('<i2')
+  samples = np.asarray(samples)
   with atomic.open_for_write(path, 'wb') as out, wave.open(out, 'wb') as f:
     f.setnchannels(1)
     f.setsampwidth(2)
     f.setframerate(sample_rate)
-    f.writeframes(data.tobytes())
+    f.setnframes(len(samples))  # the header is written once, not patched per block
+    # Converted a block at a time: a long melody is tens of millions of samples, and
+    # whole-array temporaries (clipped, scaled, as int16, as bytes) cost more in memory
+    # traffic than the arithmetic.
+    for start in range(0, len(samples), _WAV_BLOCK):
+      block = samples[start:start + _WAV_BLOCK]
+      f.writeframesraw((np.clip(block, -1, 1) * np.float32(32767)).astype('<i2'))
   return path
 
 

@@ -1,6 +1,8 @@
 import fractions
 import os
 
+from music21 import converter
+from music21 import corpus
 import pytest
 
 from stylexfer.reading import melody as melody_lib
@@ -93,3 +95,45 @@ def test_a_pickup_bar_counts_whole(abc_path):
   number, title, text = melody_lib.split_abc(open(abc_path).read())[0]
   jig = melody_lib.parse_abc_tune(text, abc_path, number, title)
   assert jig.bar_lengths[0] == jig.bar_lengths[1] == fractions.Fraction(3)
+
+
+# Tunes that exercise the ABC translator: ties between equal and different notes, broken
+# rhythm, tuplets, grace notes, chords, endings, a meter change, two voices, a bar longer
+# than the meter (music21 splits it) and an inline key change.
+_TRANSLATOR_TUNES = [
+    'X:1\nT:Ties\nM:4/4\nL:1/8\nK:D\nA2-A2 B2-c2|d4- d2 (3efg|a>g f<e {g}f2 e2|[df]4 z4|]\n',
+    'X:2\nT:Endings\nM:3/4\nL:1/8\nK:Gm\nD|:G2 B2 d2|[1 c4 B2:|[2 c4 A2||[M:2/4] B2 c2|d4|]\n',
+    'X:3\nT:Voices\nM:2/4\nL:1/16\nK:F\nV:1\ncdef gabc|c8|]\nV:2\nC4 F4|C8|]\n',
+    'X:4\nT:Long Bar\nM:2/4\nL:1/8\nK:C\nC D E F G A B c|[K:A] c2 B2|A4|]\n',
+]
+
+
+@pytest.mark.parametrize('text', _TRANSLATOR_TUNES + [
+    text for _, _, text in melody_lib.split_abc(fixtures.ABC_TUNES)[:2]])
+def test_abc_reader_reads_what_music21_converter_reads(text):
+  """The unbeamed ABC reader gives exactly the melody of music21's full converter."""
+  fast = melody_lib.parse_abc_tune(text, 'tune.abc', '1', 'T')
+  score = converter.parse(text, format='abc')
+  full = melody_lib.melody_from_score(score, 'tune.abc', tune_id='tune.abc#X:1', title='T')
+  fast.warnings = full.warnings = []
+  assert fast == full
+  assert fast.pitches and fast.bar_lengths
+
+
+def test_abc_reader_reads_oneills_as_music21_converter_does():
+  path = str(sorted(corpus.getWork('oneills1850'))[0])
+  tunes = melody_lib.split_abc(melody_lib.read_text(path))
+  for number, title, text in tunes[:6]:
+    fast = melody_lib.parse_abc_tune(text, path, number, title)
+    full = melody_lib.melody_from_score(converter.parse(text, format='abc'), path,
+                                        tune_id=fast.tune_id, title=title)
+    assert (fast.pitches, fast.onsets, fast.lengths, fast.bars, fast.beats, fast.phrases,
+            fast.bar_lengths, fast.bar_marks, fast.time_signature, fast.counts) == (
+                full.pitches, full.onsets, full.lengths, full.bars, full.beats, full.phrases,
+                full.bar_lengths, full.bar_marks, full.time_signature, full.counts)
+
+
+def test_reading_a_score_in_place_leaves_the_same_melody():
+  score = fixtures.melody_stream(fixtures.SCORE_PITCHES, fixtures.SCORE_DURATIONS, '3/4')
+  copied = melody_lib.melody_from_score(score, 'a')
+  assert melody_lib.melody_from_score(score, 'a', in_place=True) == copied

@@ -1,7 +1,9 @@
 """Tests of the writers: bars and ties, ABC, MusicXML, MIDI, SVG/PNG and audio."""
 
 import fractions
+import os
 import random
+import re
 import wave
 
 from music21 import converter
@@ -209,3 +211,70 @@ def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
   files = render.write_all(tune, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
   for fmt in ('musicxml', 'abc'):
     assert melody_lib.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
+
+
+def _without_ids(path):
+  # music21 gives every written file new random part ids and the day's date.
+  with open(path, encoding='utf-8') as f:
+    text = f.read()
+  text = re.sub(r'<encoding-date>[^<]*</encoding-date>', '', text)
+  return re.sub(r'P[0-9a-f]{6,}|id="[^"]*"', 'ID', text)
+
+
+@pytest.mark.parametrize('tune', TUNES + [FORM], ids=[t.title for t in TUNES + [FORM]])
+def test_musicxml_is_what_music21_writes_from_a_copy(tune, tmp_path):
+  """write_musicxml finishes the notation in place and writes what score.write writes."""
+  ours = render.write_musicxml(render.to_score(tune), str(tmp_path / 'ours.musicxml'))
+  theirs = str(tmp_path / 'theirs.musicxml')
+  render.to_score(tune).write('musicxml', fp=theirs)
+  assert _without_ids(ours) == _without_ids(theirs)
+
+
+def test_wav_written_in_blocks_holds_every_sample(tmp_path):
+  samples = (1.2 * np.sin(np.arange(600_000) * 0.01)).astype(np.float32)  # 3 blocks, clipped
+  path = audio.save_wav(samples, str(tmp_path / 'blocks.wav'))
+  with wave.open(path) as f:
+    assert f.getnframes() == len(samples)
+    read = np.frombuffer(f.readframes(f.getnframes()), '<i2')
+  assert np.array_equal(read, (np.clip(samples, -1, 1) * np.float32(32767)).astype('<i2'))
+
+
+_FORKED_WRITE = '''
+import pickle, sys
+from stylexfer.writers import render
+tune, out, stem = pickle.loads(bytes.fromhex(sys.argv[1]))
+writing = render.start_write_all(tune, out, stem, formats=('mid', 'musicxml', 'abc', 'wav'),
+                                 synthesizer='pluck')
+print(type(writing).__name__, sorted(writing.result()))
+try:
+  render.start_write_all(tune, out + '/mid', stem).result()  # a file, not a folder
+except Exception as error:
+  print(type(error).__name__)
+'''
+
+
+def test_writing_in_a_forked_process_writes_the_same_files(tmp_path):
+  import pickle
+  import subprocess
+  import sys
+  tune = TUNES[0]
+  here = render.write_all(tune, str(tmp_path / 'here'), 'jig',
+                          formats=('mid', 'musicxml', 'abc', 'wav'), synthesizer='pluck')
+  forked = tmp_path / 'forked'
+  forked.mkdir()
+  (forked / 'mid').write_text('a file')
+  done = subprocess.run(
+      [sys.executable, '-c', _FORKED_WRITE,
+       pickle.dumps((tune, str(forked), 'jig')).hex()],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  # A process that has not loaded TensorFlow writes in a forked copy; errors come back.
+  assert done.stdout.splitlines() == [
+      "Future ['abc', 'mid', 'musicxml', 'wav']", 'OutputError']
+  for fmt, path in here.items():
+    there = str(forked / os.path.basename(path))
+    if fmt == 'musicxml':
+      assert _without_ids(there) == _without_ids(path)
+    else:
+      with open(path, 'rb') as a, open(there, 'rb') as b:
+        assert a.read() == b.read(), fmt
