@@ -88,7 +88,6 @@ def _engrave(excerpt, folder):
   """The before/after excerpt engraved (render.py: MusicXML -> Verovio SVG -> PNG)."""
   import fractions  # pylint: disable=g-import-not-at-top
   from stylexfer.reading import melody as melody_lib  # pylint: disable=g-import-not-at-top
-  from stylexfer.writers import notation  # pylint: disable=g-import-not-at-top
   from stylexfer.writers import render  # pylint: disable=g-import-not-at-top
   drawn = {}
   for side in ('before', 'after'):
@@ -97,7 +96,7 @@ def _engrave(excerpt, folder):
         excerpt['time_signature'], fractions.Fraction(excerpt['pickup']),
         f"{excerpt['tune_id']} ({side})")
     name = f'excerpt_{side}'
-    written = render.write_all(notation.layout(melody), os.path.join(folder, FIGURES), name,
+    written = render.write_all(melody, os.path.join(folder, FIGURES), name,
                                formats=('musicxml', 'svg', 'png'))
     drawn[name] = f"{FIGURES}/{os.path.basename(written.get('png') or written['svg'])}"
   with open(os.path.join(folder, FIGURES, 'excerpt.json'), 'w') as f:

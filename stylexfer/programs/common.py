@@ -47,10 +47,10 @@ def swing_of(f, genre):
   return ratio
 
 
-def write_tune(tune, out_dir, stem, f):
-  """Every output format of a tune, played as the flags say; returns {format: path}."""
-  return render.write_all(tune, out_dir, stem, tempo=f.tempo, soundfont=f.soundfont,
-                          synthesizer=f.synthesizer)
+def write_melody(melody, out_dir, stem, f, swing=1.0):
+  """Every output format of a melody, played as the flags say; returns {format: path}."""
+  return render.write_all(melody, out_dir, stem, swing=swing, tempo=f.tempo,
+                          soundfont=f.soundfont, synthesizer=f.synthesizer)
 
 
 def one_line(error):

@@ -29,7 +29,6 @@ from stylexfer.programs import common
 from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import loading
-from stylexfer.writers import notation
 
 PROGRAM = 'stylexfer-generate'
 MAX_COUNT = 256
@@ -96,8 +95,8 @@ def generate_tunes(f, out=None):
     melody = melody_lib.Melody.from_durations(
         pitches, durations, signature, title=f'{label.capitalize()} {f.seed}-{n + 1}',
         sounding=sounding)
-    files = common.write_tune(notation.layout(melody, common.swing_of(f, rhythm)), f.out,
-                              f'{genre}-{rhythm}-{f.seed}-{n + 1}', f)
+    files = common.write_melody(melody, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f,
+                                common.swing_of(f, rhythm))
     written.append(files)
     print(f'{melody.title}: {len(pitches)} notes, {signature}: ' +
           ' '.join(files[k] for k in sorted(files)), file=out)

@@ -33,7 +33,6 @@ from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import loading
 from stylexfer.tokens import vocabulary
-from stylexfer.writers import notation
 from stylexfer.writers import render
 
 PROGRAM = 'stylexfer-restyle'
@@ -105,9 +104,8 @@ def restyle_file(f, out=None, err=None):
   # TensorFlow loads the models while the melody as it was is written, in a forked copy
   # of this process where it can be (render.start_write_all), else here while a thread
   # loads. (Verovio must stay on a main thread: it fails to read files from a second one.)
-  writing = render.start_write_all(notation.layout(melody), f.out, f'{stem}.before',
-                                   tempo=f.tempo, soundfont=f.soundfont,
-                                   synthesizer=f.synthesizer)
+  writing = render.start_write_all(melody, f.out, f'{stem}.before', tempo=f.tempo,
+                                   soundfont=f.soundfont, synthesizer=f.synthesizer)
   with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
     loaded = pool.submit(lambda: {genre: loading.load(path) for genre, path in paths.items()})
     before = writing.result()
@@ -125,9 +123,9 @@ def restyle_file(f, out=None, err=None):
               in zip(own_sounding, durations, original, sounding)]
   written = {
       'before': before,
-      target: common.write_tune(
-          notation.layout(melody.with_rhythm(durations, sounding, f'{title} ({target})'),
-                          swing), f.out, f'{stem}.{target}', f),
+      target: common.write_melody(
+          melody.with_rhythm(durations, sounding, f'{title} ({target})'), f.out,
+          f'{stem}.{target}', f, swing),
   }
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
         f'(strength {f.strength:g}, seed {f.seed}, {f.structure}) with {paths[target]}'

@@ -59,7 +59,7 @@ def _length(quarters, unit):
 
 
 def to_abc(tune, sharps=0, tempo=None, number=1):
-  """ABC text of a notation.Tune (one tune, header X/T/M/L/Q/K)."""
+  """ABC text of a notation.Layout (one tune, header X/T/M/L/Q/K)."""
   all_bars = notation.bars(tune)
   meters = notation.meter_changes(tune, len(all_bars))
   unit = _unit([piece for pieces in all_bars for piece in pieces])

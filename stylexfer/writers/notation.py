@@ -1,13 +1,14 @@
 """A melody ready to write: its bars, ties, rests and repeats, and how it is played.
 
-A `Tune` is what the programs write: MIDI pitches, inter-onset durations in quarter
-notes, how long each note sounds (a rest fills the rest of its duration), the bars
-(a time signature, or each bar's own length for mixed meters and bars cut short before a
-repeat), the first note's offset in its bar (a pickup), the form's bar lines (repeat
-signs, endings, double bars) and a swing ratio for playing. Every writer (MusicXML and
-the engraved score in stylexfer.writers.render, ABC in stylexfer.writers.abc_writer, MIDI in
-stylexfer.writers.midi_writer, audio in stylexfer.writers.audio) reads the bars and the performance
-from here, so they always agree: a note that crosses a bar line is split into notes tied
+`layout(melody, swing)` lays a reading.melody.Melody out for the writers as a `Layout`:
+MIDI pitches, inter-onset durations in quarter notes on a grid a score can show, how long
+each note sounds (a rest fills the rest of its duration), the bars (a time signature, or
+each bar's own length for mixed meters and bars cut short before a repeat), the first
+note's offset in its bar (a pickup), the form's bar lines (repeat signs, endings, double
+bars) and a swing ratio for playing. Every writer (MusicXML and the engraved score in
+stylexfer.writers.render, ABC in stylexfer.writers.abc_writer, MIDI in
+stylexfer.writers.midi_writer, audio in stylexfer.writers.audio) reads the bars and the
+performance from here, so they always agree: a note that crosses a bar line is split into notes tied
 over it, and every piece is a value a score can show (plain, dotted or triplet).
 """
 
@@ -41,8 +42,8 @@ def fraction(value):
 
 
 @dataclasses.dataclass
-class Tune:
-  """A monophonic melody with its bars; every per-note list has one entry per note."""
+class Layout:
+  """A melody laid into bars for the writers; every per-note list has one entry per note."""
   pitches: list          # MIDI pitch numbers
   durations: list        # inter-onset durations, quarter notes (Fractions)
   time_signature: str = '4/4'
@@ -325,12 +326,12 @@ def performance(tune):
 
 
 def layout(melody, swing=1.0):
-  """The Tune of a reading.melody.Melody: its notes laid into its bars, played with swing."""
+  """A reading.melody.Melody laid into its bars, to be played with `swing`."""
   _, bar_lengths, pickup = melody.form()
   first = melody.bars[0] if melody.bars else 0
   marks = {number - first: mark for number, mark in melody.bar_marks.items()
            if number >= first}
   durations = melody.durations()
   sounding = [min(length, duration) for length, duration in zip(melody.lengths, durations)]
-  return Tune(melody.pitches, durations, melody.time_signature, pickup, melody.title,
-              sounding=sounding, bar_lengths=list(bar_lengths), marks=marks, swing=swing)
+  return Layout(melody.pitches, durations, melody.time_signature, pickup, melody.title,
+                sounding=sounding, bar_lengths=list(bar_lengths), marks=marks, swing=swing)

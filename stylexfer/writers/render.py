@@ -1,7 +1,8 @@
 """Writes a melody as MIDI, MusicXML, ABC, an engraved score (SVG, PNG) and audio (WAV).
 
-The melody is a stylexfer.writers.notation.Tune: its bars, ties, rests and repeats are cut there,
-so every format shows the same bars. MusicXML and the engraved score come from a music21
+`write_all` takes a reading.melody.Melody and lays it out once (stylexfer.writers.notation):
+its bars, ties, rests and repeats are cut there, so every format shows the same bars; the
+functions that write one format take that layout. MusicXML and the engraved score come from a music21
 score built once (`to_score`); MIDI and audio play the notation's performance (repeats
 played out, eighths swung for jazz).
 """
@@ -26,7 +27,6 @@ from stylexfer.writers import midi_writer
 from stylexfer.writers import notation
 
 Fraction = notation.Fraction
-Tune = notation.Tune
 # The order write_all lists its files in, whichever finishes first.
 _ORDER = ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
 
@@ -256,9 +256,12 @@ def slug(text):
   return re.sub(r'[^A-Za-z0-9]+', '-', text).strip('-').lower() or 'melody'
 
 
-def write_all(tune, out_dir, stem, tempo=120, soundfont=None, formats=None,
+def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, formats=None,
               synthesizer='auto'):
   """Writes <stem>.mid/.musicxml/.abc/.svg/.png/.wav under out_dir; returns {format: path}.
+
+  `melody` is a reading.melody.Melody; MIDI and audio play its eighths with `swing` (a
+  long-short ratio, 1 straight) and its repeats played out.
 
   PNG is skipped (absent from the result) when no rasterizer is installed. Each file is
   written under a temporary name and renamed into place, so a full disk or a kill leaves
@@ -267,6 +270,7 @@ def write_all(tune, out_dir, stem, tempo=120, soundfont=None, formats=None,
   formats = formats or ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
   atomic.make_folder(out_dir)
   base = os.path.join(out_dir, stem)
+  tune = notation.layout(melody, swing)
   score = to_score(tune)
   played = notation.performance(tune)
   written = {}
@@ -315,8 +319,8 @@ class _Later:
     return self._call()
 
 
-def start_write_all(tune, out_dir, stem, **keywords):
-  """Starts write_all(tune, out_dir, stem, **keywords); its .result() is write_all's.
+def start_write_all(melody, out_dir, stem, **keywords):
+  """Starts write_all(melody, out_dir, stem, **keywords); its .result() is write_all's.
 
   In a process that runs no other thread yet, the work starts at once in a forked copy
   of it, so it runs on another core beside what this process does next (the program
@@ -328,12 +332,12 @@ def start_write_all(tune, out_dir, stem, **keywords):
   """
   if (threading.active_count() > 1 or 'tensorflow' in sys.modules or
       'fork' not in multiprocessing.get_all_start_methods()):
-    return _Later(tune, out_dir, stem, **keywords)
+    return _Later(melody, out_dir, stem, **keywords)
   # Unwritten output would be written again by the copy when it ends.
   sys.stdout.flush()
   sys.stderr.flush()
   pool = concurrent.futures.ProcessPoolExecutor(
       max_workers=1, mp_context=multiprocessing.get_context('fork'))
-  future = pool.submit(write_all, tune, out_dir, stem, **keywords)
+  future = pool.submit(write_all, melody, out_dir, stem, **keywords)
   pool.shutdown(wait=False)
   return future

@@ -137,3 +137,32 @@ def test_reading_a_score_in_place_leaves_the_same_melody():
   score = fixtures.melody_stream(fixtures.SCORE_PITCHES, fixtures.SCORE_DURATIONS, '3/4')
   copied = melody_lib.melody_from_score(score, 'a')
   assert melody_lib.melody_from_score(score, 'a', in_place=True) == copied
+
+
+# One melody type: a melody made from durations, and the same tones with a new rhythm.
+
+def test_a_melody_from_durations_lies_in_its_bars():
+  made = melody_lib.Melody.from_durations(
+      [67, 69, 71, 72, 74], [1, 0.5, 1.5, 3, 2], '6/8', pickup=2, title='Made',
+      sounding=[1, 0.5, 1, 3, 1])
+  # 6/8 bars hold 3 quarters; the pickup is 2 into the first bar.
+  assert made.bars == [0, 1, 1, 1, 2]
+  assert made.beats == [2, 0, fractions.Fraction(1, 2), 2, 2]
+  assert made.bar_lengths == [3, 3, 3, 3, 3]
+  assert made.durations() == [1, fractions.Fraction(1, 2), fractions.Fraction(3, 2), 3, 2]
+  assert made.lengths[-1] == 1  # it sounds 1 of its 2: the melody ends on a rest
+  assert made.form()[2] == 2.0 and list(made.form()[0]) == [0, 1, 1, 1, 2]
+
+
+def test_with_rhythm_keeps_tones_bars_form_and_the_last_rest():
+  text = 'X:1\nT:Form\nM:4/4\nL:1/4\nK:G\n|:GABc|d2B2:|\n'
+  melody = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  new = melody.with_rhythm([fractions.Fraction(1, 2)] * 2 + [1, 2] + [2, 1, 1],
+                           sounding=[fractions.Fraction(1, 2)] * 2 + [1, 2, 2, 1, 1],
+                           title='Form (jazz)')
+  assert new.pitches == melody.pitches and new.title == 'Form (jazz)'
+  assert new.bars == [melody.bars[0]] * 4 + [melody.bars[0] + 1] * 3
+  assert new.bar_marks == melody.bar_marks
+  # The last note sounds 1 of its 1: a final duration longer than the sound would be kept.
+  longer = melody.with_rhythm([1] * 6 + [2], sounding=[1] * 7)
+  assert longer.durations()[-1] == 2 and longer.lengths[-1] == 1

@@ -42,8 +42,8 @@ def test_every_grid_value_splits_into_notatable_pieces():
 
 
 def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
-  tune = render.Tune([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
-                     pickup=Fraction(3))
+  tune = notation.Layout([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
+                         pickup=Fraction(3))
   bars = notation.bars(tune)
   assert [[(p.pitch, p.quarters, p.tie) for p in bar] for bar in bars] == [
       [(60, 1, '')],
@@ -55,15 +55,15 @@ def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
 def random_tune(seed, time_signature, pickup, length=40):
   rng = random.Random(seed)
   grid = vocabulary.DURATION_GRID
-  return render.Tune([rng.randint(40, 90) for _ in range(length)],
-                     [rng.choice(grid) for _ in range(length)], time_signature, pickup,
-                     f'Random {seed}')
+  return notation.Layout([rng.randint(40, 90) for _ in range(length)],
+                         [rng.choice(grid) for _ in range(length)], time_signature, pickup,
+                         f'Random {seed}')
 
 
 TUNES = [
-    render.Tune(fixtures.JIG_PITCHES, fixtures.JIG_DURATIONS, '6/8', Fraction(5, 2), 'Jig'),
-    render.Tune(fixtures.DOUBLE_STOP_PITCHES, fixtures.DOUBLE_STOP_DURATIONS, '4/4', 0, 'X'),
-    render.Tune([58, 63, 61, 66, 70, 51, 75], [1, 2, 1, 3, 0.5, 0.5, 4], '3/4', 1, 'Flats'),
+    notation.Layout(fixtures.JIG_PITCHES, fixtures.JIG_DURATIONS, '6/8', Fraction(5, 2), 'Jig'),
+    notation.Layout(fixtures.DOUBLE_STOP_PITCHES, fixtures.DOUBLE_STOP_DURATIONS, '4/4', 0, 'X'),
+    notation.Layout([58, 63, 61, 66, 70, 51, 75], [1, 2, 1, 3, 0.5, 0.5, 4], '3/4', 1, 'Flats'),
     random_tune(1, '4/4', Fraction(1, 3)),
     random_tune(2, '6/8', Fraction(0)),
     random_tune(3, '3/4', Fraction(5, 24)),
@@ -95,9 +95,9 @@ def test_musicxml_and_midi_read_back(tune, tmp_path):
 
 
 def test_abc_units_and_key():
-  plain = render.Tune([67, 69, 71], [Fraction(1, 2), Fraction(3, 2), Fraction(1)], '4/4')
+  plain = notation.Layout([67, 69, 71], [Fraction(1, 2), Fraction(3, 2), Fraction(1)], '4/4')
   assert 'L:1/8\n' in abc_writer.to_abc(plain, sharps=1)
-  triplets = render.Tune([67, 69, 71], [Fraction(1, 3)] * 3, '4/4')
+  triplets = notation.Layout([67, 69, 71], [Fraction(1, 3)] * 3, '4/4')
   assert 'L:1/12\n' in abc_writer.to_abc(triplets)
   assert abc_writer.key_name(-2) == 'Bb' and abc_writer.key_name(3) == 'A'
   assert 'K:Bb' in abc_writer.to_abc(plain, sharps=-2)
@@ -139,7 +139,7 @@ def test_soundfont_lookup(tmp_path, monkeypatch):
   assert audio.find_soundfont() == str(font)
 
 
-FORM = render.Tune(
+FORM = notation.Layout(
     [67, 69, 71, 72, 74, 71, 69, 67, 69, 62, 67, 69, 71, 72, 74],
     [0.5, 0.5, 0.5, 0.5, 1, 1, 4, 4, 3, 1, 1, 1, 1, 1, 1], '4/4', 0, 'Form',
     sounding=[0.5] * 6 + [2, 4, 3, 1, 1, 1, 1, 1, 1], bar_lengths=[4, 4, 4, 3, 3, 3],
@@ -183,8 +183,8 @@ def test_midi_plays_the_repeats_and_the_rests(tmp_path):
 
 
 def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tmp_path):
-  straight = render.Tune([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths')
-  swung = render.Tune([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths', swing=2.0)
+  straight = notation.Layout([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths')
+  swung = notation.Layout([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths', swing=2.0)
   assert [round(n[0], 3) for n in notation.performance(swung)] == [0, 0.667, 1, 1.667]
   assert [n[0] for n in notation.performance(straight)] == [0, 0.5, 1, 1.5]
   assert notation.bars(swung) == notation.bars(straight)
@@ -206,9 +206,7 @@ def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
   text = ('X:1\nT:Tuplets\nM:4/4\nL:1/8\nK:C\n'
           '(3abc d2 (3efg a2|(3:2:4 ABcd e4|(5abcde f4|]\n')
   melody = melody_lib.parse_abc_tune(text, 'tuplets.abc', '1', 'Tuplets')
-  tune = render.Tune(melody.pitches, melody.durations(), melody.time_signature, 0,
-                     'Tuplets', sounding=melody.lengths)
-  files = render.write_all(tune, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
+  files = render.write_all(melody, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
   for fmt in ('musicxml', 'abc'):
     assert melody_lib.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
 
@@ -257,7 +255,8 @@ def test_writing_in_a_forked_process_writes_the_same_files(tmp_path):
   import pickle
   import subprocess
   import sys
-  tune = TUNES[0]
+  tune = melody_lib.Melody.from_durations(fixtures.JIG_PITCHES, fixtures.JIG_DURATIONS, '6/8',
+                                         Fraction(5, 2), 'Jig')
   here = render.write_all(tune, str(tmp_path / 'here'), 'jig',
                           formats=('mid', 'musicxml', 'abc', 'wav'), synthesizer='pluck')
   forked = tmp_path / 'forked'
