@@ -127,7 +127,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     table = corpus.statistics(counts)
     logging.info('melodies/%s build statistics:\n%s', self.builder_config.name,
                  corpus.format_table(table))
-    print(corpus.format_table(table))
     self.info.metadata['statistics'] = table
 
   def _corpus_name(self):

@@ -30,13 +30,6 @@ SPLITS = (('train', 80), ('validation', 90), ('test', 100))
 SCORE_SUFFIXES = melody_lib.MIDI_SUFFIXES + melody_lib.MUSICXML_SUFFIXES
 MELODY_SUFFIXES = melody_lib.ABC_SUFFIXES + SCORE_SUFFIXES
 
-# The reader's own per-tune counts, renamed into the build's one scheme.
-_MELODY_COUNTS = {
-    'grace_notes_dropped': 'dropped notes: grace',
-    'chord_notes_dropped': 'dropped notes: chord (top note kept)',
-    'simultaneous_notes_dropped': 'dropped notes: simultaneous (top note kept)',
-    'polyphonic_tunes': 'tunes with chords or simultaneous notes',
-}
 _DROP_REASONS = {
     melody_lib.NoNotesError: 'no notes',
     melody_lib.UnreadableFileError: 'unreadable',
@@ -201,8 +194,7 @@ def _tune_counts(melody, encoding):
   counts = collections.Counter({'tunes kept': 1, 'notes': len(melody),
                                 'intervals folded': encoding.folded,
                                 'durations snapped': encoding.snapped})
-  for key, value in melody.counts.items():
-    counts[_MELODY_COUNTS.get(key, key)] += value
+  counts.update(melody.counts)  # the readers count in the build's scheme
   counts.update({f'interval id {i}': 1 for i in set(encoding.intervals)})
   counts.update({f'duration id {d}': 1 for d in set(encoding.durations)})
   return counts

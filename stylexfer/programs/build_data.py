@@ -45,6 +45,9 @@ def main(argv):
                               beam_options=f.beam_pipeline_options)
   except (corpus.CorpusError, FileNotFoundError, ValueError, ImportError) as error:
     sys.exit(f'{PROGRAM}: error: {error}')
+  statistics = builder.info.metadata.get('statistics')
+  if statistics:  # what was read, kept and dropped, by reason
+    print(corpus.format_table(statistics))
   for name, split in builder.info.splits.items():
     print(f'{name:<12} {split.num_examples:>6} tunes')
   print(f'built {builder.info.full_name} in {builder.data_dir} '

@@ -35,6 +35,17 @@ _ABC_KEY = re.compile(
     r'(?=\s|$)|(?=[_^=]|[a-z]+=|(?:treble|bass|alto|tenor|perc)\b)', re.IGNORECASE)
 
 
+# What a reader counts in `Melody.counts`, named as the data build's statistics name
+# everything: 'dropped <files|tunes|notes>: <reason>' for what is lost, plain words for
+# what is noted.
+GRACE_NOTES = 'dropped notes: grace'
+CHORD_NOTES = 'dropped notes: chord (top note kept)'
+SIMULTANEOUS_NOTES = 'dropped notes: simultaneous (top note kept)'
+POLYPHONIC = 'tunes with chords or simultaneous notes'
+UNKNOWN_KEYS = 'unknown ABC keys'
+TRUNCATED_MIDI = 'truncated MIDI files'
+
+
 class MelodyError(ValueError):
   """A file or tune that yields no usable melody; the message names it and says why."""
 
@@ -190,13 +201,13 @@ def melody_from_score(score, source, tune_id='', title='', label='', in_place=Fa
     if isinstance(element, harmony.Harmony):
       continue  # chord symbols above the melody
     if element.duration.isGrace or element.quarterLength == 0:
-      counts['grace_notes_dropped'] += 1
+      counts[GRACE_NOTES] += 1
       continue
     if isinstance(element, chord.Chord):
       midis = [p.midi for p in element.pitches]
       if not midis:
         continue
-      counts['chord_notes_dropped'] += len(midis) - 1
+      counts[CHORD_NOTES] += len(midis) - 1
     elif isinstance(element, note.Note):
       midis = [element.pitch.midi]
     else:
@@ -204,14 +215,14 @@ def melody_from_score(score, source, tune_id='', title='', label='', in_place=Fa
     onset = _fraction(element.offset)
     pitch, length = max(midis), _fraction(element.quarterLength)
     if onset in top:
-      counts['simultaneous_notes_dropped'] += 1
+      counts[SIMULTANEOUS_NOTES] += 1
       if pitch <= top[onset][0]:
         continue
     top[onset] = [pitch, length]
   if not top:
     raise NoNotesError(f'{source}: {label or "the score"} has no pitched notes')
-  if any(count for key, count in counts.items() if key != 'grace_notes_dropped'):
-    counts['polyphonic_tunes'] = 1
+  if any(count for key, count in counts.items() if key != GRACE_NOTES):
+    counts[POLYPHONIC] = 1
 
   onsets = sorted(top)
   bars, beats, phrases, bar_lengths, marks = _structure(score, onsets)
@@ -328,7 +339,7 @@ def parse_abc_tune(text, source, number, title):
   melody = melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
                              label=label, in_place=True)
   for name in unknown_abc_keys(text):
-    melody.counts['unknown_keys'] += 1
+    melody.counts[UNKNOWN_KEYS] += 1
     melody.warnings.append(f'warning: {source}: {label} has an unknown key K:{name} '
                            '(read as C major, no sharps or flats)')
   return melody
@@ -400,7 +411,7 @@ def read_score(path):
   """A MIDI or MusicXML file's top line as a Melody.
 
   A MIDI file cut short is read up to the cut, with a warning (in `warnings` and
-  `counts['truncated_midi_files']`): the notes before the cut are the melody as far as it
+  `counts[TRUNCATED_MIDI]`): the notes before the cut are the melody as far as it
   goes, and the warning says that the rest is missing. A compressed MusicXML file that
   unpacks beyond MAX_UNPACKED_BYTES is refused.
   """
@@ -428,7 +439,7 @@ def read_score(path):
                          'note') from error
     raise
   if cut:
-    melody.counts['truncated_midi_files'] += 1
+    melody.counts[TRUNCATED_MIDI] += 1
     melody.warnings.append(
         f'warning: {path}: the MIDI file is cut short ({cut}); read the {len(melody)} '
         f'note{"s" if len(melody) != 1 else ""} before the cut, the rest is missing')
@@ -575,9 +586,9 @@ def read_melody(path, tune=None):
 
 def polyphony_warning(melody):
   """A one-line warning when the melody was reduced to its top line, else None."""
-  if not melody.counts.get('polyphonic_tunes'):
+  if not melody.counts.get(POLYPHONIC):
     return None
-  dropped = (melody.counts.get('chord_notes_dropped', 0) +
-             melody.counts.get('simultaneous_notes_dropped', 0))
+  dropped = (melody.counts.get(CHORD_NOTES, 0) +
+             melody.counts.get(SIMULTANEOUS_NOTES, 0))
   return (f'warning: {melody.source}: the music is polyphonic; kept its top line '
           f'({dropped} lower note{"s" if dropped != 1 else ""} dropped)')

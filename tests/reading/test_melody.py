@@ -40,8 +40,8 @@ def test_abc_chords_keep_the_top_note_and_are_counted(abc_path):
   assert tune.pitches == fixtures.DOUBLE_STOP_PITCHES
   assert tune.durations() == [fractions.Fraction(d).limit_denominator(3)
                               for d in fixtures.DOUBLE_STOP_DURATIONS]
-  assert tune.counts['chord_notes_dropped'] == 3
-  assert tune.counts['polyphonic_tunes'] == 1
+  assert tune.counts[melody_lib.CHORD_NOTES] == 3
+  assert tune.counts[melody_lib.POLYPHONIC] == 1
 
 
 def test_abc_tune_without_notes_names_the_file_and_tune(abc_path):
@@ -56,7 +56,7 @@ def test_score_files_read_back_the_top_line(tmp_path, suffix):
   assert melody.pitches == fixtures.SCORE_PITCHES
   assert melody.durations() == [fractions.Fraction(d) for d in fixtures.SCORE_DURATIONS]
   assert melody.time_signature == '3/4'
-  assert melody.counts['chord_notes_dropped'] == 1
+  assert melody.counts[melody_lib.CHORD_NOTES] == 1
   # The half note on the last beat of bar 2 is tied over the bar line: one note.
   assert (melody.bars[6], melody.beats[6]) == (2, 2)
   assert (melody.bars[7], melody.beats[7]) == (3, 1)

@@ -297,7 +297,7 @@ def test_a_truncated_midi_file_warns_how_many_notes_it_read(tmp_path, share):
   cut.write_bytes(data[:int(len(data) * share)])
   melody = melody_lib.read_score(str(cut))
   assert 0 < len(melody) < len(fixtures.SCORE_PITCHES)
-  assert melody.counts['truncated_midi_files'] == 1
+  assert melody.counts[melody_lib.TRUNCATED_MIDI] == 1
   assert melody.warnings == [
       f'warning: {cut}: the MIDI file is cut short ({melody_lib.midi_truncation(str(cut))}); '
       f'read the {len(melody)} notes before the cut, the rest is missing']
@@ -324,13 +324,13 @@ def test_an_unknown_abc_key_warns(tmp_path):
   path = fixtures.write_abc(str(tmp_path), 'odd.abc',
                             'X:1\nT:Odd\nM:4/4\nL:1/8\nK:Xyz\nABcd efga|[K:Qq]gfed cBAG|]\n')
   melody, = melody_lib.read_abc(path)
-  assert melody.counts['unknown_keys'] == 2
+  assert melody.counts[melody_lib.UNKNOWN_KEYS] == 2
   assert melody.warnings == [
       f"warning: {path}: tune X:1 'Odd' has an unknown key K:{name} (read as C major, no "
       'sharps or flats)' for name in ('Xyz', 'Qq')]
   well, = melody_lib.read_abc(fixtures.write_abc(
       str(tmp_path), 'fine.abc', 'X:1\nT:Fine\nM:4/4\nL:1/8\nK:Dmix\nABcd efga|]\n'))
-  assert not well.warnings and not well.counts['unknown_keys']
+  assert not well.warnings and not well.counts[melody_lib.UNKNOWN_KEYS]
 
 
 def _zip(path, members):
