@@ -19,7 +19,6 @@ import tensorflow as tf
 from stylexfer.tokens import metre
 from stylexfer.model import melody_model
 from stylexfer.serving import sampling
-from stylexfer.serving import saving
 from stylexfer.tokens import vocabulary
 from stylexfer.dataset import windows
 import fixtures
@@ -422,50 +421,6 @@ def test_lower_temperature_is_less_diverse_but_keeps_a_rhythm(trained_module):
   assert distinct_durations(0.5).min() >= 3
 
 
-def test_sample_never_draws_special_tokens():
-  logits = tf.constant([[50.0, 50.0, 50.0, 0.0, 1.0]])
-  draws = [int(sampling.sample(logits, 1.0, 1.0, sampling.note_seed(seed, 0, 0))[0])
-           for seed in range(20)]
-  assert set(draws) <= {3, 4}
-
-
-def test_categorical_draws_what_stateless_categorical_draws():
-  # The draw the shipped melodies were made with, now in plain ops that XLA compiles.
-  rng = np.random.default_rng(0)
-  for trial in range(40):
-    logits = (rng.normal(size=(1 + trial % 5, 12)) * 3).astype(np.float32)
-    logits[:, :vocabulary.NUM_SPECIAL] = -1e9
-    logits[0, 5] = logits[0, 6]  # a tie
-    seed = sampling.note_seed(trial, trial % 7, trial % 2)
-    np.testing.assert_array_equal(
-        sampling.categorical(tf.constant(logits), seed),
-        tf.random.stateless_categorical(logits, 1, seed)[:, 0])
-
-
-def test_compiled_categorical_draws_the_same():
-  # XLA's float64 uniforms differ from TensorFlow's; compiled code builds the kernel's.
-  logits = tf.constant(np.random.default_rng(1).normal(size=(64, 30)), tf.float32)
-  under_xla = tf.function(functools.partial(sampling.categorical, compiled=True),
-                          jit_compile=True)
-  for seed in range(5):
-    plain = sampling.categorical(logits, sampling.note_seed(seed, 3, 1))
-    np.testing.assert_array_equal(
-        sampling.categorical(logits, sampling.note_seed(seed, 3, 1), compiled=True), plain)
-    np.testing.assert_array_equal(under_xla(logits, sampling.note_seed(seed, 3, 1)), plain)
-
-
-def test_note_seed_with_its_key_drawn_once_is_the_two_fold_ins():
-  fold_in = functools.partial(tf.random.experimental.stateless_fold_in, alg='philox')
-  for seed in (0, -5, 2 ** 62):
-    base = tf.constant([seed, 0], tf.int64)
-    for note in (0, 77, 4095):
-      for stream in (0, 1):
-        expected_seed = fold_in(fold_in(base, tf.constant(note, tf.int64)), stream)
-        for key in (None, sampling.seed_key(seed)):
-          np.testing.assert_array_equal(sampling.note_seed(seed, note, stream, key),
-                                        expected_seed)
-
-
 # Restyling and the vocabulary in the graph.
 
 def test_restyle_with_strength_zero_keeps_the_durations(loaded):
@@ -652,10 +607,3 @@ def test_export_program_writes_integer_versions(model, tmp_path, module):
   assert reloaded.genre.numpy() == b'folk'
   _assert_same({'generate': _call(reloaded.signatures['generate'], REQUESTS['generate'])},
                {'generate': _call(module.generate, REQUESTS['generate'])})
-
-
-def test_next_version_skips_what_is_not_a_version(tmp_path):
-  assert saving.next_version(str(tmp_path / 'absent')) == 1
-  for name in ('1', '7', 'notes', '3.tmp'):
-    (tmp_path / name).mkdir()
-  assert saving.next_version(str(tmp_path)) == 8
