@@ -148,21 +148,21 @@ def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='
     # The input projection of every step in one matmul.
     zx = tf.reshape(matmul(x, kernel_low) + bias, [steps, batch, 4 * units])
 
-    def step(t, h, c, hs, cs, gates):
+    # What the gradient needs of each step is written as one block: one array in the
+    # loop rather than three is measurably faster (fewer ops per step).
+    def step(t, h, c, kept):
       z = zx[t] + matmul(tf.cast(h, low), recurrent)
       z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
       i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_c), tf.sigmoid(z_o)
       c = f * c + i * g
       h = o * tf.tanh(c)
-      return (t + 1, h, c, hs.write(t, h), cs.write(t, c),
-              gates.write(t, tf.concat([i, f, g, o], 1)))
+      return t + 1, h, c, kept.write(t, tf.concat([h, c, i, f, g, o], 1))
 
     def arrays(dtype=tf.float32):
       return tf.TensorArray(dtype, size=steps, element_shape=[None, None])
 
-    _, h, c, hs, cs, gates = tf.while_loop(
-        lambda t, *_: t < steps, step, (0, h0, c0, arrays(), arrays(), arrays()))
-    hs, cs, gates = hs.stack(), cs.stack(), gates.stack()
+    _, h, c, kept = tf.while_loop(lambda t, *_: t < steps, step, (0, h0, c0, arrays()))
+    hs, cs, gates = tf.split(kept.stack(), [units, units, 4 * units], axis=2)
 
     def gradient(d_outputs, d_h, d_c):
       d_hs = tf.transpose(d_outputs, [1, 0, 2])
