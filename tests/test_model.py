@@ -242,11 +242,19 @@ def test_inference_lstm_is_keras_lstm():
 
 def test_set_matmul_dtype():
   model = melody_model.build_model(melody_model.preset('tiny'))
-  melody_model.set_matmul_dtype(model, 'bfloat16')
+  assert melody_model.set_matmul_dtype(model, 'bfloat16') == 'bfloat16'
   assert {layer.matmul_dtype for layer in model.pitch_lstms + model.duration_lstms} == {
       'bfloat16'}
   with pytest.raises(ValueError, match='unknown matmul dtype'):
     melody_model.set_matmul_dtype(model, 'float16')
+
+
+@pytest.mark.parametrize('native, resolved', [(True, 'bfloat16'), (False, 'float32')])
+def test_auto_matmul_dtype_is_bfloat16_where_the_cpu_has_it(monkeypatch, native, resolved):
+  monkeypatch.setattr(melody_model, 'cpu_has_bfloat16', lambda: native)
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  assert melody_model.set_matmul_dtype(model, 'auto') == resolved
+  assert model.duration_lstms[0].matmul_dtype == resolved
 
 
 def test_models_and_checkpoints_of_keras_lstm_layers_load(tmp_path, monkeypatch):

@@ -76,7 +76,7 @@ def preset(name):
     raise ValueError(f'unknown preset {name!r}; choose one of {sorted(PRESETS)}') from None
 
 
-MATMUL_DTYPES = ('float32', 'bfloat16')
+MATMUL_DTYPES = ('auto', 'float32', 'bfloat16')
 
 
 class LSTM(keras.layers.LSTM):
@@ -116,11 +116,34 @@ class LSTM(keras.layers.LSTM):
 
 
 def set_matmul_dtype(model, dtype):
-  """Sets the precision of the LSTM layers' training matmuls (see LSTM) of a MelodyModel."""
+  """Sets the precision of the LSTM layers' training matmuls (see LSTM) of a MelodyModel.
+
+  'auto' is bfloat16 on a CPU that multiplies bfloat16 natively (cpu_has_bfloat16), else
+  float32. Returns the dtype set.
+  """
   if dtype not in MATMUL_DTYPES:
     raise ValueError(f'unknown matmul dtype {dtype!r}; choose one of {MATMUL_DTYPES}')
+  if dtype == 'auto':
+    dtype = 'bfloat16' if cpu_has_bfloat16() else 'float32'
   for layer in model.pitch_lstms + model.duration_lstms:
     layer.matmul_dtype = dtype
+  return dtype
+
+
+def cpu_has_bfloat16():
+  """Whether this CPU has bfloat16 dot products (AVX512_BF16 or AMX); False if unknown.
+
+  Without them oneDNN converts bfloat16 to float32 and back, and bfloat16 matmuls are
+  slower than float32 ones. Read from /proc/cpuinfo, so only Linux says yes.
+  """
+  try:
+    with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
+      for line in cpuinfo:
+        if line.startswith('flags'):
+          return bool({'avx512_bf16', 'amx_bf16'} & set(line.split(':', 1)[-1].split()))
+  except OSError:
+    pass
+  return False
 
 
 def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='float32'):

@@ -43,7 +43,8 @@ _TRAINING_HELP = {
     'matmul_dtype': 'Precision of the LSTM matmuls in training where no GPU runs them: '
                     'bfloat16 nearly halves a train step on CPUs with AVX512_BF16 or AMX '
                     '(and slows it on CPUs without); state, gates and weights stay float32. '
-                    'GPUs train with cuDNN in float32 either way.',
+                    'auto: bfloat16 on such CPUs, else float32. GPUs train with cuDNN in '
+                    'float32 either way.',
 }
 _DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string}
 _CHOICES = {'lr_schedule': ['constant', 'cosine'],
