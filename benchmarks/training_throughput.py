@@ -26,6 +26,7 @@ machine's matmul peak is the step's matmul FLOP/s over that of one large tf.matm
 """
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -70,6 +71,8 @@ def matmul_peak(dtype, size=2048, repeats=10):
 def make_task(variant, config, training):
   """A Task of `variant` with the same initial weights for every variant."""
   keras.utils.set_random_seed(training.seed)
+  training = dataclasses.replace(
+      training, matmul_dtype='bfloat16' if variant == 'bf16' else 'float32')
   built = melody_model.LSTM
   if variant in ('keras', 'xla'):
     melody_model.LSTM = keras.layers.LSTM
@@ -77,8 +80,6 @@ def make_task(variant, config, training):
     task = task_lib.Task(config, training, tf.distribute.get_strategy(), 10_000)
   finally:
     melody_model.LSTM = built
-  if variant == 'bf16':
-    melody_model.set_matmul_dtype(task.model, 'bfloat16')
   if variant == 'xla':
     task._replica_train_step = tf.function(  # pylint: disable=protected-access
         task._replica_train_step, jit_compile=True)  # pylint: disable=protected-access

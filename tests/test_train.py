@@ -193,7 +193,7 @@ def test_command_line_trains_and_resumes(tmp_path):
     return subprocess.run(
         [sys.executable, '-m', 'stylexfer.programs.train', '--synthetic=16', '--preset=tiny',
          '--override=lstm_units=12', f'--epochs={epochs}', '--batch_size=8',
-         f'--model_dir={tmp_path}', f'--matmul_dtype={matmul_dtype}'],
+         f'--run_dir={tmp_path}', f'--matmul_dtype={matmul_dtype}'],
         env=_subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=240,
         check=False)
 
