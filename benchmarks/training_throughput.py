@@ -128,8 +128,9 @@ def main():
              'train_flops_per_model_step': step_flops, 'batch_sizes': {}}
   print(f'data: {source}; train FLOPs per model step (3x forward): {step_flops / 1e6:.2f} M')
 
-  peaks = {'float32': [], 'bfloat16': []}
+  all_peaks = {'float32': [], 'bfloat16': []}
   for batch_size in [int(b) for b in args.batch_sizes.split(',')]:
+    peaks = {'float32': [], 'bfloat16': []}  # measured between this batch size's rounds
     training = config_lib.TrainingConfig(batch_size=batch_size)
     tasks, iterators = {}, {}
     for variant in variants:
@@ -168,8 +169,13 @@ def main():
           'of_bfloat16_peak': flops / peak16}
       print(f'{variant:8} {rate:9.0f} {ratio:9.2f} {flops / 1e9:8.1f} '
             f'{flops / peak32:12.1%} {flops / peak16:12.1%}')
+    summary['matmul_peak_flops'] = {'float32': peak32, 'bfloat16': peak16}
+    print(f'large matmul between these rounds: float32 {peak32 / 1e9:.1f} GFLOP/s, '
+          f'bfloat16 {peak16 / 1e9:.1f} GFLOP/s')
     results['batch_sizes'][batch_size] = summary
-  results['matmul_peak_flops'] = {dtype: statistics.median(v) for dtype, v in peaks.items()}
+    for dtype in peaks:
+      all_peaks[dtype] += peaks[dtype]
+  results['matmul_peak_flops'] = {dtype: statistics.median(v) for dtype, v in all_peaks.items()}
   print(f'\nlarge matmul: float32 {results["matmul_peak_flops"]["float32"] / 1e9:.1f} GFLOP/s, '
         f'bfloat16 {results["matmul_peak_flops"]["bfloat16"] / 1e9:.1f} GFLOP/s (medians over '
         'rounds)')
