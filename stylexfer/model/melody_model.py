@@ -76,6 +76,155 @@ def preset(name):
     raise ValueError(f'unknown preset {name!r}; choose one of {sorted(PRESETS)}') from None
 
 
+MATMUL_DTYPES = ('auto', 'float32', 'bfloat16')
+
+
+class LSTM(keras.layers.LSTM):
+  """keras.layers.LSTM with a faster training pass where there is no GPU.
+
+  Keras steps an LSTM cell per note on CPUs: each step multiplies that step's inputs by the
+  kernel, and its gradient adds one [inputs, 4 * units] product per step into the kernel's
+  and the recurrent kernel's gradients. Training here does what cuDNN does instead: the
+  inputs of all steps go through the kernel in one matmul before the recurrence, each step
+  (forward and backward) multiplies only by the recurrent kernel, and the weight
+  gradients are one matmul each after the backward recurrence (`lstm_sequence`).
+
+  The weights are the cell's, as in keras.layers.LSTM, so saved models, checkpoints and
+  the samplers that step the cell are unchanged. Inference (training=False), and training
+  where cuDNN or a TPU may run the layer, take Keras's own path.
+
+  `matmul_dtype` ('float32' or 'bfloat16') is the precision of the training pass's
+  matmuls; bfloat16 halves their cost on CPUs with AVX512_BF16 or AMX, while the state,
+  the gates and the weights stay float32. It is a training setting, not saved with the
+  model (stylexfer.training.task sets it).
+  """
+
+  matmul_dtype = 'float32'
+
+  def inner_loop(self, sequences, initial_state, mask, training=False):
+    cell = self.cell
+    if (not training or mask is not None or not self.return_sequences or self.stateful
+        or self.go_backwards or self.unroll or cell.dropout or cell.recurrent_dropout
+        or not cell.use_bias or cell.activation is not keras.activations.tanh
+        or cell.recurrent_activation is not keras.activations.sigmoid
+        or tf.config.list_logical_devices('GPU') or tf.config.list_logical_devices('TPU')):
+      return super().inner_loop(sequences, initial_state, mask, training=training)
+    outputs, h, c = lstm_sequence(
+        sequences, initial_state[0], initial_state[1], cell.kernel.value,
+        cell.recurrent_kernel.value, cell.bias.value, matmul_dtype=self.matmul_dtype)
+    return h, outputs, [h, c]
+
+
+def set_matmul_dtype(model, dtype):
+  """Sets the precision of the LSTM layers' training matmuls (see LSTM) of a MelodyModel.
+
+  'auto' is bfloat16 on a CPU that multiplies bfloat16 natively (cpu_has_bfloat16), else
+  float32. Returns the dtype set.
+  """
+  if dtype not in MATMUL_DTYPES:
+    raise ValueError(f'unknown matmul dtype {dtype!r}; choose one of {MATMUL_DTYPES}')
+  if dtype == 'auto':
+    dtype = 'bfloat16' if cpu_has_bfloat16() else 'float32'
+  for layer in model.pitch_lstms + model.duration_lstms:
+    layer.matmul_dtype = dtype
+  return dtype
+
+
+def cpu_has_bfloat16():
+  """Whether this CPU has bfloat16 dot products (AVX512_BF16 or AMX); False if unknown.
+
+  Without them oneDNN converts bfloat16 to float32 and back, and bfloat16 matmuls are
+  slower than float32 ones. Read from /proc/cpuinfo, so only Linux says yes.
+  """
+  try:
+    with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
+      for line in cpuinfo:
+        if line.startswith('flags'):
+          return bool({'avx512_bf16', 'amx_bf16'} & set(line.split(':', 1)[-1].split()))
+  except OSError:
+    pass
+  return False
+
+
+def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='float32'):
+  """An LSTM over a whole sequence, with the gradient written out (as cuDNN has it).
+
+  Gates in Keras's order (input, forget, cell, output), sigmoid and tanh activations.
+  inputs: float32 [batch, time, features]; h0, c0: [batch, units]. Returns the outputs
+  [batch, time, units] and the last h and c. With matmul_dtype='bfloat16' the matmuls
+  read and write bfloat16 (oneDNN sums in float32 inside); all else is float32.
+  """
+  low = tf.as_dtype(matmul_dtype)
+
+  def matmul(a, b, **kwargs):  # a and b already in `low`; a float32 product
+    return tf.cast(tf.matmul(a, b, **kwargs), tf.float32)
+
+  @tf.custom_gradient
+  def run(inputs, h0, c0, kernel, recurrent_kernel, bias):
+    batch, steps, features = tf.unstack(tf.shape(inputs))
+    units = tf.shape(recurrent_kernel)[0]
+    # Time major, so that a step reads one contiguous [batch, ...] slice. Each operand is
+    # cast to `low` once, and kept for the gradient.
+    x = tf.cast(tf.reshape(tf.transpose(inputs, [1, 0, 2]), [steps * batch, features]), low)
+    kernel_low = tf.cast(kernel, low)
+    recurrent = tf.cast(recurrent_kernel, low)
+    # The input projection of every step in one matmul.
+    zx = tf.reshape(matmul(x, kernel_low) + bias, [steps, batch, 4 * units])
+
+    # What the gradient needs of each step is written as one block: one array in the
+    # loop rather than three is measurably faster (fewer ops per step).
+    def step(t, h, c, kept):
+      z = zx[t] + matmul(tf.cast(h, low), recurrent)
+      z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
+      i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_c), tf.sigmoid(z_o)
+      c = f * c + i * g
+      h = o * tf.tanh(c)
+      return t + 1, h, c, kept.write(t, tf.concat([h, c, i, f, g, o], 1))
+
+    def arrays(dtype=tf.float32):
+      return tf.TensorArray(dtype, size=steps, element_shape=[None, None])
+
+    _, h, c, kept = tf.while_loop(lambda t, *_: t < steps, step, (0, h0, c0, arrays()))
+    hs, cs, gates = tf.split(kept.stack(), [units, units, 4 * units], axis=2)
+
+    def gradient(d_outputs, d_h, d_c):
+      d_hs = tf.transpose(d_outputs, [1, 0, 2])
+      i, f, g, o = tf.split(gates, 4, axis=2)
+      tanh_c = tf.tanh(cs)
+      c_before = tf.concat([c0[None], cs[:-1]], 0)
+      # What each step's gate gradients are per unit of dc (i, f, g) or of dh (o): all
+      # known before the backward recurrence, which then only multiplies.
+      per_dc = tf.concat([g * i * (1 - i), c_before * f * (1 - f), i * (1 - g * g)], 2)
+      per_dh_o = tanh_c * o * (1 - o)
+      dh_to_dc = o * (1 - tanh_c * tanh_c)
+
+      def back(t, dh_next, dc_next, dzs):
+        dh = d_hs[t] + dh_next
+        dc = dc_next + dh * dh_to_dc[t]
+        dz = tf.cast(tf.concat([tf.tile(dc, [1, 3]) * per_dc[t], dh * per_dh_o[t]], 1), low)
+        dh_before = matmul(dz, recurrent, transpose_b=True)
+        return t - 1, dh_before, dc * f[t], dzs.write(t, dz)
+
+      d_h = tf.zeros_like(h0) if d_h is None else d_h
+      d_c = tf.zeros_like(c0) if d_c is None else d_c
+      _, d_h0, d_c0, dzs = tf.while_loop(
+          lambda t, *_: t >= 0, back, (steps - 1, d_h, d_c, arrays(low)))
+      dz = tf.reshape(dzs.stack(), [steps * batch, 4 * units])
+      h_before = tf.cast(tf.reshape(tf.concat([h0[None], hs[:-1]], 0), [steps * batch, units]),
+                         low)
+      d_kernel = matmul(x, dz, transpose_a=True)
+      d_recurrent = matmul(h_before, dz, transpose_a=True)
+      d_bias = tf.reduce_sum(tf.cast(dz, tf.float32), 0)
+      d_inputs = tf.transpose(
+          tf.reshape(matmul(dz, kernel_low, transpose_b=True), [steps, batch, features]),
+          [1, 0, 2])
+      return d_inputs, d_h0, d_c0, d_kernel, d_recurrent, d_bias
+
+    return (tf.transpose(hs, [1, 0, 2]), h, c), gradient
+
+  return run(inputs, h0, c0, kernel, recurrent_kernel, bias)
+
+
 @keras.saving.register_keras_serializable(package='stylexfer')
 class MelodyModel(keras.Model):
   """Functional model: token windows in, `pitch_logits` and `duration_logits` out.
@@ -104,7 +253,7 @@ class MelodyModel(keras.Model):
     # No masks either: PAD only ever trails a window, a forward LSTM never lets it reach
     # the steps before it, and the loss ignores PAD targets.
     def lstm_stack(head):
-      return [keras.layers.LSTM(lstm_units, return_sequences=True, name=f'{head}_lstm_{k}')
+      return [LSTM(lstm_units, return_sequences=True, name=f'{head}_lstm_{k}')
               for k in range(lstm_layers)]
 
     pitch_lstms = lstm_stack('pitch')

@@ -19,6 +19,7 @@ class TrainingConfig:
   steps_per_epoch: int = 0       # 0: one pass over the training windows
   clipnorm: float = 1.0          # LSTM gradients spike on long windows
   shuffle_buffer: int = 10_000
+  matmul_dtype: str = 'auto'     # auto | float32 | bfloat16: LSTM matmuls of CPU training
 
 
 def resolve_config(preset_name, overrides=()):

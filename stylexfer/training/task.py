@@ -1,5 +1,6 @@
 """The training task: one step of both heads' loss per token, under any strategy."""
 
+from absl import logging
 import keras
 import tensorflow as tf
 
@@ -17,6 +18,8 @@ class Task:
   def __init__(self, config, training, strategy, total_steps):
     self.strategy = strategy
     self.model = melody_model.build_model(config)
+    self.matmul_dtype = melody_model.set_matmul_dtype(self.model, training.matmul_dtype)
+    logging.info('LSTM training matmuls where no GPU runs them: %s', self.matmul_dtype)
     # Keras clips each replica's share of the gradient before the replicas' sum, so with
     # several replicas the clip on the whole gradient is looser: a guard, not a tuning.
     self.optimizer = keras.optimizers.Adam(

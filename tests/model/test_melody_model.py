@@ -120,3 +120,94 @@ def test_masked_accuracy_counts_scored_targets_only():
   logits = np.zeros([1, 4, vocabulary.NUM_INTERVALS], np.float32)
   logits[0, 1, 5] = logits[0, 2, 9] = logits[0, 3, 0] = 1.0  # right, wrong, padding
   assert float(melody_model.masked_accuracy('pitch_logits', targets, logits)) == 0.5
+
+
+def _lstm_pair(units=6, inputs=5, time=9, batch=3, seed=0):
+  """melody_model.LSTM and keras.layers.LSTM with the same weights, and their inputs."""
+  x = tf.random.stateless_normal([batch, time, inputs], [seed, 1])
+  ours = melody_model.LSTM(units, return_sequences=True, return_state=True)
+  keras_lstm = keras.layers.LSTM(units, return_sequences=True, return_state=True)
+  ours(x)
+  keras_lstm(x)
+  for variable, value in zip(keras_lstm.weights, ours.get_weights()):
+    variable.assign(value)
+  return ours, keras_lstm, x
+
+
+def _outputs_and_gradients(layer, x, training):
+  weights = [tf.random.stateless_normal(shape, [7, k]) for k, shape in
+             enumerate([[x.shape[0], x.shape[1], layer.units], [x.shape[0], layer.units],
+                        [x.shape[0], layer.units]])]
+
+  @tf.function
+  def run():
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      outputs = layer(x, training=training)
+      loss = tf.add_n([tf.reduce_sum(out * w) for out, w in zip(outputs, weights)])
+    return list(outputs) + tape.gradient(loss, [x] + layer.trainable_weights)
+
+  return [value.numpy() for value in run()]
+
+
+def test_training_lstm_matches_keras_lstm():
+  ours, keras_lstm, x = _lstm_pair()
+  expected = _outputs_and_gradients(keras_lstm, x, training=True)
+  # Outputs, last h and c, and the gradients of inputs, kernel, recurrent kernel, bias.
+  for got, want in zip(_outputs_and_gradients(ours, x, training=True), expected):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+  # bfloat16 matmuls keep about 3 significant digits.
+  ours.matmul_dtype = 'bfloat16'
+  for got, want in zip(_outputs_and_gradients(ours, x, training=True), expected):
+    np.testing.assert_allclose(got, want, rtol=0, atol=0.03 * np.abs(want).max())
+    assert got.dtype == np.float32
+
+
+def test_inference_lstm_is_keras_lstm():
+  ours, keras_lstm, x = _lstm_pair(seed=3)
+  ours.matmul_dtype = 'bfloat16'  # a training setting: inference stays float32
+  for got, want in zip(ours(x, training=False), keras_lstm(x, training=False)):
+    np.testing.assert_array_equal(got, want)
+
+
+def test_set_matmul_dtype():
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  assert melody_model.set_matmul_dtype(model, 'bfloat16') == 'bfloat16'
+  assert {layer.matmul_dtype for layer in model.pitch_lstms + model.duration_lstms} == {
+      'bfloat16'}
+  with pytest.raises(ValueError, match='unknown matmul dtype'):
+    melody_model.set_matmul_dtype(model, 'float16')
+
+
+@pytest.mark.parametrize('native, resolved', [(True, 'bfloat16'), (False, 'float32')])
+def test_auto_matmul_dtype_is_bfloat16_where_the_cpu_has_it(monkeypatch, native, resolved):
+  monkeypatch.setattr(melody_model, 'cpu_has_bfloat16', lambda: native)
+  model = melody_model.build_model(melody_model.preset('tiny'))
+  assert melody_model.set_matmul_dtype(model, 'auto') == resolved
+  assert model.duration_lstms[0].matmul_dtype == resolved
+
+
+def test_models_and_checkpoints_of_keras_lstm_layers_load(tmp_path, monkeypatch):
+  # Models were built of keras.layers.LSTM before melody_model.LSTM: their model.keras
+  # files and training checkpoints must load into today's model.
+  config = melody_model.preset('tiny').override(['lstm_layers=2'])
+  with monkeypatch.context() as patch:
+    patch.setattr(melody_model, 'LSTM', keras.layers.LSTM)
+    old = melody_model.build_model(config)
+  assert type(old.pitch_lstms[0]) is keras.layers.LSTM  # pylint: disable=unidiomatic-typecheck
+  features = _random_features()
+  old(features)
+  old.save(str(tmp_path / 'model.keras'))
+  tf.train.Checkpoint(model=old).save(str(tmp_path / 'ckpt'))
+
+  loaded = keras.models.load_model(str(tmp_path / 'model.keras'))
+  assert isinstance(loaded.pitch_lstms[0], melody_model.LSTM)
+  expected = old(features)
+  for name in ('pitch_logits', 'duration_logits'):
+    np.testing.assert_array_equal(loaded(features)[name], expected[name])
+
+  resumed = melody_model.build_model(config)
+  tf.train.Checkpoint(model=resumed).restore(
+      str(tmp_path / 'ckpt-1')).assert_existing_objects_matched()
+  for got, want in zip(resumed.get_weights(), old.get_weights()):
+    np.testing.assert_array_equal(got, want)

@@ -1,5 +1,6 @@
 """Tests of the training program: learning, resuming, and the distribution strategies."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -82,6 +83,25 @@ def test_training_reduces_loss(tmp_path):
   same_as_last = all(np.allclose(saved, trained)
                      for saved, trained in zip(final.get_weights(), model.get_weights()))
   assert same_as_last == (metrics['best_epoch'] == len(losses))
+
+
+def test_training_with_bfloat16_matmuls_reduces_loss(tmp_path):
+  melodies = windows.synthetic_melodies(24, seed=0, max_notes=120)
+  training = dataclasses.replace(QUICK, matmul_dtype='bfloat16')
+  model, metrics = loop.train(
+      TINY, melodies, windows.synthetic_melodies(4, seed=1, max_notes=120), str(tmp_path),
+      training, verbose=0)
+  losses = [entry['loss'] for entry in metrics['epochs']]
+  assert losses[-1] < losses[0] - 0.5, losses
+  assert metrics['epochs'][-1]['val_loss'] < metrics['epochs'][0]['val_loss']
+  assert {layer.matmul_dtype for layer in model.pitch_lstms + model.duration_lstms} == {
+      'bfloat16'}
+  # The weights stay float32, and the setting is the run's, not the saved model's.
+  assert {w.dtype for w in model.get_weights()} == {np.dtype('float32')}
+  written = json.loads((tmp_path / 'config.json').read_text())
+  assert written['training']['matmul_dtype'] == 'bfloat16'
+  final = keras.models.load_model(tmp_path / 'model.keras')
+  assert final.pitch_lstms[0].matmul_dtype == 'float32'
 
 
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
@@ -169,11 +189,12 @@ def test_load_split_asks_to_build_the_data_first(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_command_line_trains_and_resumes(tmp_path):
-  def run(epochs):
+  def run(epochs, matmul_dtype='float32'):
     return subprocess.run(
         [sys.executable, '-m', 'stylexfer.programs.train', '--synthetic=16', '--preset=tiny',
          '--override=lstm_units=12', f'--epochs={epochs}', '--batch_size=8',
-         '--clipnorm=0.5', '--shuffle_buffer=100', f'--run_dir={tmp_path}'],
+         '--clipnorm=0.5', '--shuffle_buffer=100', f'--run_dir={tmp_path}',
+         f'--matmul_dtype={matmul_dtype}'],
         env=_subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=240,
         check=False)
 
@@ -186,9 +207,12 @@ def test_command_line_trains_and_resumes(tmp_path):
   assert written['training']['clipnorm'] == 0.5
   assert written['training']['shuffle_buffer'] == 100
   assert written['training']['batch_size'] == 8
-  result = run(2)
+  # Resumed with bfloat16 matmuls: the checkpoint holds float32 weights either way.
+  result = run(2, 'bfloat16')
   assert result.returncode == 0, result.stderr[-5000:]
   assert 'Resumed from' in result.stderr
+  assert json.loads((tmp_path / 'config.json').read_text())['training']['matmul_dtype'] == (
+      'bfloat16')
   assert [entry['epoch'] for entry in _metrics(tmp_path)['epochs']] == [1, 2]
   assert (tmp_path / 'model.keras').exists()
 
