@@ -89,3 +89,19 @@ def fresh_tensorflow(tmp_path_factory):
 def saved_model_cli():
   """Path of the saved_model_cli that belongs to this Python."""
   return os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+
+
+@pytest.fixture
+def saved_model_cli_run(saved_model_cli, tmp_path):
+  """Calls a signature through `saved_model_cli run`; returns {output name: array}.
+
+  The inputs are scalars (as the generate signatures take), passed as --input_exprs.
+  """
+  def run(saved_model, signature, inputs):
+    exprs = ';'.join(f'{name}={value.item()!r}' for name, value in inputs.items())
+    out = tmp_path / f'cli_{signature}'
+    subprocess.run([saved_model_cli, 'run', '--dir', str(saved_model), '--tag_set', 'serve',
+                    '--signature_def', signature, '--input_exprs', exprs,
+                    '--outdir', str(out)], capture_output=True, check=True)
+    return {path.stem: np.load(path) for path in out.glob('*.npy')}
+  return run

@@ -211,16 +211,12 @@ def test_fresh_tensorflow_only_python_gives_the_same(saved_model, expected,
   _assert_same(fresh_tensorflow(saved_model, REQUESTS), expected)
 
 
-def test_saved_model_cli_run_gives_the_same(saved_model, expected, saved_model_cli,
-                                            tmp_path):
-  inputs = REQUESTS['generate']
-  exprs = ';'.join(f'{name}={value.item()!r}' for name, value in inputs.items())
-  subprocess.run([saved_model_cli, 'run', '--dir', saved_model, '--tag_set', 'serve',
-                  '--signature_def', 'generate', '--input_exprs', exprs,
-                  '--outdir', str(tmp_path)], capture_output=True, check=True)
+@pytest.mark.parametrize('signature', ['generate', 'generate_compiled'])
+def test_saved_model_cli_run_gives_the_same(saved_model, expected, saved_model_cli_run,
+                                            signature):
+  outputs = saved_model_cli_run(saved_model, signature, REQUESTS[signature])
   for name in ('intervals', 'durations'):
-    np.testing.assert_array_equal(np.load(tmp_path / f'{name}.npy'),
-                                  expected['generate'][name])
+    np.testing.assert_array_equal(outputs[name], expected['generate'][name])
 
 
 def test_same_seed_twice_gives_the_same(loaded, expected):
@@ -251,18 +247,6 @@ def test_compiled_signatures_give_the_plain_ones_melodies(loaded, expected):
     request = _request('restyle', seed=np.int64(seed), strength=np.float32(1.0))
     _assert_same({'restyle': _call(loaded.signatures['restyle_compiled'], request)},
                  {'restyle': _call(loaded.signatures['restyle'], request)})
-
-
-def test_saved_model_cli_runs_the_compiled_signature(saved_model, expected, saved_model_cli,
-                                                     tmp_path):
-  inputs = REQUESTS['generate_compiled']
-  exprs = ';'.join(f'{name}={value.item()!r}' for name, value in inputs.items())
-  subprocess.run([saved_model_cli, 'run', '--dir', saved_model, '--tag_set', 'serve',
-                  '--signature_def', 'generate_compiled', '--input_exprs', exprs,
-                  '--outdir', str(tmp_path)], capture_output=True, check=True)
-  for name in ('intervals', 'durations'):
-    np.testing.assert_array_equal(np.load(tmp_path / f'{name}.npy'),
-                                  expected['generate'][name])
 
 
 # The in-graph loop equals a step-by-step eager loop and the full-sequence model.

@@ -209,15 +209,10 @@ def test_fresh_tensorflow_only_python_gives_the_same(merged_path, merged_outputs
       np.testing.assert_allclose(outputs[signature][name], value, rtol=1e-6, atol=1e-6)
 
 
-def test_saved_model_cli_runs_the_merge(merged_path, merged_outputs, saved_model_cli,
-                                        tmp_path):
-  exprs = ';'.join(f'{name}={value.item()!r}' for name, value in REQUESTS['generate'].items())
-  subprocess.run([saved_model_cli, 'run', '--dir', merged_path, '--tag_set', 'serve',
-                  '--signature_def', 'generate', '--input_exprs', exprs,
-                  '--outdir', str(tmp_path)], capture_output=True, check=True)
+def test_saved_model_cli_runs_the_merge(merged_path, merged_outputs, saved_model_cli_run):
+  outputs = saved_model_cli_run(merged_path, 'generate', REQUESTS['generate'])
   for name in ('intervals', 'durations'):
-    np.testing.assert_array_equal(np.load(tmp_path / f'{name}.npy'),
-                                  merged_outputs['generate'][name])
+    np.testing.assert_array_equal(outputs[name], merged_outputs['generate'][name])
 
 
 def test_merge_keeps_what_a_further_merge_needs(loaded):
