@@ -17,10 +17,7 @@ import glob
 import hashlib
 import multiprocessing
 import os
-import threading
 
-from music21 import abcFormat
-from music21 import stream as m21_stream
 from stylexfer.reading import melody as melody_lib
 from stylexfer.tokens import vocabulary
 from stylexfer.reading import wjazzd
@@ -159,7 +156,7 @@ def parse_tune(tune, count):
       # the corpus lies.
       melody.tune_id = melody.source = tune.source
       return melody
-    return parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
+    return melody_lib.parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
   except melody_lib.MelodyError as error:
     count(f'dropped tunes: {_DROP_REASONS.get(type(error), type(error).__name__)}')
     return None
@@ -313,51 +310,3 @@ def read_abc_corpus(paths, collection, counts, processes=None):
 # A lighter ABC parse: music21 builds a score for engraving, then melody_from_score copies
 # it whole to merge ties. Beams and the copy are most of the time of a tune (0.095 s a tune
 # against 0.038 s without them, on this machine) and change no note, onset or bar.
-
-class _OwnedScore(m21_stream.Score):
-  """A score only this module holds, so ties are merged in place instead of in a copy."""
-
-  def stripTies(self, inPlace=False, **keywords):  # pylint: disable=invalid-name
-    del inPlace
-    super().stripTies(inPlace=True, **keywords)
-    return self
-
-
-_light = threading.local()
-_plain_make_beams = m21_stream.Stream.makeBeams
-
-
-def _make_beams(self, *args, **keywords):
-  # Skipped only while this thread runs parse_abc_tune; everywhere else music21 beams.
-  if getattr(_light, 'active', False):
-    return None if keywords.get('inPlace') else self
-  return _plain_make_beams(self, *args, **keywords)
-
-
-m21_stream.Stream.makeBeams = _make_beams
-
-
-def parse_abc_tune(text, source, number, title):
-  """One ABC tune's text as a Melody, as melody.parse_abc_tune reads it but faster."""
-  label = f"tune X:{number}{f' {title!r}' if title else ''}"
-  _light.active = True
-  try:
-    handler = abcFormat.ABCFile().readstr(text)
-    # The same steps as music21's converter: a tune with an X: line becomes an Opus.
-    if handler.definesReferenceNumbers():
-      scores = []
-      for _, tune in sorted(handler.splitByReferenceNumber().items()):
-        try:
-          scores.append(abcFormat.translate.abcToStreamScore(tune, _OwnedScore()))
-        except IndexError:
-          pass  # music21 skips such a piece of an Opus
-      score = scores[0]
-    else:
-      score = abcFormat.translate.abcToStreamScore(handler, _OwnedScore())
-  except Exception as error:  # music21 raises many types on bad ABC
-    raise melody_lib.UnreadableFileError(
-        f'{source}: {label} cannot be parsed as ABC ({error})') from error
-  finally:
-    _light.active = False
-  return melody_lib.melody_from_score(score, source, tune_id=f'{source}#X:{number}',
-                                      title=title, label=label)

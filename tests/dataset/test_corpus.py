@@ -2,11 +2,9 @@
 
 import collections
 
-from music21 import meter, note, stream
 import pytest
 
 from stylexfer.dataset import corpus
-from stylexfer.reading import melody as melody_lib
 import fixtures
 
 
@@ -17,30 +15,6 @@ def _counter():
 
 def _file(path, name=None, order=0):
   return corpus.CorpusFile(order, 'mine', str(path), name or path.name)
-
-
-def test_the_light_abc_parse_reads_every_tune_as_music21s_full_parse_does():
-  tunes = melody_lib.split_abc(fixtures.ABC_TUNES) + melody_lib.split_abc(
-      # a meter change, tuplets at a bar line, ties between equal and different pitches
-      'X:7\nT:Odd\nM:3/4\nL:1/8\nK:D\n(3ABc d2 e2|[M:2/4] f2-f2|(3efg a2|g2- a2|]\n')
-  for number, title, text in tunes:
-    try:
-      full = melody_lib.parse_abc_tune(text, 'mine/t.abc', number, title)
-    except melody_lib.MelodyError as error:
-      with pytest.raises(type(error), match='no pitched notes'):
-        corpus.parse_abc_tune(text, 'mine/t.abc', number, title)
-      continue
-    light = corpus.parse_abc_tune(text, 'mine/t.abc', number, title)
-    assert light == full, title
-
-
-def test_the_light_parse_leaves_music21_beaming_elsewhere():
-  corpus.parse_abc_tune(fixtures.ABC_TUNES.split('\n\n')[1], 's', '1', 'Pickup Jig')
-  measure = stream.Measure([meter.TimeSignature('2/4')] +
-                           [note.Note(60 + i, quarterLength=0.5) for i in range(4)])
-  assert measure.notes[0].beams.getTypes() == []
-  measure.makeBeams(inPlace=True)
-  assert measure.notes[0].beams.getTypes() == ['start']
 
 
 def test_bad_files_are_counted_by_reason_and_skipped(tmp_path):
