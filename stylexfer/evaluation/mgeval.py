@@ -16,7 +16,7 @@ distances distributed like the reference's intra-set ones:
                  disjoint ones;
   KL divergence  KL(p_intra || p_inter) in nats: 0 for the same distribution.
 
-Two departures from mgeval's code, both checked in tests/test_evaluation_mgeval.py on
+Two departures from mgeval's code, both checked in tests/evaluation/test_mgeval.py on
 Gaussians with a known answer: the overlap is integrated on a 2,001-point grid instead of
 scipy.integrate.quad (the same number to 1e-3, and fast on 10^4 distances), and the KL
 divergence compares both densities on one common grid. mgeval's kl_dist evaluates each
