@@ -96,12 +96,12 @@ class Melody:
     each note sounds (None: its whole duration), `bar_marks` the form's bar lines by bar
     number, the first bar being `first_bar`.
     """
-    durations = [_fraction(d) for d in durations]
-    sounding = list(durations) if sounding is None else [_fraction(s) for s in sounding]
-    lengths = ([_fraction(b) for b in bar_lengths] if bar_lengths is not None and
-               len(bar_lengths) else [_signature_length(time_signature)])
+    durations = [fraction(d) for d in durations]
+    sounding = list(durations) if sounding is None else [fraction(s) for s in sounding]
+    lengths = ([fraction(b) for b in bar_lengths] if bar_lengths is not None and
+               len(bar_lengths) else [signature_length(time_signature)])
     length_at = lambda index: lengths[min(index, len(lengths) - 1)]
-    pickup = _fraction(pickup) % length_at(0)
+    pickup = fraction(pickup) % length_at(0)
     onsets, bars, beats, note_bar_lengths = [], [], [], []
     position, start, index = pickup, fractions.Fraction(0), 0
     for duration in durations:
@@ -167,18 +167,24 @@ def form_of(bar_numbers, bar_lengths, first_position):
   return bars.astype(np.int32), lengths, float(first_position)
 
 
-def _fraction(value):
-  # music21 offsets are floats or Fractions; tuplets need exact Fractions. NumPy and
-  # TensorFlow floats are not Python floats: Fraction refuses them.
+def fraction(value):
+  """Quarter notes as an exact Fraction (floats from music21, NumPy or TensorFlow included).
+
+  music21 offsets are floats or Fractions, and tuplets need exact Fractions; NumPy and
+  TensorFlow floats are not Python floats, which Fraction refuses.
+  """
   if not isinstance(value, numbers.Rational):
     value = float(value)
   return fractions.Fraction(value).limit_denominator(10080)
 
 
 @functools.lru_cache(maxsize=64)
-def _signature_length(time_signature):
-  """The bar length of a time signature, in quarter notes."""
-  return _fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
+def signature_length(time_signature):
+  """The bar length of a time signature, in quarter notes.
+
+  Cached: a music21 TimeSignature takes 100 us to build, and writers ask once per bar.
+  """
+  return fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
 
 
 def melody_from_score(score, source, tune_id='', title='', label='', in_place=False):
@@ -212,8 +218,8 @@ def melody_from_score(score, source, tune_id='', title='', label='', in_place=Fa
       midis = [element.pitch.midi]
     else:
       continue  # unpitched percussion
-    onset = _fraction(element.offset)
-    pitch, length = max(midis), _fraction(element.quarterLength)
+    onset = fraction(element.offset)
+    pitch, length = max(midis), fraction(element.quarterLength)
     if onset in top:
       counts[SIMULTANEOUS_NOTES] += 1
       if pitch <= top[onset][0]:
@@ -243,7 +249,7 @@ def _structure(score, onsets):
   if not measures:
     # No bar lines (some MIDI files): count bars from the first time signature.
     signatures = score.flatten().getElementsByClass(meter.TimeSignature)
-    bar_length = _fraction(signatures[0].barDuration.quarterLength if signatures else 4)
+    bar_length = fraction(signatures[0].barDuration.quarterLength if signatures else 4)
     return ([int(o // bar_length) for o in onsets], [o % bar_length for o in onsets],
             [0] * len(onsets), [bar_length] * len(onsets), {})
   # A section ends at a double bar, a final bar or a repeat sign; a pickup bar belongs
@@ -254,9 +260,9 @@ def _structure(score, onsets):
     if i and (measures[i - 1].rightBarline is not None or
               (measure.leftBarline is not None and not after_pickup)):
       section += 1
-    starts.append(_fraction(measure.offset))
+    starts.append(fraction(measure.offset))
     sections.append(section)
-  lengths = _bar_lengths(measures, starts, _fraction(parts[0].highestTime))
+  lengths = _bar_lengths(measures, starts, fraction(parts[0].highestTime))
   bars, beats, phrases, bar_lengths, m = [], [], [], [], 0
   for onset in onsets:
     while m + 1 < len(measures) and starts[m + 1] <= onset:
@@ -282,9 +288,9 @@ def _bar_lengths(measures, starts, end):
     if i + 1 < len(measures):
       length = starts[i + 1] - starts[i] + padding
     else:
-      full = lengths[-1] if lengths else _fraction(measure.barDuration.quarterLength)
+      full = lengths[-1] if lengths else fraction(measure.barDuration.quarterLength)
       length = max(end - starts[i] + padding, full)
-    lengths.append(length if length > 0 else _fraction(measure.barDuration.quarterLength))
+    lengths.append(length if length > 0 else fraction(measure.barDuration.quarterLength))
   return lengths
 
 
@@ -295,7 +301,7 @@ def _padding(measures, index):
   section) on its left as if it were a pickup; counting that padding would put the bar's
   notes later than the bar before it ends.
   """
-  return _fraction(measures[index].paddingLeft) if index == 0 else 0
+  return fraction(measures[index].paddingLeft) if index == 0 else 0
 
 
 def _bar_marks(measures):

@@ -14,15 +14,14 @@ over it, and every piece is a value a score can show (plain, dotted or triplet).
 
 import bisect
 import dataclasses
-import functools
 import fractions
 import math
-import numbers
 
-from music21 import meter
 from music21 import note
 from music21 import pitch as m21_pitch
 from music21 import stream
+
+from stylexfer.reading import melody as melody_lib
 
 Fraction = fractions.Fraction
 
@@ -32,13 +31,6 @@ _PLAIN = sorted({shape * Fraction(2) ** k for shape in (Fraction(7, 4), Fraction
                  for k in range(-6, 4)}, reverse=True)
 _TRIPLET = sorted({Fraction(2, 3) * Fraction(2) ** k for k in range(-6, 4)}, reverse=True)
 NOTATABLE = sorted(set(_PLAIN) | set(_TRIPLET), reverse=True)
-
-
-def fraction(value):
-  """Quarter notes as an exact Fraction (floats from music21, numpy or TensorFlow included)."""
-  if not isinstance(value, numbers.Rational):
-    value = float(value)
-  return Fraction(value).limit_denominator(10080)
 
 
 @dataclasses.dataclass
@@ -56,20 +48,20 @@ class Layout:
 
   def __post_init__(self):
     self.pitches = [int(p) for p in self.pitches]
-    self.durations = on_grid([fraction(d) for d in self.durations])
+    self.durations = on_grid([melody_lib.fraction(d) for d in self.durations])
     if self.sounding is None:
       self.sounding = list(self.durations)
     step = Fraction(1, 24)
-    self.sounding = [min(max(step, round(fraction(s) / step) * step), d)
+    self.sounding = [min(max(step, round(melody_lib.fraction(s) / step) * step), d)
                      for s, d in zip(self.sounding, self.durations)]
-    self.bar_lengths = [fraction(b) for b in self.bar_lengths or []]
+    self.bar_lengths = [melody_lib.fraction(b) for b in self.bar_lengths or []]
     self.marks = dict(self.marks or {})
-    self.pickup = fraction(self.pickup) % self.bar_length_at(0)
+    self.pickup = melody_lib.fraction(self.pickup) % self.bar_length_at(0)
 
   @property
   def bar_length(self):
     """The bar length of the time signature, in quarter notes."""
-    return _signature_length(self.time_signature)
+    return melody_lib.signature_length(self.time_signature)
 
   def bar_length_at(self, index):
     """The length of bar `index` (0 is the first bar, a pickup bar counted whole)."""
@@ -88,12 +80,6 @@ class Layout:
   def quarters(self):
     """Length from the first onset to the end of the last note, in quarter notes."""
     return sum(self.durations, Fraction(0))
-
-
-@functools.lru_cache(maxsize=64)
-def _signature_length(time_signature):
-  # A music21 TimeSignature takes 100 us to build, and bar_starts asks once per bar.
-  return fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
 
 
 def bar_index(starts, onset):
@@ -127,7 +113,7 @@ def notatable_pieces(quarters):
   A duration in triplet time is written with triplet values (5/6 = 2/3 + 1/6); one that
   is neither gets a plain part and a triplet part, never a run of the tiniest values.
   """
-  quarters = fraction(quarters)
+  quarters = melody_lib.fraction(quarters)
   if quarters <= 0:
     return []
   plain = _largest_plain_part(quarters)
@@ -159,7 +145,7 @@ def _largest_plain_part(quarters):
 
 
 def _is_plain(value):
-  denominator = fraction(value).denominator
+  denominator = melody_lib.fraction(value).denominator
   return denominator & (denominator - 1) == 0
 
 
