@@ -1,7 +1,7 @@
 """The melodies under evaluation: the four combinations generated, held-out ones restyled.
 
-Everything goes through the SavedModels' own signatures and stylexfer.programs.restyle's
-restyle_melody, so the figures are those of the shipped programs.
+Everything goes through the SavedModels' own signatures and stylexfer.serving.client, as
+the shipped programs do, so the figures are theirs.
 """
 
 import dataclasses
@@ -19,16 +19,12 @@ class Sampling:
 
 
 def generate_notes(saved_model, count, length, first_pitch, sampling):
-  """(pitches, durations) of `count` melodies from a model's generate_notes signature."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  outputs = saved_model.signatures['generate_notes'](
-      batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
-      first_pitch=tf.constant(first_pitch, tf.int32),
-      temperature=tf.constant(sampling.temperature, tf.float32),
-      top_p=tf.constant(sampling.top_p, tf.float32),
-      seed=tf.constant(sampling.seed, tf.int64))
-  return [(outputs['pitches'][n].numpy().tolist(),
-           outputs['quarter_lengths'][n].numpy().tolist()) for n in range(count)]
+  """(pitches, durations) of `count` melodies from a model's generate_notes signature,
+  as it gives them (the pitches unfolded, the durations as floats)."""
+  outputs = client.generated_arrays(saved_model, count, length, first_pitch,
+                                    sampling.temperature, sampling.top_p, sampling.seed)
+  return [(outputs['pitches'][n].tolist(), outputs['quarter_lengths'][n].tolist())
+          for n in range(count)]
 
 
 def combination(pitch_genre, rhythm_genre, models, count=100, length=128,

@@ -93,20 +93,29 @@ def fold_pitches(pitches, lowest=LOWEST, highest=HIGHEST):
   return folded
 
 
+def generated_arrays(saved_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
+                     seed=0):
+  """A model's generate_notes outputs as NumPy arrays [count, length]: `pitches`,
+  `quarter_lengths`, `sounding_lengths`, as the signature gives them."""
+  outputs = saved_model.signatures['generate_notes'](
+      batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
+      first_pitch=tf.constant(first_pitch, tf.int32),
+      temperature=tf.constant(temperature, tf.float32),
+      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+  return {name: value.numpy() for name, value in outputs.items()}
+
+
 def generate_notes(saved_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
                    seed=0):
   """`count` melodies from a model's generate_notes: [(pitches, durations, sounding)].
 
   Pitches are folded into LOWEST..HIGHEST, durations are Fractions on the grid.
   """
-  outputs = saved_model.signatures['generate_notes'](
-      batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
-      first_pitch=tf.constant(first_pitch, tf.int32),
-      temperature=tf.constant(temperature, tf.float32),
-      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
-  return [(fold_pitches(outputs['pitches'][n].numpy()),
-           [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][n].numpy()],
-           _sounding(outputs['sounding_lengths'][n].numpy())) for n in range(count)]
+  outputs = generated_arrays(saved_model, count, length, first_pitch, temperature, top_p,
+                             seed)
+  return [(fold_pitches(outputs['pitches'][n]),
+           [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][n]],
+           _sounding(outputs['sounding_lengths'][n])) for n in range(count)]
 
 
 def choose_time_signature(rhythm, durations):
