@@ -2,9 +2,9 @@
 
 `write_all` takes a reading.melody.Melody and lays it out once (stylexfer.writers.notation):
 its bars, ties, rests and repeats are cut there, so every format shows the same bars; the
-functions that write one format take that layout. MusicXML and the engraved score come from a music21
-score built once (`to_score`); MIDI and audio play the notation's performance (repeats
-played out, eighths swung for jazz).
+functions that write one format take that layout. MusicXML and the engraved score come
+from a music21 score built once (`to_score`); MIDI and audio play the notation's
+performance (repeats played out, eighths swung for jazz).
 """
 
 import concurrent.futures
@@ -239,16 +239,6 @@ def png_bytes(svg, width=1600):
                               background_color='white')
     except Exception:  # no cairosvg, or no libcairo on this machine
       return None
-
-
-def svg_to_png(svg, png_path, width=1600):
-  """Rasterizes SVG text to a PNG file; returns None when no rasterizer works."""
-  data = png_bytes(svg, width)
-  if data is None:
-    return None
-  with open(png_path, 'wb') as f:
-    f.write(data)
-  return png_path
 
 
 def slug(text):

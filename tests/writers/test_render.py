@@ -108,11 +108,10 @@ def test_svg_and_png(tmp_path):
   path = render.write_musicxml(score, str(tmp_path / 'jig.musicxml'))
   svg = render.render_svg(path, str(tmp_path / 'jig.svg'))
   assert svg.lstrip().startswith('<svg')
-  png = render.svg_to_png(svg, str(tmp_path / 'jig.png'))
+  png = render.png_bytes(svg)
   if png is None:
     pytest.skip('no SVG rasterizer (resvg-py or cairosvg) installed')
-  with open(png, 'rb') as f:
-    assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+  assert png[:8] == b'\x89PNG\r\n\x1a\n'
 
 
 def test_plucked_audio_is_44k_16_bit_and_as_long_as_the_tune(tmp_path):
@@ -256,7 +255,7 @@ def test_writing_in_a_forked_process_writes_the_same_files(tmp_path):
   import subprocess
   import sys
   tune = melody_lib.Melody.from_durations(fixtures.JIG_PITCHES, fixtures.JIG_DURATIONS, '6/8',
-                                         Fraction(5, 2), 'Jig')
+                                          Fraction(5, 2), 'Jig')
   here = render.write_all(tune, str(tmp_path / 'here'), 'jig',
                           formats=('mid', 'musicxml', 'abc', 'wav'), synthesizer='pluck')
   forked = tmp_path / 'forked'
