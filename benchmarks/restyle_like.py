@@ -53,7 +53,7 @@ def main(argv):
     like = {'like_intervals': target['intervals'][None, :f.context - 1],
             'like_durations': target['durations'][None, :f.context]}
     bars, bar_lengths, pickup = melody_lib.form_of(source['bars'], source['bar_lengths'],
-                                              source['beats'][0])
+                                                   source['beats'][0])
     request = {'intervals': source['intervals'][None], 'durations': source['durations'][None],
                'bars': bars[None], 'bar_lengths': bar_lengths[None],
                'pickup': np.float32([pickup]), 'push': np.float32(0),

@@ -54,7 +54,7 @@ def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
                          if name in accepted})
     # Log-probabilities are logits up to a constant, so the masked sums apply as is.
     return melody_model.head_sums(targets, {f'{head}_logits': log_probs[f'{head}_log_probs']
-                                         for head in melody_model.HEADS})
+                                            for head in melody_model.HEADS})
 
   return _report(map(sums, range(0, int(stacked['durations_out'].shape[0]), batch_size)))
 

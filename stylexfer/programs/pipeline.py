@@ -53,8 +53,8 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
   build.build(dataset, data_dir, manual_dir)
   splits = [windows.load_split(dataset, s, data_dir) for s in ('train', 'validation', 'test')]
   training = config_lib.TrainingConfig(epochs=epochs or recipe['epochs'],
-                                        batch_size=recipe['batch_size'],
-                                        patience=recipe['patience'])
+                                       batch_size=recipe['batch_size'],
+                                       patience=recipe['patience'])
   run_dir = os.path.join(work_dir, 'runs', genre)
   model, _ = loop.train(config_lib.resolve_config(preset), splits[0], splits[1], run_dir,
                         training,

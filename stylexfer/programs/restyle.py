@@ -90,7 +90,7 @@ def restyle_file(f, out=None, err=None):
   melody = read_melody(f.input, f.tune)
   like = read_melody(f.like, f.like_tune) if f.like else None
   for read in filter(None, [melody, like]):
-    for warning in [melody_lib.polyphony_warning(read)] + list(getattr(read, 'warnings', [])):
+    for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
       if warning:
         print(warning, file=err)
   paths = {target: loading.find_model(target, f.models_dir)}
@@ -134,12 +134,11 @@ def restyle_file(f, out=None, err=None):
     snapped = [vocabulary.snap_duration(d) for d in original]
     order = {g: saved_models[g] for g in dict.fromkeys([source, target])}
     for line in client.likelihood_table(order, (melody.pitches, snapped),
-                                 (melody.pitches, durations), melody.form()):
+                                        (melody.pitches, durations), melody.form()):
       print(line, file=out)
   for label, files in written.items():
     print(f'{label}: ' + ' '.join(files[k] for k in sorted(files)), file=out)
   return written
-
 
 
 def main(argv, flag_values=flags.FLAGS):

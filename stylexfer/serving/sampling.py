@@ -416,7 +416,7 @@ def _generate_loop(pitch_cell, duration_cell, pitch_tables, duration_tables, pit
 # The loops under XLA. Shapes come from the tensors passed in (each new batch size and
 # length compiles once); the request's checks run before, outside the compiled code.
 _compiled_generate_loop = tf.function(functools.partial(_generate_loop, compiled=True),
-                                     jit_compile=True)
+                                      jit_compile=True)
 
 
 def check_melody(intervals, durations, prefix=''):
@@ -822,7 +822,7 @@ def _restyle_loop(cell, tables, known, form, grid, durations, own_quarters, stre
 
 
 _compiled_restyle_loop = tf.function(functools.partial(_restyle_loop, compiled=True),
-                                    jit_compile=True)
+                                     jit_compile=True)
 
 
 def reference_generate(pitch_head, duration_head, batch_size, length, temperature, top_p,

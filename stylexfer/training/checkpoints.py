@@ -88,7 +88,7 @@ def restore_latest_intact(checkpoint, folder):
     return prefix
   if failures:
     raise files.TrainingError(f'no checkpoint in {folder} reads back ({"; ".join(failures)}): '
-                        'move that folder away to start the run again')
+                              'move that folder away to start the run again')
   return None
 
 

@@ -56,7 +56,7 @@ def test_token_ids_are_the_vocabularys():
   for _ in range(50):
     pitches = [int(p) for p in rng.integers(0, 128, 20)]
     durations = [F(int(a), int(b)) for a, b in zip(rng.integers(1, 300, 20),
-                                                    rng.integers(1, 40, 20))]
+                                                   rng.integers(1, 40, 20))]
     encoding = vocabulary.encode(pitches, durations)
     assert data.interval_ids(pitches) == encoding.intervals
     assert data.duration_ids(durations) == encoding.durations

@@ -43,7 +43,7 @@ def test_evaluate_model_matches_the_masked_loss_on_one_batch():
       windows.melody_windows(melodies, model.window), 64)))
   outputs = model(features)
   expected = melody_model.masked_loss('duration_logits', targets['duration_logits'],
-                                   outputs['duration_logits'])
+                                      outputs['duration_logits'])
   np.testing.assert_allclose(report['duration']['nll'], float(expected), rtol=1e-5)
 
 
@@ -158,8 +158,8 @@ def test_bad_strengths_are_refused(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_the_strength_curve_of_one_direction_can_be_measured_alone(tiny_exports,
-                                                                    fixture_records,
-                                                                    monkeypatch):
+                                                                   fixture_records,
+                                                                   monkeypatch):
   from stylexfer.serving import loading  # pylint: disable=g-import-not-at-top
   from stylexfer.evaluation import classifier  # pylint: disable=g-import-not-at-top
   from stylexfer.evaluation import suite  # pylint: disable=g-import-not-at-top

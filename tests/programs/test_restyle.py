@@ -293,7 +293,7 @@ def test_generate_every_combination(model_dir, tmp_path, capsys, genre, rhythm):
 
 
 def test_generate_same_seed_same_melody_and_prefers_a_merged_model(model_dir, tmp_path,
-                                                                  capsys):
+                                                                   capsys):
   merged_dir = str(tmp_path / 'models')
   shutil.copytree(model_dir, merged_dir)
   # A genre export has the signatures a merged export has: it stands in for one here.

@@ -64,7 +64,7 @@ DAMAGE = {
 
 @pytest.mark.parametrize('damage', sorted(DAMAGE))
 def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(trained_run, tmp_path,
-                                                                 damage, caplog):
+                                                                  damage, caplog):
   run = tmp_path / 'run'
   shutil.copytree(trained_run, run)
   DAMAGE[damage](run / 'checkpoints')
@@ -241,7 +241,7 @@ def test_command_line_training_on_a_full_disk_ends_cleanly(tmp_path, size):
   # 300k while saving the second checkpoint.
   mount = tmp_path / 'disk'
   done = breakage.on_tmpfs(size, _train_command(mount / 'run') + f'; echo rc=$?; '
-                   f'ls {mount}/run {mount}/run/checkpoints', mount)
+                           f'ls {mount}/run {mount}/run/checkpoints', mount)
   assert 'rc=1' in done.stdout, done.stdout + done.stderr[-3000:]
   assert 'Segmentation fault' not in done.stderr and 'Traceback' not in done.stderr
   errors = [line for line in done.stderr.splitlines() if line.startswith('stylexfer-train:')]
