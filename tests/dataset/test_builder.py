@@ -206,6 +206,10 @@ def test_a_genre_name_must_be_new_and_plain(tmp_path):
     melodies_dataset_builder.corpus_config('Be-Bop', str(tmp_path))
   with pytest.raises(windows.DataNotPreparedError, match='stylexfer-build-data --corpus'):
     windows.load_split('never_built', 'train', str(tmp_path))
+  # Without a folder of its own, only a built-in config can be built.
+  with pytest.raises(ValueError, match="unknown dataset 'bebop': the built-in ones are "
+                     'folk_oneills, folk, jazz'):
+    build_lib.build('bebop', str(tmp_path))
 
 
 def test_the_command_builds_a_corpus_and_says_what_is_wrong(user_corpus, tmp_path):

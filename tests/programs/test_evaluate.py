@@ -148,6 +148,15 @@ def test_unbuilt_data_is_one_line_and_exit_status_one(tmp_path, capsys):
   assert error.startswith('stylexfer-evaluate: error: melodies/') and '\n' not in error
 
 
+def test_a_run_folder_without_a_model_is_one_line(tmp_path, capsys):
+  flag_values = flags.FlagValues()
+  evaluate.define_flags(flag_values)
+  flag_values(['stylexfer-evaluate', f'--run_dir={tmp_path}', '--noprogress'])
+  assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
+  assert capsys.readouterr().err.strip() == (
+      f'stylexfer-evaluate: error: --run_dir {tmp_path}: holds no model.keras (train it first)')
+
+
 def test_bad_strengths_are_refused(tmp_path, capsys):
   flag_values = flags.FlagValues()
   evaluate.define_flags(flag_values)
