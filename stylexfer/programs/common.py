@@ -57,15 +57,16 @@ def one_line(error):
   """An exception's message on one line; for a request a model refused, its reason.
 
   TensorFlow puts the reason of a failed assertion on a later line ('assertion failed:
-  [a melody must have at most 4096 notes] ... [x ...] [4200] ...') under a first line
-  that says only 'Graph execution error:'.
+  [a melody must have at most 4096 notes] [4200] ...') under a first line that says only
+  'Graph execution error:'. Models exported before 0.2.1 report the length as
+  '[x (...) = ] [4200]'.
   """
   text = getattr(error, 'message', None) or str(error)
   failed = re.search(r'assertion failed: \[(.*?)\s*\](.*)', text)
   if failed:
     reason, rest = failed.group(1).rstrip('. '), failed.group(2)
     limit = re.match(r'a melody must have at most (\d+) notes', reason)
-    found = re.search(r'\[x \([^)]*\) = \] \[(\d+)\]', rest)
+    found = re.match(r'\s*(?:\[Condition [^]]*\] \[x \([^)]*\) = \] )?\[(\d+)\]', rest)
     if limit:
       return (f'the melody has {found.group(1) if found else "more than " + limit.group(1)} '
               f'notes and a model restyles at most {limit.group(1)} at once: pass a shorter '

@@ -94,14 +94,16 @@ class GenreModule(signatures.MelodyModule):
              'intervals_out': vocabulary.NUM_INTERVALS,
              'positions': metre.NUM_POSITIONS, 'bar_lengths': metre.NUM_BAR_LENGTHS,
              'notes_left': metre.NUM_NOTES_LEFT}
-    checks = [lambda: tf.debugging.assert_positive(tf.size(intervals_in),
-                                                   message='the token sequences are empty')]
+    checks = [lambda: sampling.require(tf.size(intervals_in) > 0,
+                                       'the token sequences are empty')]
     for name in melody_model.SEQUENCE_INPUTS[1:]:
-      checks.append(lambda name=name: tf.debugging.assert_equal(
-          tf.shape(intervals_in), tf.shape(sequences[name]),
-          message=f'intervals_in and {name} must have one shape'))
+      checks.append(lambda name=name: sampling.require(
+          tf.shape(intervals_in) == tf.shape(sequences[name]),
+          f'intervals_in and {name} must have one shape'))
     for name, size in sizes.items():
-      checks.append(lambda name=name, size=size: _assert_ids(sequences[name], size, name))
+      checks.append(lambda name=name, size=size: sampling.require(
+          (sequences[name] >= 0) & (sequences[name] < size),
+          f'{name} token ids must be in [0, {size})'))
     features = dict(zip(sequences, sampling.after(checks, *sequences.values())))
     outputs = self.model(features, training=False)
     return {'pitch_log_probs': tf.nn.log_softmax(outputs['pitch_logits']),
@@ -123,12 +125,6 @@ class GenreModule(signatures.MelodyModule):
   def signatures(self):
     return {'serving_default': self.score, 'generate': self.generate,
             'generate_primed': self.generate_primed, **super().signatures()}
-
-
-def _assert_ids(tokens, vocab_size, name):
-  return tf.debugging.assert_equal(
-      tf.reduce_all((tokens >= 0) & (tokens < vocab_size)), True,
-      message=f'{name} token ids must be in [0, {vocab_size})')
 
 
 def export(model, genre, models_dir, name=None, version=None, sounding_values=None):

@@ -161,7 +161,7 @@ class MelodyModule(tf.Module):
 
   def _generate_notes(self, first_pitch, draw):
     """generate_notes' outputs for the tokens that `draw()` samples, from first_pitch."""
-    first_pitch, = sampling.after([lambda: assert_midi(first_pitch, 'first_pitch')],
+    first_pitch, = sampling.after([lambda: require_midi(first_pitch, 'first_pitch')],
                                   first_pitch)
     intervals, durations = draw()
     pitches, quarter_lengths = self.tokens_to_notes(
@@ -177,7 +177,6 @@ class MelodyModule(tf.Module):
         'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled')}
 
 
-def assert_midi(pitch, name):
-  return tf.debugging.assert_equal(
-      tf.reduce_all((pitch >= MIDI_RANGE[0]) & (pitch <= MIDI_RANGE[1])), True,
-      message=f'{name} must be a MIDI pitch in [{MIDI_RANGE[0]}, {MIDI_RANGE[1]}]')
+def require_midi(pitch, name):
+  return sampling.require((pitch >= MIDI_RANGE[0]) & (pitch <= MIDI_RANGE[1]),
+                          f'{name} must be a MIDI pitch in [{MIDI_RANGE[0]}, {MIDI_RANGE[1]}]')

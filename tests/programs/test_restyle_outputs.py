@@ -197,6 +197,11 @@ def test_one_line_gives_the_assertion_of_a_refused_request():
   assert common.one_line(tf.errors.InvalidArgumentError(None, None, limit)).startswith(
       'the melody has 5000 notes and a model restyles at most 4096 at once: pass a shorter '
       'excerpt')
+  current = ('Graph execution error:\n\nDetected at node Assert_7 defined at (most recent '
+             'call last):\n<stack traces unavailable>\nassertion failed: [a melody must have '
+             'at most 4096 notes] [5001]\n\t [[{{node Assert_7}}]] [Op:__inference_x_7]')
+  assert common.one_line(tf.errors.InvalidArgumentError(None, None, current)).startswith(
+      'the melody has 5001 notes and a model restyles at most 4096 at once')
   assert common.one_line(ValueError('two\n  lines')) == 'two lines'
 
 
