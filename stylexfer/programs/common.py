@@ -47,10 +47,14 @@ def swing_of(f, genre):
   return ratio
 
 
+def playing(f):
+  """render.write_all's keywords for playing a melody as the flags say."""
+  return dict(tempo=f.tempo, soundfont=f.soundfont, synthesizer=f.synthesizer)
+
+
 def write_melody(melody, out_dir, stem, f, swing=1.0):
   """Every output format of a melody, played as the flags say; returns {format: path}."""
-  return render.write_all(melody, out_dir, stem, swing=swing, tempo=f.tempo,
-                          soundfont=f.soundfont, synthesizer=f.synthesizer)
+  return render.write_all(melody, out_dir, stem, swing=swing, **playing(f))
 
 
 def one_line(error):

@@ -93,49 +93,53 @@ def restyle_file(f, out=None, err=None):
     for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
       if warning:
         print(warning, file=err)
-  paths = {target: loading.find_model(target, f.models_dir)}
-  if source and source != target:
-    paths[source] = loading.find_model(source, f.models_dir)
+  paths = {genre: loading.find_model(genre, f.models_dir)
+           for genre in dict.fromkeys(filter(None, [target, source]))}
   original = melody.durations()
   own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
   title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
   melody = dataclasses.replace(melody, title=title)
   stem = render.slug(title)
-  # TensorFlow loads the models while the melody as it was is written, in a forked copy
-  # of this process where it can be (render.start_write_all), else here while a thread
-  # loads. (Verovio must stay on a main thread: it fails to read files from a second one.)
-  writing = render.start_write_all(melody, f.out, f'{stem}.before', tempo=f.tempo,
-                                   soundfont=f.soundfont, synthesizer=f.synthesizer)
-  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-    loaded = pool.submit(lambda: {genre: loading.load(path) for genre, path in paths.items()})
-    before = writing.result()
-    saved_models = loaded.result()
-  # Imported once the request is known to be good: it starts TensorFlow, which the
-  # loader has done by now.
-  from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
-  form = melody.form() if f.structure == 'bars' else None
-  durations, sounding = client.restyle_durations(
-      saved_models[target], melody.pitches, original, f.strength, f.temperature, f.top_p,
-      f.seed, like=like and (like.pitches, like.durations()), form=form, push=f.push)
-  # A note that kept its duration keeps its own articulation; a new one sounds as the
-  # genre plays that duration.
-  sounding = [own if new == old else genre_sounding for own, new, old, genre_sounding
-              in zip(own_sounding, durations, original, sounding)]
-  written = {
-      'before': before,
-      target: common.write_melody(
-          melody.with_rhythm(durations, sounding, f'{title} ({target})'), f.out,
-          f'{stem}.{target}', f, swing),
-  }
+  bars = melody.form()
+  # Both tunes are written in a forked copy of this process where it can be
+  # (render.Writer): the melody as it was while TensorFlow and the target's model load,
+  # the restyled one while the source's model loads and scores the rhythms. Else the
+  # melody as it was is written here while a thread loads. (Verovio must stay on a main
+  # thread: it fails to read files from a second one.)
+  with render.Writer() as writer:
+    before = writer.write(melody, f.out, f'{stem}.before', **common.playing(f))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+      loaded = pool.submit(loading.load, paths[target])
+      if not writer.elsewhere:
+        before.result()
+      saved_models = {target: loaded.result()}
+    # Imported once the request is known to be good: it starts TensorFlow, which the
+    # loader has done by now.
+    from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
+    durations, sounding = client.restyle_durations(
+        saved_models[target], melody.pitches, original, f.strength, f.temperature, f.top_p,
+        f.seed, like=like and (like.pitches, like.durations()),
+        form=bars if f.structure == 'bars' else None, push=f.push)
+    # A note that kept its duration keeps its own articulation; a new one sounds as the
+    # genre plays that duration.
+    sounding = [own if new == old else genre_sounding for own, new, old, genre_sounding
+                in zip(own_sounding, durations, original, sounding)]
+    after = writer.write(melody.with_rhythm(durations, sounding, f'{title} ({target})'),
+                         f.out, f'{stem}.{target}', swing=swing, **common.playing(f))
+    table = []
+    if source:
+      if source not in saved_models:
+        saved_models[source] = loading.load(paths[source])
+      snapped = [vocabulary.snap_duration(d) for d in original]
+      table = client.likelihood_table({g: saved_models[g] for g in (source, target)},
+                                      (melody.pitches, snapped), (melody.pitches, durations),
+                                      bars)
+    written = {'before': before.result(), target: after.result()}
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
         f'(strength {f.strength:g}, seed {f.seed}, {f.structure}) with {paths[target]}'
         + (f', like {f.like}' if like else ''), file=out)
-  if source:
-    snapped = [vocabulary.snap_duration(d) for d in original]
-    order = {g: saved_models[g] for g in dict.fromkeys([source, target])}
-    for line in client.likelihood_table(order, (melody.pitches, snapped),
-                                        (melody.pitches, durations), melody.form()):
-      print(line, file=out)
+  for line in table:
+    print(line, file=out)
   for label, files in written.items():
     print(f'{label}: ' + ' '.join(files[k] for k in sorted(files)), file=out)
   return written

@@ -227,8 +227,32 @@ def render_svg(musicxml_path, svg_path, page_width=2100):
   return svg
 
 
-def png_bytes(svg, width=1600):
-  """SVG text rasterized to PNG bytes with resvg-py or CairoSVG; None when neither works."""
+# A PNG is the score to glance at (the SVG is the engraving at any size): 1600 pixels
+# wide, about twice the engraving's own width, so a tune reads sharply on a dense
+# screen. A long score's page is drawn narrower, never below the engraving's own width,
+# so the picture holds at most PNG_PIXELS: rasterizing takes time by the pixel (a
+# 4,000-note page at 1600 pixels wide was 40 million pixels and 4 s).
+PNG_WIDTH = 1600
+PNG_PIXELS = 12_000_000
+
+
+def png_width(svg):
+  """The width to rasterize an SVG page at (see PNG_WIDTH and PNG_PIXELS)."""
+  size = re.search(r'<svg[^>]*?\bwidth="([\d.]+)(?:px)?"[^>]*?\bheight="([\d.]+)(?:px)?"',
+                   svg)
+  if not size:
+    return PNG_WIDTH
+  width, height = float(size.group(1)), float(size.group(2))
+  fits = int((PNG_PIXELS * width / height) ** 0.5)
+  return max(min(PNG_WIDTH, fits), min(PNG_WIDTH, int(width)))
+
+
+def png_bytes(svg, width=None):
+  """SVG text rasterized to PNG bytes with resvg-py or CairoSVG; None when neither works.
+
+  `width` in pixels; by default png_width(svg).
+  """
+  width = width or png_width(svg)
   try:
     import resvg_py  # pylint: disable=g-import-not-at-top
     return bytes(resvg_py.svg_to_bytes(svg_string=svg, width=width, background='white'))
@@ -299,35 +323,56 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
   return {name: written[name] for name in _ORDER if name in written}
 
 
-class _Later:
-  """write_all's work, run on the calling thread when its result is asked for."""
+class _Here:
+  """A write_all job done on the calling thread the first time its result is asked for."""
 
   def __init__(self, *args, **keywords):
     self._call = lambda: write_all(*args, **keywords)
+    self._written = None
 
   def result(self):
-    return self._call()
+    if self._written is None:
+      self._written = self._call()
+    return self._written
 
 
-def start_write_all(melody, out_dir, stem, **keywords):
-  """Starts write_all(melody, out_dir, stem, **keywords); its .result() is write_all's.
+class Writer:
+  """Runs write_all jobs in a forked copy of this process where it can; a context manager.
 
-  In a process that runs no other thread yet, the work starts at once in a forked copy
-  of it, so it runs on another core beside what this process does next (the program
-  loads TensorFlow meanwhile): engraving holds Python's lock, so on a thread it would
-  wait for the loader, and the copy needs no second start of Python and music21.
-  Otherwise (other threads, whose locks a fork would copy held, TensorFlow already
-  loaded, whose thread pools Python does not see, or no fork on this system) the work is
-  done by .result(), on the thread that asks; errors are raised there either way.
+  Made while the process runs no other thread, the first job forks one copy of the
+  process, and every job (`write`) goes to it in turn: it writes beside what this process
+  does next, on another core (a program loads TensorFlow and samples meanwhile).
+  Engraving holds Python's lock, so a thread would wait for the loader, and the copy
+  needs no second start of Python and music21. Otherwise (other threads, whose locks a
+  fork would copy held, TensorFlow already loaded, whose thread pools Python does not
+  see, or no fork on this system) `elsewhere` is False and a job is done by its
+  .result(), on the thread that asks, once. Errors are raised by .result() either way.
   """
-  if (threading.active_count() > 1 or 'tensorflow' in sys.modules or
-      'fork' not in multiprocessing.get_all_start_methods()):
-    return _Later(melody, out_dir, stem, **keywords)
-  # Unwritten output would be written again by the copy when it ends.
-  sys.stdout.flush()
-  sys.stderr.flush()
-  pool = concurrent.futures.ProcessPoolExecutor(
-      max_workers=1, mp_context=multiprocessing.get_context('fork'))
-  future = pool.submit(write_all, melody, out_dir, stem, **keywords)
-  pool.shutdown(wait=False)
-  return future
+
+  def __init__(self):
+    self.elsewhere = not (threading.active_count() > 1 or 'tensorflow' in sys.modules or
+                          'fork' not in multiprocessing.get_all_start_methods())
+    self._pool = None
+
+  def write(self, melody, out_dir, stem, **keywords):
+    """Starts write_all(melody, out_dir, stem, **keywords); its .result() is write_all's."""
+    if not self.elsewhere:
+      return _Here(melody, out_dir, stem, **keywords)
+    if self._pool is None:
+      # Unwritten output would be written again by the copy when it ends.
+      sys.stdout.flush()
+      sys.stderr.flush()
+      self._pool = concurrent.futures.ProcessPoolExecutor(
+          max_workers=1, mp_context=multiprocessing.get_context('fork'))
+    return self._pool.submit(write_all, melody, out_dir, stem, **keywords)
+
+  def close(self):
+    """No more jobs; those sent are still written (the program waits for them at exit)."""
+    if self._pool is not None:
+      self._pool.shutdown(wait=False)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *unused_exception):
+    self.close()

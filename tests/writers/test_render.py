@@ -112,6 +112,22 @@ def test_svg_and_png(tmp_path):
   if png is None:
     pytest.skip('no SVG rasterizer (resvg-py or cairosvg) installed')
   assert png[:8] == b'\x89PNG\r\n\x1a\n'
+  assert int.from_bytes(png[16:20], 'big') == render.PNG_WIDTH  # IHDR: a tune's page
+
+
+def test_a_long_pages_png_keeps_to_the_pixel_budget_not_below_the_engravings_size():
+  page = '<svg width="840px" height="{}px" version="1.1" xmlns="http://www.w3.org/2000/svg">'
+  assert render.png_width(page.format(1200)) == render.PNG_WIDTH
+  width = render.png_width(page.format(13202))  # 4,000 notes
+  assert 840 < width < render.PNG_WIDTH
+  assert width * (width * 13202 / 840) <= render.PNG_PIXELS
+  assert render.png_width(page.format(200_000)) == 840
+  long_page = (page.format(40_000) + '<rect x="0" y="0" width="840" height="40000" '
+               'fill="black"/></svg>')
+  png = render.png_bytes(long_page)
+  if png is None:
+    pytest.skip('no SVG rasterizer (resvg-py or cairosvg) installed')
+  assert int.from_bytes(png[16:20], 'big') == 840
 
 
 def test_plucked_audio_is_44k_16_bit_and_as_long_as_the_tune(tmp_path):
@@ -240,13 +256,17 @@ _FORKED_WRITE = '''
 import pickle, sys
 from stylexfer.writers import render
 tune, out, stem = pickle.loads(bytes.fromhex(sys.argv[1]))
-writing = render.start_write_all(tune, out, stem, formats=('mid', 'musicxml', 'abc', 'wav'),
-                                 synthesizer='pluck')
-print(type(writing).__name__, sorted(writing.result()))
-try:
-  render.start_write_all(tune, out + '/mid', stem).result()  # a file, not a folder
-except Exception as error:
-  print(type(error).__name__)
+with render.Writer() as writer:
+  first = writer.write(tune, out, stem, formats=('mid', 'musicxml', 'abc', 'wav'),
+                       synthesizer='pluck')
+  second = writer.write(tune, out + '/mid', stem)  # a file, not a folder
+  third = writer.write(tune, out + '/again', stem, formats=('abc',))
+  print(writer.elsewhere, type(first).__name__, sorted(first.result()))
+  try:
+    second.result()
+  except Exception as error:
+    print(type(error).__name__)
+  print(type(third).__name__, sorted(third.result()))
 '''
 
 
@@ -266,9 +286,11 @@ def test_writing_in_a_forked_process_writes_the_same_files(tmp_path):
        pickle.dumps((tune, str(forked), 'jig')).hex()],
       capture_output=True, text=True, timeout=300, check=False)
   assert done.returncode == 0, done.stderr[-2000:]
-  # A process that has not loaded TensorFlow writes in a forked copy; errors come back.
+  # A process that has not loaded TensorFlow writes in a forked copy, one job after
+  # another; errors come back, and a failed job does not stop the next.
   assert done.stdout.splitlines() == [
-      "Future ['abc', 'mid', 'musicxml', 'wav']", 'OutputError']
+      "True Future ['abc', 'mid', 'musicxml', 'wav']", 'OutputError', "Future ['abc']"]
+  assert (forked / 'again' / 'jig.abc').read_text() == open(here['abc']).read()
   for fmt, path in here.items():
     there = str(forked / os.path.basename(path))
     if fmt == 'musicxml':
