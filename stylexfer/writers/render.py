@@ -212,19 +212,62 @@ def _hidden_rests(part):
     elapsed += measure.highestTime
 
 
-def render_svg(musicxml_path, svg_path, page_width=2100):
-  """Engraves a MusicXML file with Verovio into one SVG page; returns the SVG text."""
+def render_svg(musicxml_path, svg_path, page_width=2100, page_height=2970):
+  """Engraves a MusicXML file with Verovio into one SVG picture; returns the SVG text.
+
+  Verovio lays out a page in time that grows faster than the page (a 4,000-note tune on
+  one page: 3.3 s; on A4 pages, 2100 x 2970 units: 0.5 s), so a tune is engraved on
+  pages of `page_height` at most and the pages are stacked into one picture.
+  """
   import verovio  # pylint: disable=g-import-not-at-top
   verovio.enableLog(verovio.LOG_OFF)
   toolkit = verovio.toolkit()
-  toolkit.setOptions({'pageWidth': page_width, 'pageHeight': 60000, 'adjustPageHeight': True,
-                      'scale': 40, 'footer': 'none', 'header': 'auto', 'breaks': 'auto'})
+  toolkit.setOptions({'pageWidth': page_width, 'pageHeight': page_height,
+                      'adjustPageHeight': True, 'scale': 40, 'footer': 'none',
+                      'header': 'auto', 'breaks': 'auto'})
   if not toolkit.loadFile(os.fspath(musicxml_path)):
     raise RuntimeError(f'verovio could not read {musicxml_path}')
-  svg = toolkit.renderToSVG(1)
+  svg = stack_pages([toolkit.renderToSVG(page + 1)
+                     for page in range(toolkit.getPageCount())])
   with open(svg_path, 'w', encoding='utf-8') as f:
     f.write(svg)
   return svg
+
+
+_PAGE = re.compile(r'(<svg [^>]*>)\s*(<desc>.*?</desc>)?\s*<defs>(.*?)</defs>(.*)</svg>\s*$',
+                   re.S)
+_SIZE = re.compile(r'<svg[^>]*?\bwidth="([\d.]+)(?:px)?"[^>]*?\bheight="([\d.]+)(?:px)?"')
+
+
+def stack_pages(pages):
+  """Verovio's SVG pages as one SVG, each page under the one before.
+
+  Every page defines the music font's glyphs it uses, under ids shared by all pages,
+  and styles itself by the outer element's id: the picture keeps that id and defines
+  each glyph once. The page header after the first (its page number) has the same ids
+  on every page: they take the page's number, so every id stays unique.
+  """
+  if len(pages) == 1:
+    return pages[0]
+  glyphs, bodies, top, seen = {}, [], 0.0, set()
+  for number, page in enumerate(pages, 1):
+    opening, description, definitions, body = _PAGE.match(page.strip()).groups()
+    width, height = map(float, _SIZE.match(opening).groups())
+    for glyph in re.finditer(r'<g id="([^"]+)">.*?</g>', definitions, re.S):
+      glyphs.setdefault(glyph.group(1), glyph.group(0))
+    ids = set(re.findall(r' id="([^"]+)"', body))
+    if ids & seen:
+      body = re.sub(r' id="([^"]+)"', lambda found: (
+          f' id="{found.group(1)}-{number}"' if found.group(1) in seen
+          else found.group(0)), body)
+    seen |= ids
+    bodies.append(f'<svg y="{top:g}px" width="{width:g}px" height="{height:g}px" '
+                  f'overflow="visible">{body}</svg>')
+    top += height
+  opening = re.sub(r'\bheight="[\d.]+(px)?"', f'height="{top:g}px"',
+                   _PAGE.match(pages[0].strip()).group(1), count=1)
+  return (f'{opening}\n{description or ""}\n<defs>\n' + '\n'.join(glyphs.values())
+          + '\n</defs>\n' + '\n'.join(bodies) + '\n</svg>\n')
 
 
 # A PNG is the score to glance at (the SVG is the engraving at any size): 1600 pixels
@@ -238,8 +281,7 @@ PNG_PIXELS = 12_000_000
 
 def png_width(svg):
   """The width to rasterize an SVG page at (see PNG_WIDTH and PNG_PIXELS)."""
-  size = re.search(r'<svg[^>]*?\bwidth="([\d.]+)(?:px)?"[^>]*?\bheight="([\d.]+)(?:px)?"',
-                   svg)
+  size = _SIZE.search(svg)
   if not size:
     return PNG_WIDTH
   width, height = float(size.group(1)), float(size.group(2))

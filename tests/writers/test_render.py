@@ -115,6 +115,29 @@ def test_svg_and_png(tmp_path):
   assert int.from_bytes(png[16:20], 'big') == render.PNG_WIDTH  # IHDR: a tune's page
 
 
+def test_pages_are_stacked_into_one_picture_with_every_note_and_unique_ids(tmp_path):
+  import xml.etree.ElementTree as ET  # pylint: disable=g-import-not-at-top
+  tune = melody_lib.Melody.from_durations(fixtures.JIG_PITCHES * 8, fixtures.JIG_DURATIONS * 8,
+                                          '6/8', Fraction(5, 2), 'Jig')
+  score = render.to_score(notation.layout(tune, 1.0))
+  path = render.write_musicxml(score, str(tmp_path / 'jig.musicxml'))
+  one = render.render_svg(path, str(tmp_path / 'one.svg'), page_height=60000)
+  stacked = render.render_svg(path, str(tmp_path / 'pages.svg'), page_height=700)
+  pages = stacked.count('<svg y="')
+  assert pages >= 3
+  root = ET.fromstring(stacked)
+  ids = [element.get('id') for element in root.iter() if element.get('id')]
+  assert len(ids) == len(set(ids))
+  classes = lambda svg: sorted(re.findall(r'class="(note|measure|tuplet|tie)\b', svg))
+  assert classes(stacked) == classes(one)
+  heights = [float(h) for h in re.findall(r'<svg y="[\d.]+px" width="[\d.]+px" '
+                                           r'height="([\d.]+)px"', stacked)]
+  assert float(render._SIZE.search(stacked).group(2)) == pytest.approx(sum(heights))
+  used = set(re.findall(r'xlink:href="#([^"]+)"', stacked))
+  defined = set(re.findall(r'<g id="([^"]+)">', stacked.split('</defs>')[0]))
+  assert used <= defined
+
+
 def test_a_long_pages_png_keeps_to_the_pixel_budget_not_below_the_engravings_size():
   page = '<svg width="840px" height="{}px" version="1.1" xmlns="http://www.w3.org/2000/svg">'
   assert render.png_width(page.format(1200)) == render.PNG_WIDTH
