@@ -149,7 +149,7 @@ _PHASES = [
     ('stylexfer.writers.render', 'to_score', 'build the score'),
     ('stylexfer.writers.render', 'write_musicxml', 'MusicXML'),
     ('stylexfer.writers.render', 'render_svg', 'SVG (verovio)'),
-    ('stylexfer.writers.render', 'png_bytes', 'PNG (thread)'),
+    ('stylexfer.writers.render', 'png_bytes_elsewhere', 'PNG (another process)'),
     ('stylexfer.writers.midi_writer', 'write_midi', 'MIDI'),
     ('stylexfer.writers.abc_writer', 'to_abc', 'ABC'),
     ('stylexfer.writers.audio', 'write_wav', 'WAV'),

@@ -21,7 +21,6 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
-from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from music21 import meter
 
@@ -113,7 +112,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  app.run(main)
+  common.run_then_exit(main)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,6 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
-from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
 from stylexfer.programs import common
@@ -155,7 +154,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  app.run(main)
+  common.run_then_exit(main)
 
 
 if __name__ == '__main__':

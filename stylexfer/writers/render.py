@@ -12,6 +12,7 @@ import copy
 import multiprocessing
 import os
 import re
+import subprocess
 import sys
 import threading
 
@@ -307,6 +308,29 @@ def png_bytes(svg, width=None):
       return None
 
 
+# resvg-py holds Python's lock while it draws, so the page is drawn by a Python of its
+# own that imports resvg-py alone (a few hundredths of a second to start).
+_DRAW = ('import sys, resvg_py; sys.stdout.buffer.write(bytes(resvg_py.svg_to_bytes('
+         'svg_string=sys.stdin.buffer.read().decode("utf-8"), width=int(sys.argv[1]), '
+         'background="white")))')
+
+
+def png_bytes_elsewhere(svg):
+  """png_bytes(svg), drawn in another process so that this one goes on meanwhile.
+
+  Falls back to png_bytes here when that process cannot start or fails (no resvg-py).
+  """
+  width = png_width(svg)
+  try:
+    done = subprocess.run([sys.executable, '-c', _DRAW, str(width)], input=svg.encode('utf-8'),
+                          capture_output=True, check=False)
+  except OSError:  # no executable to start (an embedded Python)
+    done = None
+  if done is not None and done.returncode == 0 and done.stdout.startswith(b'\x89PNG'):
+    return done.stdout
+  return png_bytes(svg, width)
+
+
 def slug(text):
   """A file-name-safe version of a title."""
   return re.sub(r'[^A-Za-z0-9]+', '-', text).strip('-').lower() or 'melody'
@@ -330,8 +354,8 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
   score = to_score(tune)
   played = notation.performance(tune)
   written = {}
-  # The PNG is rasterized on a second thread while the MIDI, ABC and audio are written
-  # here: resvg runs outside Python's lock, and a long score's page takes seconds.
+  # The PNG is drawn in another process (a thread waits for it) while the MIDI, ABC and
+  # audio are written here: a long score's page takes seconds.
   with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
     rasterizing = None
     if {'musicxml', 'svg', 'png'} & set(formats):
@@ -343,7 +367,7 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
         svg = render_svg(written['musicxml'], temporary)
       written['svg'] = base + '.svg'
       if 'png' in formats:
-        rasterizing = pool.submit(png_bytes, svg)
+        rasterizing = pool.submit(png_bytes_elsewhere, svg)
     if 'mid' in formats:
       with atomic.replace_with(base + '.mid') as temporary:
         midi_writer.write_midi(played, temporary, tempo, tune.title)
@@ -409,9 +433,9 @@ class Writer:
     return self._pool.submit(write_all, melody, out_dir, stem, **keywords)
 
   def close(self):
-    """No more jobs; those sent are still written (the program waits for them at exit)."""
+    """No more jobs: waits for those sent to be written, and for the copy to end."""
     if self._pool is not None:
-      self._pool.shutdown(wait=False)
+      self._pool.shutdown(wait=True)
 
   def __enter__(self):
     return self

@@ -269,6 +269,25 @@ def test_programs_run_as_modules_without_traceback(inputs, tmp_path):
     assert message in done.stderr
 
 
+def test_restyle_as_a_command_prints_everything_and_leaves_no_process_behind(tmp_path):
+  # The program ends with os._exit once its outputs are written (common.run_then_exit):
+  # its lines must still come out, and the forked writer must have ended, or the pipes
+  # it holds would keep this call waiting.
+  reel = os.path.join(os.path.dirname(restyle.__file__), '..', 'examples',
+                      'the_stylexfer_reel.abc')
+  buffered = {k: v for k, v in os.environ.items() if k != 'PYTHONUNBUFFERED'}
+  done = subprocess.run([sys.executable, '-m', 'stylexfer.programs.restyle', f'--input={reel}',
+                         '--to=jazz', '--from=folk', f'--out={tmp_path}'],
+                        capture_output=True, text=True, timeout=300, env=buffered)
+  assert done.returncode == 0, done.stderr[-2000:]
+  lines = done.stdout.splitlines()
+  assert lines[0].startswith('The Stylexfer Reel: ') and 'restyled to jazz' in lines[0]
+  assert lines[1].startswith('rhythm log-likelihood')
+  assert lines[-2].startswith('before: ') and lines[-1].startswith('jazz: ')
+  written = lines[-2].split()[1:] + lines[-1].split()[1:]
+  assert len(written) == 12 and sorted(written) == sorted(str(p) for p in tmp_path.iterdir())
+
+
 @pytest.mark.parametrize('genre,rhythm', [('folk', 'folk'), ('folk', 'jazz'),
                                           ('jazz', 'jazz'), ('jazz', 'folk')])
 def test_generate_every_combination(model_dir, tmp_path, capsys, genre, rhythm):

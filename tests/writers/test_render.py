@@ -113,6 +113,17 @@ def test_svg_and_png(tmp_path):
     pytest.skip('no SVG rasterizer (resvg-py or cairosvg) installed')
   assert png[:8] == b'\x89PNG\r\n\x1a\n'
   assert int.from_bytes(png[16:20], 'big') == render.PNG_WIDTH  # IHDR: a tune's page
+  assert render.png_bytes_elsewhere(svg) == png  # drawn by another process
+
+
+def test_a_png_is_drawn_here_when_no_other_process_can_draw_it(tmp_path, monkeypatch):
+  svg = ('<svg width="84px" height="30px" version="1.1" xmlns="http://www.w3.org/2000/svg">'
+         '<rect x="10" y="10" width="20" height="10" fill="black"/></svg>')
+  here = render.png_bytes(svg)
+  if here is None:
+    pytest.skip('no SVG rasterizer (resvg-py or cairosvg) installed')
+  monkeypatch.setattr(render.sys, 'executable', str(tmp_path / 'no-python'))
+  assert render.png_bytes_elsewhere(svg) == here
 
 
 def test_pages_are_stacked_into_one_picture_with_every_note_and_unique_ids(tmp_path):
