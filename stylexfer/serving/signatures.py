@@ -61,9 +61,9 @@ LIKE_TOKENS = [_tokens('like_intervals'), _tokens('like_durations')]
 class MelodyModule(tf.Module):
   """The vocabulary tables and every restyle signature over one duration head.
 
-  Subclasses set `duration_head` (a stylexfer.serving.sampling.Head) and
+  Subclasses set `duration_head` (a stylexfer.serving.sampling.Head),
   `_generate(batch_size, length, temperature, top_p, seed, compiled=False)` returning
-  (intervals, durations).
+  (intervals, durations), and the `generate` signature over it.
   """
 
   def __init__(self, interval_values, duration_values, sounding_values, name=None):
@@ -94,11 +94,18 @@ class MelodyModule(tf.Module):
 
   def _restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed,
                      form=None, push=0.0, like_notes=None):
-    intervals, durations = self.notes_to_tokens(pitches, quarter_lengths)
-    like = (self.notes_to_tokens(*like_notes, prefix='like: ') if like_notes
-            else (None, None))
-    durations = self._restyle(intervals, durations, strength, temperature, top_p, seed,
-                              form, push, like)
+    # The notes' tokens go to the signature on tokens, called as a function: a SavedModel
+    # holds its graph once (it loads in time by the graph's size).
+    tokens = self.notes_to_tokens(pitches, quarter_lengths)
+    controls = (strength, push, temperature, top_p, seed)
+    if like_notes:
+      like = self.notes_to_tokens(*like_notes, prefix='like: ')
+      restyled = self.restyle_like(*tokens, *like, *form, *controls)
+    elif form:
+      restyled = self.restyle(*tokens, *form, *controls)
+    else:
+      restyled = self.restyle_free(*tokens, strength, temperature, top_p, seed)
+    durations = restyled['durations']
     quarter_lengths = tf.gather(self.duration_values, durations)
     return {'pitches': tf.identity(pitches), 'quarter_lengths': quarter_lengths,
             'sounding_lengths': tf.minimum(tf.gather(self.sounding_values, durations),
@@ -156,8 +163,11 @@ class MelodyModule(tf.Module):
 
   @tf.function(input_signature=SIZE + [_scalar(tf.int32, 'first_pitch')] + CONTROLS)
   def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed):
-    return self._generate_notes(first_pitch, lambda: self._generate(
-        batch_size, length, temperature, top_p, seed))
+    def draw():  # the generate signature, called as a function (held once, as above)
+      generated = self.generate(batch_size, length, temperature, top_p, seed)
+      return generated['intervals'], generated['durations']
+
+    return self._generate_notes(first_pitch, draw)
 
   def _generate_notes(self, first_pitch, draw):
     """generate_notes' outputs for the tokens that `draw()` samples, from first_pitch."""
