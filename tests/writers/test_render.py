@@ -94,6 +94,22 @@ def test_musicxml_and_midi_read_back(tune, tmp_path):
   assert [n.pitch.midi for n in notes] == tune.pitches
 
 
+def test_key_estimate_is_music21s_analysis_of_every_note():
+  from music21 import note, stream  # pylint: disable=g-import-not-at-top
+  walk = random.Random(3)
+  pitches = [62]
+  for _ in range(300):
+    pitches.append(min(84, max(50, pitches[-1] + walk.choice([-3, -2, -1, 1, 2, 4]))))
+  durations = [Fraction(walk.choice([1, 1, 2, 3, 6]), 6) for _ in pitches]
+  tunes = TUNES + [notation.Layout(pitches, durations, '4/4'),
+                   notation.Layout([60 + (7 * i) % 12 for i in range(12)],
+                                   [Fraction(1, 3)] * 12, '3/4')]
+  for tune in tunes:
+    every_note = stream.Part([note.Note(p, quarterLength=float(d))
+                              for p, d in zip(tune.pitches, tune.durations)])
+    assert notation.estimate_key(tune) == every_note.analyze('key').sharps
+
+
 def test_abc_units_and_key():
   plain = notation.Layout([67, 69, 71], [Fraction(1, 2), Fraction(3, 2), Fraction(1)], '4/4')
   assert 'L:1/8\n' in abc_writer.to_abc(plain, sharps=1)
