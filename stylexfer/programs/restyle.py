@@ -86,32 +86,39 @@ def restyle_file(f, out=None, err=None):
   target = loading.check_genre(f.to, f.models_dir)
   source = loading.check_genre(f['from'].value, f.models_dir) if f['from'].value else None
   swing = common.swing_of(f, target)
-  melody = read_melody(f.input, f.tune)
-  like = read_melody(f.like, f.like_tune) if f.like else None
-  for read in filter(None, [melody, like]):
-    for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
-      if warning:
-        print(warning, file=err)
+  if not f.input:
+    raise CommandError('no input file: pass --input=FILE (ABC, MIDI or MusicXML)')
+  # A missing file or tune is said at once, before TensorFlow starts and prints its
+  # notices; music that cannot be parsed is found beside the start.
+  melody_lib.find_tune(f.input, f.tune)
   paths = {genre: loading.find_model(genre, f.models_dir)
            for genre in dict.fromkeys(filter(None, [target, source]))}
-  original = melody.durations()
-  own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
-  title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
-  melody = dataclasses.replace(melody, title=title)
-  stem = render.slug(title)
-  bars = melody.form()
-  # Both tunes are written in a forked copy of this process where it can be
-  # (render.Writer): the melody as it was while TensorFlow and the target's model load,
-  # the restyled one while the source's model loads and scores the rhythms. Else the
-  # melody as it was is written here while a thread loads. (Verovio must stay on a main
-  # thread: it fails to read files from a second one.)
+  # A forked copy of this process (render.Writer), where it can be, reads the melody
+  # while this one starts TensorFlow and loads the target's model, then writes the
+  # melody as it was, and later the restyled one while the source's model loads and
+  # scores the rhythms. Else the melody is read and written here while a thread loads.
+  # (Verovio must stay on a main thread: it fails to read files from a second one.)
   with render.Writer() as writer:
+    reading = writer.run(melody_lib.read_melody, f.input, f.tune)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    loaded = pool.submit(loading.load, paths[target])
+    pool.shutdown(wait=False)  # a melody refused is said at once, not after the load
+    melody = reading.result()
+    like = read_melody(f.like, f.like_tune) if f.like else None
+    for read in filter(None, [melody, like]):
+      for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
+        if warning:
+          print(warning, file=err)
+    original = melody.durations()
+    own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
+    title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
+    melody = dataclasses.replace(melody, title=title)
+    stem = render.slug(title)
+    bars = melody.form()
     before = writer.write(melody, f.out, f'{stem}.before', **common.playing(f))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-      loaded = pool.submit(loading.load, paths[target])
-      if not writer.elsewhere:
-        before.result()
-      saved_models = {target: loaded.result()}
+    if not writer.elsewhere:
+      before.result()
+    saved_models = {target: loaded.result()}
     # Imported once the request is known to be good: it starts TensorFlow, which the
     # loader has done by now.
     from stylexfer.serving import client  # pylint: disable=g-import-not-at-top

@@ -566,10 +566,12 @@ def choose_tune(tunes, tune, path):
                         f'{_describe(tunes)})')
 
 
-def read_melody(path, tune=None):
-  """One melody from a file: an ABC file's tune chosen by `tune` (position or title).
+def find_tune(path, tune=None):
+  """Checks a request for a melody without parsing music: the file, and which tune.
 
-  Raises a MelodyError that names the file and the problem.
+  Returns the ABC tune that `tune` chooses (number, title, text), or None for a MIDI or
+  MusicXML file, which holds one melody. Raises a MelodyError that names the file and
+  the problem.
   """
   if not os.path.exists(path):
     raise UnreadableFileError(f'{path}: no such file')
@@ -577,16 +579,26 @@ def read_melody(path, tune=None):
     raise UnreadableFileError(f'{path}: is a folder, not a melody file')
   if os.path.getsize(path) == 0:
     raise UnreadableFileError(f'{path}: the file is empty')
-  suffix = os.path.splitext(path)[1].lower()
-  if suffix in ABC_SUFFIXES:
+  if os.path.splitext(path)[1].lower() in ABC_SUFFIXES:
     tunes = split_abc(read_text(path))
     if not tunes:
       raise NoNotesError(f'{path}: holds no ABC tune (no X: line)')
-    number, title, text = choose_tune(tunes, tune, path)
-    return parse_abc_tune(text, path, number, title)
+    return choose_tune(tunes, tune, path)
   if tune is not None and str(tune).strip() not in ('', '1'):
     raise NoSuchTuneError(f'{path}: a tune is chosen among the tunes of an ABC file; '
                           'this file holds one melody')
+  return None
+
+
+def read_melody(path, tune=None):
+  """One melody from a file: an ABC file's tune chosen by `tune` (position or title).
+
+  Raises a MelodyError that names the file and the problem.
+  """
+  chosen = find_tune(path, tune)
+  if chosen is not None:
+    number, title, text = chosen
+    return parse_abc_tune(text, path, number, title)
   return read_melodies(path)[0]
 
 

@@ -390,24 +390,26 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
 
 
 class _Here:
-  """A write_all job done on the calling thread the first time its result is asked for."""
+  """A job done on the calling thread the first time its result is asked for."""
 
-  def __init__(self, *args, **keywords):
-    self._call = lambda: write_all(*args, **keywords)
-    self._written = None
+  def __init__(self, function, *args, **keywords):
+    self._call = lambda: function(*args, **keywords)
+    self._done = False
+    self._result = None
 
   def result(self):
-    if self._written is None:
-      self._written = self._call()
-    return self._written
+    if not self._done:
+      self._result, self._done = self._call(), True
+    return self._result
 
 
 class Writer:
   """Runs write_all jobs in a forked copy of this process where it can; a context manager.
 
   Made while the process runs no other thread, the first job forks one copy of the
-  process, and every job (`write`) goes to it in turn: it writes beside what this process
-  does next, on another core (a program loads TensorFlow and samples meanwhile).
+  process, and every job (`write`, or any function given to `run`, such as reading the
+  melody) goes to it in turn: it works beside what this process does next, on another
+  core (a program loads TensorFlow and samples meanwhile).
   Engraving holds Python's lock, so a thread would wait for the loader, and the copy
   needs no second start of Python and music21. Otherwise (other threads, whose locks a
   fork would copy held, TensorFlow already loaded, whose thread pools Python does not
@@ -422,15 +424,22 @@ class Writer:
 
   def write(self, melody, out_dir, stem, **keywords):
     """Starts write_all(melody, out_dir, stem, **keywords); its .result() is write_all's."""
+    return self.run(write_all, melody, out_dir, stem, **keywords)
+
+  def run(self, function, *args, **keywords):
+    """Starts function(*args, **keywords); its .result() is the function's result.
+
+    In the copy, the arguments, the result and any error travel by pickle.
+    """
     if not self.elsewhere:
-      return _Here(melody, out_dir, stem, **keywords)
+      return _Here(function, *args, **keywords)
     if self._pool is None:
       # Unwritten output would be written again by the copy when it ends.
       sys.stdout.flush()
       sys.stderr.flush()
       self._pool = concurrent.futures.ProcessPoolExecutor(
           max_workers=1, mp_context=multiprocessing.get_context('fork'))
-    return self._pool.submit(write_all, melody, out_dir, stem, **keywords)
+    return self._pool.submit(function, *args, **keywords)
 
   def close(self):
     """No more jobs: waits for those sent to be written, and for the copy to end."""

@@ -260,6 +260,9 @@ def test_programs_run_as_modules_without_traceback(inputs, tmp_path):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
   for module, args, message in [
       ('stylexfer.programs.restyle', [f'--input={inputs["missing"]}', '--to=jazz'], 'no such file'),
+      # Said before TensorFlow starts (and prints its notices), like a missing file.
+      ('stylexfer.programs.restyle', [f'--input={inputs["abc"]}', '--tune=9', '--to=jazz'],
+       'there is no tune 9'),
       ('stylexfer.programs.generate', ['--genre=rock'], "unknown genre 'rock'")]:
     done = subprocess.run([sys.executable, '-m', module] + args, capture_output=True,
                           text=True, cwd=str(tmp_path), env=env, timeout=120)

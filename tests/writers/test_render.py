@@ -304,6 +304,7 @@ def test_wav_written_in_blocks_holds_every_sample(tmp_path):
 
 _FORKED_WRITE = '''
 import pickle, sys
+from stylexfer.reading import melody
 from stylexfer.writers import render
 tune, out, stem = pickle.loads(bytes.fromhex(sys.argv[1]))
 with render.Writer() as writer:
@@ -317,6 +318,12 @@ with render.Writer() as writer:
   except Exception as error:
     print(type(error).__name__)
   print(type(third).__name__, sorted(third.result()))
+  # Any function runs there in turn: reading a melody back, or failing to.
+  print(writer.run(melody.read_melody, out + '/jig.abc').result().pitches == tune.pitches)
+  try:
+    writer.run(melody.read_melody, out + '/none.abc').result()
+  except melody.MelodyError as error:
+    print(type(error).__name__, str(error).endswith('none.abc: no such file'))
 '''
 
 
@@ -339,7 +346,8 @@ def test_writing_in_a_forked_process_writes_the_same_files(tmp_path):
   # A process that has not loaded TensorFlow writes in a forked copy, one job after
   # another; errors come back, and a failed job does not stop the next.
   assert done.stdout.splitlines() == [
-      "True Future ['abc', 'mid', 'musicxml', 'wav']", 'OutputError', "Future ['abc']"]
+      "True Future ['abc', 'mid', 'musicxml', 'wav']", 'OutputError', "Future ['abc']",
+      'True', 'UnreadableFileError True']
   assert (forked / 'again' / 'jig.abc').read_text() == open(here['abc']).read()
   for fmt, path in here.items():
     there = str(forked / os.path.basename(path))
