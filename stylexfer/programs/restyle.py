@@ -66,13 +66,6 @@ def define_flags(flag_values=flags.FLAGS):
 
 
 
-def read_melody(path, tune=None):
-  """The melody to restyle; raises MelodyError or CommandError with one line."""
-  if not path:
-    raise CommandError('no input file: pass --input=FILE (ABC, MIDI or MusicXML)')
-  return melody_lib.read_melody(path, tune)
-
-
 def restyle_file(f, out=None, err=None):
   """Carries out one restyle request from parsed flags; returns {label: {format: path}}."""
   out, err = out or sys.stdout, err or sys.stderr
@@ -104,7 +97,7 @@ def restyle_file(f, out=None, err=None):
     loaded = pool.submit(loading.load, paths[target])
     pool.shutdown(wait=False)  # a melody refused is said at once, not after the load
     melody = reading.result()
-    like = read_melody(f.like, f.like_tune) if f.like else None
+    like = melody_lib.read_melody(f.like, f.like_tune) if f.like else None
     for read in filter(None, [melody, like]):
       for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
         if warning:
@@ -114,7 +107,7 @@ def restyle_file(f, out=None, err=None):
     title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
     melody = dataclasses.replace(melody, title=title)
     stem = render.slug(title)
-    bars = melody.form()
+    form = melody.form()
     before = writer.write(melody, f.out, f'{stem}.before', **common.playing(f))
     if not writer.elsewhere:
       before.result()
@@ -125,7 +118,7 @@ def restyle_file(f, out=None, err=None):
     durations, sounding = client.restyle_durations(
         saved_models[target], melody.pitches, original, f.strength, f.temperature, f.top_p,
         f.seed, like=like and (like.pitches, like.durations()),
-        form=bars if f.structure == 'bars' else None, push=f.push)
+        form=form if f.structure == 'bars' else None, push=f.push)
     # A note that kept its duration keeps its own articulation; a new one sounds as the
     # genre plays that duration.
     sounding = [own if new == old else genre_sounding for own, new, old, genre_sounding
@@ -139,7 +132,7 @@ def restyle_file(f, out=None, err=None):
       snapped = [vocabulary.snap_duration(d) for d in original]
       table = client.likelihood_table({g: saved_models[g] for g in (source, target)},
                                       (melody.pitches, snapped), (melody.pitches, durations),
-                                      bars)
+                                      form)
     written = {'before': before.result(), target: after.result()}
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
         f'(strength {f.strength:g}, seed {f.seed}, {f.structure}) with {paths[target]}'

@@ -253,6 +253,8 @@ def stack_pages(pages):
   glyphs, bodies, top, seen = {}, [], 0.0, set()
   for number, page in enumerate(pages, 1):
     opening, description, definitions, body = _PAGE.match(page.strip()).groups()
+    if number == 1:
+      first_opening, first_description = opening, description
     width, height = map(float, _SIZE.match(opening).groups())
     for glyph in re.finditer(r'<g id="([^"]+)">.*?</g>', definitions, re.S):
       glyphs.setdefault(glyph.group(1), glyph.group(0))
@@ -265,9 +267,8 @@ def stack_pages(pages):
     bodies.append(f'<svg y="{top:g}px" width="{width:g}px" height="{height:g}px" '
                   f'overflow="visible">{body}</svg>')
     top += height
-  opening = re.sub(r'\bheight="[\d.]+(px)?"', f'height="{top:g}px"',
-                   _PAGE.match(pages[0].strip()).group(1), count=1)
-  return (f'{opening}\n{description or ""}\n<defs>\n' + '\n'.join(glyphs.values())
+  opening = re.sub(r'\bheight="[\d.]+(px)?"', f'height="{top:g}px"', first_opening, count=1)
+  return (f'{opening}\n{first_description or ""}\n<defs>\n' + '\n'.join(glyphs.values())
           + '\n</defs>\n' + '\n'.join(bodies) + '\n</svg>\n')
 
 
@@ -404,7 +405,8 @@ class _Here:
 
 
 class Writer:
-  """Runs write_all jobs in a forked copy of this process where it can; a context manager.
+  """Runs jobs (write_all, mostly) in a forked copy of this process where it can; a
+  context manager.
 
   Made while the process runs no other thread, the first job forks one copy of the
   process, and every job (`write`, or any function given to `run`, such as reading the
