@@ -163,6 +163,32 @@ def test_compiled_categorical_draws_the_same():
     np.testing.assert_array_equal(under_xla(logits, sampling.note_seed(seed, 3, 1)), plain)
 
 
+@pytest.mark.parametrize('size', [1, 2, 5, 52, 59, 64])
+def test_sorting_network_gives_the_sorted_values_in_and_out_of_xla(size):
+  # Compiled nucleus sampling sorts with it, so it must give tf.sort's values exactly,
+  # ties, masked logits and padding to a power of two included.
+  rng = np.random.default_rng(size)
+  values = (rng.normal(size=(7, size)) * 3).astype(np.float32)
+  values[1] = np.round(values[1])  # many ties
+  values[2, ::3] = -1e9
+  values[3] = 0.0
+  under_xla = tf.function(sampling.sorted_descending, jit_compile=True)
+  expected = tf.sort(values, direction='DESCENDING', axis=-1).numpy()
+  np.testing.assert_array_equal(sampling.sorted_descending(tf.constant(values)), expected)
+  np.testing.assert_array_equal(under_xla(tf.constant(values)), expected)
+
+
+def test_compiled_nucleus_keeps_the_plain_nucleus():
+  rng = np.random.default_rng(3)
+  logits = tf.constant(rng.normal(size=(64, 59)) * 2, tf.float32)
+  under_xla = tf.function(functools.partial(sampling.nucleus, compiled=True),
+                          jit_compile=True)
+  for top_p in (0.05, 0.5, 0.9, 0.999, 1.0):
+    plain = sampling.nucleus(logits, tf.constant(top_p))
+    assert 0 < int(tf.reduce_sum(tf.cast(plain, tf.int32))) <= 64 * 59
+    np.testing.assert_array_equal(under_xla(logits, tf.constant(top_p)), plain)
+
+
 def test_note_seed_with_its_key_drawn_once_is_the_two_fold_ins():
   fold_in = functools.partial(tf.random.experimental.stateless_fold_in, alg='philox')
   for seed in (0, -5, 2 ** 62):
