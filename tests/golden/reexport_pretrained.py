@@ -1,0 +1,54 @@
+"""Exports the shipped SavedModels again from their own variables with the current code.
+
+Run it when a change alters the sampling graphs but not the weights, then check the pins:
+
+  python tests/golden/reexport_pretrained.py && pytest -q tests/test_pins.py
+
+It rebuilds each genre's module around a default-preset model, restores every variable from
+the shipped checkpoint, saves it, and replaces saved_model.pb and fingerprint.pb only once
+the new checkpoint holds the same variables with the same values (the variable files stay).
+"""
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from stylexfer.model import melody_model
+from stylexfer.serving import genre as genre_lib
+from stylexfer.serving import saving
+
+PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                          'stylexfer', 'pretrained')
+GRAPH_FILES = ('saved_model.pb', 'fingerprint.pb')
+
+
+def reexport(genre):
+  path = os.path.join(PRETRAINED, genre, '1')
+  checkpoint = os.path.join(path, 'variables', 'variables')
+  model = melody_model.build_model(melody_model.preset('default'))
+  model({name: tf.zeros([1, 4], tf.int32) for name in melody_model.SEQUENCE_INPUTS},
+        training=False)  # creates the weights the module's tables are computed from
+  sounding_values = tf.saved_model.load(path).sounding_values.numpy()
+  module = genre_lib.GenreModule(model, genre, sounding_values)
+  tf.train.Checkpoint(module).read(checkpoint).assert_existing_objects_matched()
+  new_path = saving.save_versioned(module, tempfile.mkdtemp(), genre, 1)
+  old = tf.train.load_checkpoint(checkpoint)
+  new = tf.train.load_checkpoint(os.path.join(new_path, 'variables', 'variables'))
+  keys = new.get_variable_to_shape_map()
+  if set(keys) != set(old.get_variable_to_shape_map()):
+    raise SystemExit(f'{genre}: the new export holds other variables than {checkpoint}')
+  for key in keys:
+    if '_CHECKPOINTABLE_OBJECT_GRAPH' not in key and not np.array_equal(
+        new.get_tensor(key), old.get_tensor(key)):
+      raise SystemExit(f'{genre}: variable {key} differs from {checkpoint}')
+  for name in GRAPH_FILES:
+    shutil.copy(os.path.join(new_path, name), os.path.join(path, name))
+  print(f'{path}: graph exported again, {len(keys)} variables unchanged')
+
+
+if __name__ == '__main__':
+  for genre in ('folk', 'jazz'):
+    reexport(genre)
