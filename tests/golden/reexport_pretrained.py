@@ -28,14 +28,12 @@ GRAPH_FILES = ('saved_model.pb', 'fingerprint.pb')
 def reexport(genre):
   path = os.path.join(PRETRAINED, genre, '1')
   checkpoint = os.path.join(path, 'variables', 'variables')
-  model = melody_model.build_model(melody_model.preset('default'))
-  model({name: tf.zeros([1, 4], tf.int32) for name in melody_model.SEQUENCE_INPUTS},
-        training=False)  # creates the weights the module's tables are computed from
-  sounding_values = tf.saved_model.load(path).sounding_values.numpy()
-  module = genre_lib.GenreModule(model, genre, sounding_values)
+  old = tf.train.load_checkpoint(checkpoint)
+  module = genre_lib.GenreModule(
+      melody_model.build_model(melody_model.preset('default')), genre,
+      old.get_tensor('sounding_values/.ATTRIBUTES/VARIABLE_VALUE'))
   tf.train.Checkpoint(module).read(checkpoint).assert_existing_objects_matched()
   new_path = saving.save_versioned(module, tempfile.mkdtemp(), genre, 1)
-  old = tf.train.load_checkpoint(checkpoint)
   new = tf.train.load_checkpoint(os.path.join(new_path, 'variables', 'variables'))
   keys = new.get_variable_to_shape_map()
   if set(keys) != set(old.get_variable_to_shape_map()):
