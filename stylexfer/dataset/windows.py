@@ -162,47 +162,21 @@ def split_targets(windows):
   return features, targets
 
 
-def scored_steps(window):
-  """How many steps of a window are scored: PAD only ever trails a window."""
-  return tf.reduce_sum(tf.cast(window['durations_out'] != vocabulary.PAD, tf.int32))
-
-
-def train_batches(windows, batch_size, seed=0, shuffle_buffer=10_000, bucket_steps=0):
+def train_batches(windows, batch_size, seed=0, shuffle_buffer=10_000):
   """Endless shuffled batches of windows, reshuffled on every pass.
 
   Endless so that an epoch is a fixed number of steps: every worker of a multi-worker
   run then takes the same number of steps, whatever its shard of the data holds. A share
   of the windows hear no metre (see hide_metre).
-
-  With `bucket_steps` > 0 a batch holds windows whose scored steps round up to the same
-  multiple of `bucket_steps`, and is cut to that many steps, so the LSTMs run over little
-  of the padding (a melody's last window is mostly padding; 30% of folk's steps are).
-  Batches of shorter windows hold whole multiples of batch_size of them (window //
-  their steps), so that every batch spans about batch_size full windows' steps: batches
-  of short windows would otherwise make steps of few tokens (measured: worse models).
-  The batches then have a few shapes (window / bucket_steps of them) instead of one.
   """
-  shuffled = (windows
-              .map(hide_metre)
-              .cache()
-              .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-              .repeat())
-  if bucket_steps:
-    window_steps = windows.element_spec['durations_out'].shape[0]
-    steps_of = lambda bucket: (bucket + 1) * bucket_steps
-    size_of = lambda bucket: batch_size * (window_steps // steps_of(bucket))
-
-    def cut_to_bucket(bucket, group):
-      steps = tf.cast(steps_of(bucket), tf.int32)
-      return group.batch(size_of(bucket), drop_remainder=True).map(
-          lambda batch: {name: value[:, :steps] for name, value in batch.items()})
-
-    batches = shuffled.group_by_window(
-        key_func=lambda window: tf.cast((scored_steps(window) - 1) // bucket_steps, tf.int64),
-        reduce_func=cut_to_bucket, window_size_func=size_of)
-  else:
-    batches = shuffled.batch(batch_size, drop_remainder=True)
-  return batches.map(split_targets).prefetch(tf.data.AUTOTUNE)
+  return (windows
+          .map(hide_metre)
+          .cache()
+          .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+          .repeat()
+          .batch(batch_size, drop_remainder=True)
+          .map(split_targets)
+          .prefetch(tf.data.AUTOTUNE))
 
 
 def eval_batches(windows, batch_size):

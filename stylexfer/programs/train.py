@@ -45,9 +45,6 @@ _TRAINING_HELP = {
                     '(and slows it on CPUs without); state, gates and weights stay float32. '
                     'auto: bfloat16 on such CPUs, else float32. GPUs train with cuDNN in '
                     'float32 either way.',
-    'bucket_steps': 'Batch training windows with others of about their length (their '
-                    'scored steps rounded up to a multiple of this) and cut each batch to '
-                    'that length; 0 pads every window to the full window.',
 }
 _DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string}
 _CHOICES = {'lr_schedule': ['constant', 'cosine'],

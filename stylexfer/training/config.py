@@ -20,7 +20,6 @@ class TrainingConfig:
   clipnorm: float = 1.0          # LSTM gradients spike on long windows
   shuffle_buffer: int = 10_000
   matmul_dtype: str = 'auto'     # auto | float32 | bfloat16: LSTM matmuls of CPU training
-  bucket_steps: int = 0          # batch windows of about one length, cut to it; 0: no buckets
 
 
 def resolve_config(preset_name, overrides=()):

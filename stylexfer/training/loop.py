@@ -43,8 +43,7 @@ def _batches(config, training, strategy, train_melodies, val_melodies):
       tf.data.experimental.AutoShardPolicy.DATA)
   train_batches = windows.train_batches(
       windows.melody_windows(train_melodies, config.window), training.batch_size,
-      seed=training.seed, shuffle_buffer=training.shuffle_buffer,
-      bucket_steps=training.bucket_steps).with_options(options)
+      seed=training.seed, shuffle_buffer=training.shuffle_buffer).with_options(options)
   val_batches = None
   if val_melodies is not None:
     val_batches = strategy.experimental_distribute_dataset(windows.eval_batches(
