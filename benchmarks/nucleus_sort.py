@@ -1,13 +1,17 @@
-"""Times the sorts the nucleus can use, and the draw's cumulative sums, per call.
+"""Times the ops of one sampler step per call: the nucleus's sorts, the draw's sums, the matmuls.
 
   python benchmarks/nucleus_sort.py [--repeats=200]
 
 For logits [B, 59] (the duration vocabulary) at batch 1 and 64, in a graph and under XLA:
 tf.sort, the sorting network of stylexfer.serving.sampling.sorted_descending, and the two
 cumulative sums of a draw (the nucleus's float32 one, categorical's float64 one). Each op
-is chained 20 times inside one function, so the call's own overhead is shared out.
+is chained 20 times inside one function, so the call's own overhead is shared out. Then
+the step's LSTM matmuls of the default preset ([B, 160] and [B, 320] by 640 gates) beside
+a 2048^3 matmul, and how often the compiled nucleus keeps another set of tokens than the
+plain one (XLA's softmax is not TensorFlow's kernel) over --rows random rows at top-p 0.9.
 """
 
+import functools
 import time
 
 from absl import app
@@ -18,6 +22,7 @@ import tensorflow as tf
 from stylexfer.serving import sampling
 
 flags.DEFINE_integer('repeats', 200, 'Timed calls of each function.')
+flags.DEFINE_integer('rows', 204_800, 'Rows of logits for the agreement count.')
 FLAGS = flags.FLAGS
 CHAIN = 20
 
@@ -46,6 +51,46 @@ def per_op_us(op, logits, jit_compile):
   return (time.perf_counter() - start) / FLAGS.repeats / CHAIN * 1e6
 
 
+def matmul_gflops(batch_size, inputs, jit_compile, units=640):
+  kernel = tf.random.stateless_normal([inputs, units], [3, inputs]) * 0.05
+  state = tf.random.stateless_normal([batch_size, inputs], [4, inputs])
+  def chained(x):
+    for _ in range(CHAIN):
+      x = tf.matmul(x, kernel)[:, :inputs]
+    return x
+  fn = tf.function(chained, jit_compile=jit_compile)
+  for _ in range(3):
+    fn(state)
+  start = time.perf_counter()
+  for _ in range(FLAGS.repeats):
+    result = fn(state)
+  result.numpy()
+  seconds = (time.perf_counter() - start) / FLAGS.repeats / CHAIN
+  return 2 * batch_size * inputs * units / seconds / 1e9
+
+
+def large_matmul_gflops(size=2048, repeats=10):
+  a = tf.random.stateless_normal([size, size], [5, 6])
+  product = tf.function(lambda: tf.matmul(a, a))
+  product().numpy()
+  start = time.perf_counter()
+  for _ in range(repeats):
+    result = product()
+  result.numpy()
+  return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def kept_sets_that_differ(rows, top_p=0.9, chunk=1024):
+  compiled = tf.function(functools.partial(sampling.nucleus, compiled=True), jit_compile=True)
+  rng = np.random.default_rng(7)
+  differ = 0
+  for _ in range(rows // chunk):
+    logits = tf.constant(rng.normal(size=(chunk, 59)) * rng.uniform(1, 4), tf.float32)
+    differ += int(np.any(compiled(logits, tf.constant(top_p)).numpy()
+                         != sampling.nucleus(logits, tf.constant(top_p)).numpy(), -1).sum())
+  return differ, rows // chunk * chunk
+
+
 def main(argv):
   del argv
   print('| op | batch | graph us | XLA us |')
@@ -61,6 +106,17 @@ def main(argv):
       print(f'| {name} | {batch_size} | {per_op_us(op, logits, False):.1f} | '
             f'{per_op_us(op, logits, True):.1f} |')
     print(f'batch {batch_size}: the network gives tf.sort\'s values: {"yes" if same else "NO"}')
+  print(f'\n2048^3 matmul: {large_matmul_gflops():.0f} GFLOP/s')
+  print('| step matmul | graph GFLOP/s | XLA GFLOP/s |')
+  print('| --- | ---: | ---: |')
+  for batch_size in (1, 64):
+    for inputs in (160, 320):
+      print(f'| [{batch_size}, {inputs}] x [{inputs}, 640] | '
+            f'{matmul_gflops(batch_size, inputs, False):.0f} | '
+            f'{matmul_gflops(batch_size, inputs, True):.0f} |')
+  print(f'2048^3 matmul again: {large_matmul_gflops():.0f} GFLOP/s')
+  differ, rows = kept_sets_that_differ(FLAGS.rows)
+  print(f'compiled nucleus, top-p 0.9: {differ} of {rows} rows keep another set than the plain one')
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
   python benchmarks/training_throughput.py [--batch_sizes=64,32] [--rounds=5] [--steps=8]
       [--data_dir=DATA --dataset=folk | --synthetic=600] [--variants=keras,fp32,bf16]
+      [--threads=training|tensorflow]
 
 Variants of the same train step (stylexfer.training.task.Task), on the same batches:
 
@@ -11,6 +12,12 @@ Variants of the same train step (stylexfer.training.task.Task), on the same batc
          gradient written out, float32 matmuls
   bf16   the same with bfloat16 matmuls (TrainingConfig.matmul_dtype='bfloat16')
   xla    keras with the replica step compiled by XLA (jit_compile=True)
+
+--threads=training sizes TensorFlow's thread pools as stylexfer-train does by default
+(stylexfer.training.strategy.set_threads: on CPUs alone, ops of half the cores, two at a
+time); --threads=tensorflow leaves them as TensorFlow sizes them (the step before that).
+The pools are set once per process, so compare the two by running the benchmark with
+each, in turn.
 
 Each round times every variant for --steps steps, one after the other in this process, so
 a ratio of two variants within a round cancels the load of other jobs on the machine; the
@@ -39,6 +46,7 @@ from stylexfer.model import melody_model
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 from stylexfer.training import config as config_lib
+from stylexfer.training import strategy as strategy_lib
 from stylexfer.training import task as task_lib
 
 VARIANTS = ('keras', 'fp32', 'bf16', 'xla')
@@ -109,8 +117,12 @@ def main():
   parser.add_argument('--data_dir', default='', help='TFDS data folder; without it '
                       '--synthetic melodies')
   parser.add_argument('--synthetic', type=int, default=600)
+  parser.add_argument('--threads', default='training', choices=('training', 'tensorflow'))
   parser.add_argument('--json', default='', help='also write the results here')
   args = parser.parse_args()
+  threads = (strategy_lib.set_threads() if args.threads == 'training' else
+             (tf.config.threading.get_intra_op_parallelism_threads(),
+              tf.config.threading.get_inter_op_parallelism_threads()))
 
   variants = args.variants.split(',')
   for variant in variants:
@@ -126,7 +138,10 @@ def main():
   step_flops = 3 * forward_flops_per_step(config)
   results = {'source': source, 'forward_flops_per_model_step': step_flops / 3,
              'train_flops_per_model_step': step_flops, 'batch_sizes': {}}
-  print(f'data: {source}; train FLOPs per model step (3x forward): {step_flops / 1e6:.2f} M')
+  results['threads'] = {'intra_op': threads[0], 'inter_op': threads[1]}
+  print(f'data: {source}; train FLOPs per model step (3x forward): {step_flops / 1e6:.2f} M; '
+        f'threads ({args.threads}): intra-op {threads[0]}, inter-op {threads[1]} (0: '
+        'TensorFlow\'s choice)')
 
   all_peaks = {'float32': [], 'bfloat16': []}
   for batch_size in [int(b) for b in args.batch_sizes.split(',')]:

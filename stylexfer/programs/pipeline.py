@@ -22,11 +22,13 @@ import tensorflow_datasets as tfds
 from stylexfer.dataset import build
 from stylexfer.dataset import windows
 from stylexfer.evaluation import quality
+from stylexfer.programs import shared_flags
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving import merged
 from stylexfer.tokens import articulation
 from stylexfer.training import config as config_lib
 from stylexfer.training import loop
+from stylexfer.training import strategy as strategy_lib
 
 # What the shipped models were trained with (BUILD_NOTES.md has the figures).
 SHIPPED = {
@@ -44,6 +46,7 @@ def define_flags():
                     'shipped recipe).')
   flags.DEFINE_string('preset', 'default', 'Model preset.')
   flags.DEFINE_integer('epochs', None, 'Override the recipe\'s epochs (e.g. 1 for a smoke run).')
+  shared_flags.define_threads()
 
 
 def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
@@ -69,6 +72,7 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
 def main(argv):
   del argv
   f = flags.FLAGS
+  strategy_lib.set_threads(f.intra_op_threads, f.inter_op_threads)
   datasets = f.datasets or [SHIPPED[g]['dataset'] for g in f.genres]
   if len(datasets) != len(f.genres):
     raise app.UsageError('--datasets needs one config per genre in --genres')

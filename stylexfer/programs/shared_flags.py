@@ -59,3 +59,13 @@ def define_dataset(default, flag_values=flags.FLAGS):
   flags.DEFINE_string('dataset', default, 'Melodies config: folk_oneills (needs no '
                       'files), folk, jazz, or a genre built with stylexfer-build-data '
                       '--corpus.', flag_values=flag_values)
+
+
+def define_threads(flag_values=flags.FLAGS):
+  flags.DEFINE_integer('intra_op_threads', 0, 'Threads one TensorFlow op may use; 0: half '
+                       'the cores when training on CPUs alone (the two heads\' ops run '
+                       'side by side), else TensorFlow\'s choice.', lower_bound=0,
+                       flag_values=flag_values)
+  flags.DEFINE_integer('inter_op_threads', 0, 'TensorFlow ops run at once; 0: 2 when '
+                       'training on CPUs alone, else TensorFlow\'s choice.', lower_bound=0,
+                       flag_values=flag_values)

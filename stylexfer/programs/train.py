@@ -55,6 +55,7 @@ def define_flags():
   """Defines the command-line flags; every one is optional so tests can skip them."""
   shared_flags.define_dataset('folk')
   shared_flags.define_data_dir()
+  shared_flags.define_threads()
   shared_flags.define_run_dir('Where checkpoints, summaries, metrics and the final model '
                               'go; a run restarted here resumes.')
   flags.DEFINE_enum('preset', 'default', sorted(melody_model.PRESETS), 'Model size.')
@@ -84,6 +85,8 @@ def training_config(f):
 
 def main(argv):
   del argv  # Unused.
+  threads = strategy_lib.set_threads(FLAGS.intra_op_threads, FLAGS.inter_op_threads,
+                                     FLAGS.distribution_strategy)
   if FLAGS.cpu_devices:
     strategy_lib.split_cpu(FLAGS.cpu_devices)
   # Strategies that talk to other processes must exist before any other TF work.
@@ -104,6 +107,7 @@ def main(argv):
                    'dataset': source, 'data_dir': FLAGS.data_dir, 'preset': FLAGS.preset,
                    'overrides': list(FLAGS.override),
                    'distribution_strategy': FLAGS.distribution_strategy,
+                   'threads': {'intra_op': threads[0], 'inter_op': threads[1]},
                })
     if not FLAGS.synthetic:
       articulation.save(FLAGS.run_dir, articulation.sounding_values(

@@ -207,6 +207,7 @@ def test_command_line_trains_and_resumes(tmp_path):
   assert written['training']['clipnorm'] == 0.5
   assert written['training']['shuffle_buffer'] == 100
   assert written['training']['batch_size'] == 8
+  assert written['threads']['inter_op'] == 2  # CPUs alone: the heads' ops side by side
   # Resumed with bfloat16 matmuls: the checkpoint holds float32 weights either way.
   result = run(2, 'bfloat16')
   assert result.returncode == 0, result.stderr[-5000:]
@@ -215,6 +216,28 @@ def test_command_line_trains_and_resumes(tmp_path):
       'bfloat16')
   assert [entry['epoch'] for entry in _metrics(tmp_path)['epochs']] == [1, 2]
   assert (tmp_path / 'model.keras').exists()
+
+
+def test_training_on_cpus_alone_runs_two_ops_of_half_the_cores(tmp_path):
+  # Thread pools are sized before TensorFlow starts: a fresh process for each.
+  _run_script("""
+      import os
+      import tensorflow as tf
+      from stylexfer.training import strategy as strategy_lib
+      assert not tf.config.list_physical_devices('GPU')
+      half = max(1, len(os.sched_getaffinity(0)) // 2)
+      assert strategy_lib.set_threads() == (half, 2)
+      assert tf.config.threading.get_intra_op_parallelism_threads() == half
+      assert tf.config.threading.get_inter_op_parallelism_threads() == 2
+  """, tmp_path)
+  _run_script("""
+      import tensorflow as tf
+      from stylexfer.training import strategy as strategy_lib
+      assert strategy_lib.set_threads(3, 1) == (3, 1)  # asked for: kept
+      assert tf.config.threading.get_intra_op_parallelism_threads() == 3
+      assert tf.config.threading.get_inter_op_parallelism_threads() == 1
+      tf.constant(1.0) + 1.0  # TensorFlow starts with these pools
+  """, tmp_path)
 
 
 @pytest.mark.slow
