@@ -80,6 +80,24 @@ def large_matmul_gflops(size=2048, repeats=10):
   return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def xla_bits_that_differ(rows=2560):
+  """Of the draw's softmax and cumulative sums, how many values XLA rounds otherwise."""
+  rng = np.random.default_rng(0)
+  ordered = tf.sort(tf.constant(rng.normal(size=(rows, 59)) * 3, tf.float32),
+                    direction='DESCENDING', axis=-1)
+  probabilities = tf.nn.softmax(ordered)
+  ops = {
+      'softmax': (tf.nn.softmax, ordered),
+      'cumsum float32': (lambda x: tf.math.cumsum(x, -1, exclusive=True), probabilities),
+      'cumsum float64': (lambda x: tf.math.cumsum(x, -1),
+                         tf.cast(probabilities, tf.float64)),
+  }
+  for name, (op, values) in ops.items():
+    differ = int(np.sum(op(values).numpy() != tf.function(op, jit_compile=True)(values).numpy()))
+    print(f'{name}: XLA gives another value than TensorFlow\'s kernel in {differ} of '
+          f'{values.shape.num_elements()}')
+
+
 def kept_sets_that_differ(rows, top_p=0.9, chunk=1024):
   compiled = tf.function(functools.partial(sampling.nucleus, compiled=True), jit_compile=True)
   rng = np.random.default_rng(7)
@@ -115,6 +133,7 @@ def main(argv):
             f'{matmul_gflops(batch_size, inputs, False):.0f} | '
             f'{matmul_gflops(batch_size, inputs, True):.0f} |')
   print(f'2048^3 matmul again: {large_matmul_gflops():.0f} GFLOP/s')
+  xla_bits_that_differ()
   differ, rows = kept_sets_that_differ(FLAGS.rows)
   print(f'compiled nucleus, top-p 0.9: {differ} of {rows} rows keep another set than the plain one')
 
