@@ -54,19 +54,8 @@ def per_op_us(op, logits, jit_compile):
 def matmul_gflops(batch_size, inputs, jit_compile, units=640):
   kernel = tf.random.stateless_normal([inputs, units], [3, inputs]) * 0.05
   state = tf.random.stateless_normal([batch_size, inputs], [4, inputs])
-  def chained(x):
-    for _ in range(CHAIN):
-      x = tf.matmul(x, kernel)[:, :inputs]
-    return x
-  fn = tf.function(chained, jit_compile=jit_compile)
-  for _ in range(3):
-    fn(state)
-  start = time.perf_counter()
-  for _ in range(FLAGS.repeats):
-    result = fn(state)
-  result.numpy()
-  seconds = (time.perf_counter() - start) / FLAGS.repeats / CHAIN
-  return 2 * batch_size * inputs * units / seconds / 1e9
+  us = per_op_us(lambda x: tf.matmul(x, kernel)[:, :inputs], state, jit_compile)
+  return 2 * batch_size * inputs * units / us / 1e3
 
 
 def large_matmul_gflops(size=2048, repeats=10):
