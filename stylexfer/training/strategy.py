@@ -34,7 +34,7 @@ def set_threads(intra_op=0, inter_op=0, strategy_name='one_device'):
   training runs on CPUs alone (no GPU, not on a TPU): there 0 gives one op half the cores
   and runs two ops at a time. The pitch and duration heads are independent, so their ops
   can run side by side, and an LSTM step's matmuls are too small to gain much from more
-  threads: on a 2-core CPU the default preset trains about 1.2x faster so (BUILD_NOTES.md).
+  threads: on a 2-core CPU the default preset trains 1.1x to 1.4x faster so (BUILD_NOTES.md).
   """
   if strategy_name != 'tpu' and not tf.config.list_physical_devices('GPU'):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (
