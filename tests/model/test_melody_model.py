@@ -211,3 +211,33 @@ def test_models_and_checkpoints_of_keras_lstm_layers_load(tmp_path, monkeypatch)
       str(tmp_path / 'ckpt-1')).assert_existing_objects_matched()
   for got, want in zip(resumed.get_weights(), old.get_weights()):
     np.testing.assert_array_equal(got, want)
+
+
+def test_dropout_drops_its_rate_of_values_and_scales_the_rest_as_keras_does():
+  x = tf.ones([64, 128, 160])
+  layer = melody_model.Dropout(0.25, seed=1)
+
+  @tf.function
+  def run():
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = layer(x, training=True)
+    return y, tape.gradient(y, x)
+
+  first, gradient = [value.numpy() for value in run()]
+  second = run()[0].numpy()
+  assert set(np.unique(first)) == {0.0, np.float32(1 / 0.75)}
+  assert abs((first == 0).mean() - 0.25) < 0.003
+  np.testing.assert_array_equal(gradient, first)  # the gradient is the same mask
+  assert 0.5 < ((first == 0) == (second == 0)).mean() < 0.7  # a new draw each step
+  again = melody_model.Dropout(0.25, seed=1)(x, training=True).numpy()
+  np.testing.assert_array_equal(again, first)  # seeded
+  np.testing.assert_array_equal(layer(x, training=False), x)
+
+
+def test_dropout_of_a_rate_a_byte_cannot_give_takes_kerass_draw():
+  x = tf.ones([32, 1000])
+  got = melody_model.Dropout(0.3, seed=2)(x, training=True).numpy()
+  want = keras.layers.Dropout(0.3, seed=2)(x, training=True).numpy()
+  np.testing.assert_array_equal(got, want)
+  assert abs((got == 0).mean() - 0.3) < 0.01
