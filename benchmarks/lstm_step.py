@@ -1,0 +1,98 @@
+"""Where a step of the LSTM training pass's forward recurrence goes, one layer on one core.
+
+  python benchmarks/lstm_step.py [--batch=64] [--units=160] [--steps=128] [--rounds=7]
+
+Times the forward loop of stylexfer.model.melody_model.lstm_sequence built up in stages,
+each a tf.while_loop over the same precomputed input projections with bfloat16 matmuls,
+in the thread pools stylexfer-train sets (strategy.set_threads), turn about in each round:
+
+  matmul   each step only multiplies h by the recurrent kernel (and adds the projection)
+  gates    + the gates, c and h, as the training pass computes them
+  kept     + the block of c and gates each step writes for the gradient (the pass itself)
+
+and, for scale, one [batch, units] x [units, 4 units] matmul chained `steps` times in
+one graph, without a loop. The differences between stages are what the elementwise ops and
+the TensorArray cost a step, beyond their arithmetic.
+"""
+
+import argparse
+import statistics
+import time
+
+from stylexfer.training import strategy as strategy_lib
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--units', type=int, default=160)
+  parser.add_argument('--steps', type=int, default=128)
+  parser.add_argument('--rounds', type=int, default=7)
+  parser.add_argument('--calls', type=int, default=5, help='timed calls per round')
+  args = parser.parse_args()
+  strategy_lib.set_threads()
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+  batch, units, steps = args.batch, args.units, args.steps
+  generator = tf.random.Generator.from_seed(0)
+  projections = generator.normal([steps, batch, 4 * units])
+  recurrent = tf.cast(generator.normal([units, 4 * units]) * 0.1, tf.bfloat16)
+  zeros = tf.zeros([batch, units])
+
+  def z(t, h):
+    return projections[t] + tf.cast(tf.matmul(tf.cast(h, tf.bfloat16), recurrent), tf.float32)
+
+  def cell(t, h, c):
+    gates = tf.sigmoid(z(t, h))
+    i, f, s, o = tf.split(gates, 4, axis=1)
+    c = f * c + i * (2 * s - 1)
+    return o * tf.tanh(c), c, gates
+
+  @tf.function
+  def matmul():
+    _, h = tf.while_loop(lambda t, h: t < steps, lambda t, h: (t + 1, z(t, h)[:, :units]),
+                         (0, zeros))
+    return tf.reduce_sum(h)
+
+  @tf.function
+  def gates():
+    _, h, _ = tf.while_loop(lambda t, *_: t < steps,
+                            lambda t, h, c: (t + 1,) + cell(t, h, c)[:2], (0, zeros, zeros))
+    return tf.reduce_sum(h)
+
+  @tf.function
+  def kept():
+    def step(t, h, c, blocks):
+      h, c, gates = cell(t, h, c)
+      return t + 1, h, c, blocks.write(t, tf.concat([c, gates], 1))
+    blocks = tf.TensorArray(tf.float32, size=steps, element_shape=[None, None])
+    _, _, _, blocks = tf.while_loop(lambda t, *_: t < steps, step, (0, zeros, zeros, blocks))
+    return tf.reduce_sum(blocks.stack())
+
+  @tf.function
+  def chained():
+    h = tf.cast(zeros, tf.bfloat16)
+    for _ in range(steps):
+      h = tf.matmul(h, recurrent)[:, :units]
+    return tf.reduce_sum(tf.cast(h, tf.float32))
+
+  stages = {'matmul': matmul, 'gates': gates, 'kept': kept, 'chained matmuls': chained}
+  for run in stages.values():
+    run().numpy()
+  times = {name: [] for name in stages}
+  for _ in range(args.rounds):
+    for name, run in stages.items():
+      started = time.perf_counter()
+      for _ in range(args.calls):
+        run().numpy()
+      times[name].append((time.perf_counter() - started) / args.calls / steps)
+  flops = 2 * batch * units * 4 * units
+  for name in stages:
+    step = statistics.median(times[name])
+    print(f'{name:16} {step * 1e6:7.1f} us a step'
+          + (f'  ({flops / step / 1e9:.0f} GFLOP/s of recurrent matmul)'
+             if name == 'chained matmuls' else ''))
+
+
+if __name__ == '__main__':
+  main()
