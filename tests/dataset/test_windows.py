@@ -60,6 +60,74 @@ def test_windows_hold_every_step_exactly_once():
   assert pitch_scored == 300  # every interval and END; not note 0's START
 
 
+def _segments(block):
+  """A window's melodies, or parts of them, as tuples of steps: each opens at a START."""
+  length = int((block['durations_out'] != PAD).sum())
+  cuts = [0] + [t for t in range(1, length) if block['durations_in'][t] == START] + [length]
+  return [tuple(tuple(block[name][a:b]) for name in windows.SEQUENCES)
+          for a, b in zip(cuts, cuts[1:])]
+
+
+def test_packed_windows_hold_every_step_once_in_fewer_windows():
+  rng = np.random.default_rng(2)
+  # Steps per melody (notes + 1): 11 and 14 fill a window of 8 and continue in the next;
+  # 4, 3, 6 and 2 fit in one.
+  melodies = _melodies(*[(rng.integers(3, 40, n - 1), rng.integers(3, 40, n))
+                         for n in (10, 3, 2, 5, 1, 13)])
+  unpacked = list(windows.melody_windows(melodies, 8).as_numpy_iterator())
+  packed = list(windows.pack(windows.melody_windows(melodies, 8), 8).as_numpy_iterator())
+
+  assert len(unpacked) == 8
+  # Longest first, each into the fullest window it fits: [6 + 2], [continuation 6],
+  # [continuation 3 + 4], [3], and the two full windows as they were.
+  assert len(packed) == 6
+  assert all(block[name].shape == (8,) for block in packed for name in windows.SEQUENCES)
+  full = [block for block in unpacked if (block['durations_out'] != PAD).all()]
+  assert len(full) == 2
+  for block in full:
+    assert any(all((block[n] == other[n]).all() for n in windows.SEQUENCES) for other in packed)
+  # The same melodies and parts of melodies, each whole and once.
+  assert sorted(sum((_segments(b) for b in packed), [])) == sorted(
+      sum((_segments(b) for b in unpacked), []))
+  for block in packed:
+    length = int((block['durations_out'] != PAD).sum())
+    assert (block['durations_out'][length:] == PAD).all()
+    # A window opens with its only continuation, if any; every other part is a melody.
+    assert all(segment[1][0] == START for segment in _segments(block)[1:])
+
+
+def test_a_packed_window_trains_each_melody_as_a_window_of_its_own():
+  # The LSTMs' training pass starts each melody of a packed window from a zero state, so
+  # both heads give it the logits it gets alone (the tiny preset has no dropout).
+  rng = np.random.default_rng(3)
+  melodies = _melodies(*[(rng.integers(3, 40, n - 1), rng.integers(3, 40, n))
+                         for n in (3, 4, 2, 6, 14)])
+  model = melody_model.build_model(melody_model.preset('tiny').override(['window=16']))
+
+  def logits(blocks):
+    features = {name: np.stack([b[name] for b in blocks]) for name in windows.FEATURES}
+    outputs = model(features, training=True)
+    return [{head: outputs[head][k].numpy() for head in outputs} for k in range(len(blocks))]
+
+  unpacked = list(windows.melody_windows(melodies, 16).as_numpy_iterator())
+  packed = list(windows.pack(windows.melody_windows(melodies, 16), 16).as_numpy_iterator())
+  assert len(packed) < len(unpacked)
+  alone = {}
+  for block, out in zip(unpacked, logits(unpacked)):
+    alone[_segments(block)[0]] = out
+  checked = 0
+  for block, out in zip(packed, logits(packed)):
+    start = 0
+    for segment in _segments(block):
+      steps = len(segment[0])
+      for head in out:
+        np.testing.assert_allclose(out[head][start:start + steps],
+                                   alone[segment][head][:steps], atol=1e-5)
+      start += steps
+      checked += 1
+  assert checked == len(unpacked)
+
+
 def test_eval_batches_are_full_and_padded_with_empty_windows():
   melodies = _melodies(([4] * 9, [5] * 10), ([6] * 2, [7] * 3))
   batches = list(windows.eval_batches(windows.melody_windows(melodies, 8), 4))

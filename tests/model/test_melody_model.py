@@ -241,3 +241,47 @@ def test_dropout_of_a_rate_a_byte_cannot_give_takes_kerass_draw():
   want = keras.layers.Dropout(0.3, seed=2)(x, training=True).numpy()
   np.testing.assert_array_equal(got, want)
   assert abs((got == 0).mean() - 0.3) < 0.01
+
+
+def _lstm_weights(inputs=5, units=6, seed=4):
+  return [tf.random.stateless_normal(shape, [seed, k]) * 0.5 for k, shape in
+          enumerate([[inputs, 4 * units], [units, 4 * units], [4 * units]])]
+
+
+def test_a_melody_starting_inside_a_window_trains_as_in_a_window_of_its_own():
+  # Packed windows (windows.pack): window 0 holds melody a (4 steps) then melody b (5);
+  # window 1 holds c (9). Outputs and every gradient equal those of a and b alone.
+  x = tf.random.stateless_normal([2, 9, 5], [5, 1])
+  starts = np.zeros([2, 9], bool)
+  starts[0, 4] = starts[:, 0] = True
+  weights = _lstm_weights()
+  zeros = tf.zeros([2, 6])
+  d_outputs = tf.random.stateless_normal([2, 9, 6], [5, 2])
+
+  def run(x, starts, zeros, d_outputs, dtype):
+    with tf.GradientTape() as tape:
+      tape.watch([x] + weights)
+      outputs, _, _ = melody_model.lstm_sequence(x, zeros, zeros, *weights,
+                                                 matmul_dtype=dtype, starts=starts)
+      loss = tf.reduce_sum(outputs * d_outputs)
+    return [outputs] + tape.gradient(loss, [x] + weights)
+
+  for dtype in ('float32', 'bfloat16'):
+    packed = run(x, starts, zeros, d_outputs, dtype)
+    a, b = x[:1, :4], x[:1, 4:]
+    alone = [run(part, None, zeros[:1], d[:1], dtype) for part, d in
+             ((a, d_outputs[:, :4]), (b, d_outputs[:, 4:]), (x[1:], d_outputs[1:]))]
+    tolerance = 1e-5 if dtype == 'float32' else 0
+    np.testing.assert_allclose(packed[0][0, :4], alone[0][0][0], atol=tolerance)
+    np.testing.assert_allclose(packed[0][0, 4:], alone[1][0][0], atol=tolerance)
+    np.testing.assert_allclose(packed[0][1], alone[2][0][0], atol=tolerance)
+    np.testing.assert_allclose(packed[1][0, :4], alone[0][1][0], atol=tolerance)
+    np.testing.assert_allclose(packed[1][0, 4:], alone[1][1][0], atol=tolerance)
+    # Weight gradients: one matmul over all rows against three; bfloat16 rounds each.
+    for got, *parts in zip(packed[2:], *[a[2:] for a in alone]):
+      want = sum(parts)
+      np.testing.assert_allclose(got, want, rtol=0, atol=(
+          1e-5 if dtype == 'float32' else 0.01) * np.abs(want).max())
+  # Without the start, melody b would hear melody a.
+  carried, _, _ = melody_model.lstm_sequence(x, zeros, zeros, *weights)
+  assert np.abs(carried[0, 4:] - packed[0][0, 4:]).max() > 1e-2
