@@ -130,60 +130,6 @@ def melody_windows(melodies, window):
           .unbatch())
 
 
-def pack(windows, window):
-  """The same windows with the padded ends of melodies packed together: fewer, fuller.
-
-  `melody_windows` pads each melody's last window with PAD, and most folk tunes are
-  shorter than a window, so 30% of the folk training steps are padding that the LSTM
-  steps through all the same. Here the notes of the padded windows share windows
-  (best fit, longest first): whole melodies, each opening with its START step, after at
-  most one continuation of a longer melody at the window's start. Full windows are kept
-  as they are, and every window stays where its first notes were. The training pass of
-  stylexfer.model.melody_model.LSTM starts the state from zero at every START, so each
-  melody trains exactly as in a window of its own; Keras's LSTM (GPUs, TPUs) does not,
-  so only runs where melody_model.own_training_pass() holds may train on packed windows.
-
-  Reads `windows` once and holds them in memory, as train_batches' cache does.
-  """
-  kept, ends = [], []  # (order, window) of the full windows; the padded ones' notes
-  for order, values in enumerate(windows.as_numpy_iterator()):
-    length = int(np.count_nonzero(values['durations_out'] != vocabulary.PAD))
-    if length == window:
-      kept.append((order, values))
-    else:
-      continues = bool(values['durations_in'][0] != vocabulary.START)
-      ends.append((length, order, continues, values))
-  # Open windows by their free steps, apart by whether they open with a continuation.
-  open_windows = {False: [[] for _ in range(window + 1)], True: [[] for _ in range(window + 1)]}
-  packed = []  # per window: [continuation or None, whole melodies]
-  for length, order, continues, values in sorted(ends, key=lambda end: (-end[0], end[1])):
-    kinds = (False,) if continues else (False, True)
-    fit = next(((free, kind) for free in range(length, window + 1) for kind in kinds
-                if open_windows[kind][free]), None)
-    if fit is None:
-      packed.append([None, []])
-      index, (free, kind) = len(packed) - 1, (window, False)
-    else:
-      free, kind = fit
-      index = open_windows[kind][free].pop()
-    if continues:
-      packed[index][0] = (order, values, length)
-    else:
-      packed[index][1].append((order, values, length))
-    open_windows[kind or continues][free - length].append(index)
-  for continuation, melodies in packed:
-    parts = ([continuation] if continuation else []) + sorted(melodies, key=lambda m: m[0])
-    steps = {name: np.concatenate([values[name][:length] for _, values, length in parts])
-             for name in SEQUENCES}
-    kept.append((min(order for order, _, _ in parts), {
-        name: np.pad(value, [0, window - len(value)], constant_values=vocabulary.PAD)
-        for name, value in steps.items()}))
-  kept.sort(key=lambda item: item[0])
-  return tf.data.Dataset.from_tensor_slices({
-      name: np.array([values[name] for _, values in kept], np.int32).reshape([-1, window])
-      for name in SEQUENCES})
-
-
 def hide_metre(window, share=HIDE_METRE):
   """A window whose metrical inputs read unknown, for a fixed share of windows.
 

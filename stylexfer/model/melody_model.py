@@ -97,27 +97,9 @@ class LSTM(keras.layers.LSTM):
   matmuls; bfloat16 halves their cost on CPUs with AVX512_BF16 or AMX, while the state,
   the gates and the weights stay float32. It is a training setting, not saved with the
   model (stylexfer.training.task sets it).
-
-  `durations_in` (the window's ids, optional) marks with START where melodies start
-  inside packed training windows (stylexfer.dataset.windows.pack); the training pass
-  starts the state from zero there. Keras's path has no such reset and ignores them,
-  which is why only runs where `own_training_pass()` holds may train on packed windows.
   """
 
   matmul_dtype = 'float32'
-  reads_durations = True
-  _starts = None  # `starts` of the call under way, for inner_loop
-
-  def call(self, sequences, initial_state=None, mask=None, training=False,
-           durations_in=None):
-    # keras.layers.RNN.call sets up the states and calls inner_loop, which has no way to
-    # be handed `starts` but through the layer.
-    self._starts = None if durations_in is None else tf.equal(durations_in, vocabulary.START)
-    try:
-      return super().call(sequences, initial_state=initial_state, mask=mask,
-                          training=training)
-    finally:
-      self._starts = None
 
   def inner_loop(self, sequences, initial_state, mask, training=False):
     cell = self.cell
@@ -125,18 +107,12 @@ class LSTM(keras.layers.LSTM):
         or self.go_backwards or self.unroll or cell.dropout or cell.recurrent_dropout
         or not cell.use_bias or cell.activation is not keras.activations.tanh
         or cell.recurrent_activation is not keras.activations.sigmoid
-        or not own_training_pass()):
+        or tf.config.list_logical_devices('GPU') or tf.config.list_logical_devices('TPU')):
       return super().inner_loop(sequences, initial_state, mask, training=training)
     outputs, h, c = lstm_sequence(
         sequences, initial_state[0], initial_state[1], cell.kernel.value,
-        cell.recurrent_kernel.value, cell.bias.value, matmul_dtype=self.matmul_dtype,
-        starts=self._starts)
+        cell.recurrent_kernel.value, cell.bias.value, matmul_dtype=self.matmul_dtype)
     return h, outputs, [h, c]
-
-
-def own_training_pass():
-  """Whether LSTM trains with its own pass here: no GPU (cuDNN) and no TPU."""
-  return not (tf.config.list_logical_devices('GPU') or tf.config.list_logical_devices('TPU'))
 
 
 class Dropout(keras.layers.Dropout):
@@ -196,22 +172,15 @@ def cpu_has_bfloat16():
   return False
 
 
-def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='float32',
-                  starts=None):
+def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='float32'):
   """An LSTM over a whole sequence, with the gradient written out (as cuDNN has it).
 
   Gates in Keras's order (input, forget, cell, output), sigmoid and tanh activations.
   inputs: float32 [batch, time, features]; h0, c0: [batch, units]. Returns the outputs
   [batch, time, units] and the last h and c. With matmul_dtype='bfloat16' the matmuls
   read and write bfloat16 (oneDNN sums in float32 inside); all else is float32.
-  `starts` (bool [batch, time], optional) marks the steps where a new melody starts inside
-  a window (stylexfer.dataset.windows.pack): the state before such a step is taken as
-  zero, as at the start of a window, and no gradient flows back across it.
   """
   low = tf.as_dtype(matmul_dtype)
-  # 1.0 where the state carries over to the step, time major: [time, batch, 1].
-  keep = None if starts is None else tf.transpose(
-      1.0 - tf.cast(starts, tf.float32))[:, :, None]
 
   def matmul(a, b, **kwargs):  # a and b already in `low`; a float32 product
     return tf.cast(tf.matmul(a, b, **kwargs), tf.float32)
@@ -236,8 +205,6 @@ def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='
     # What the gradient needs of each step (c and the gates) is written as one block: one
     # array in the loop rather than several is measurably faster (fewer ops per step).
     def step(t, h, c, kept):
-      if keep is not None:
-        h, c = h * keep[t], c * keep[t]
       gates = tf.sigmoid(zx[t] + matmul(tf.cast(h, low), recurrent_doubled))
       i, f, s, o = tf.split(gates, 4, axis=1)
       c = f * c + i * (2 * s - 1)
@@ -256,9 +223,6 @@ def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='
       d_hs = tf.transpose(d_outputs, [1, 0, 2])
       g = 2 * s - 1
       c_before = tf.concat([c0[None], cs[:-1]], 0)
-      f_keep = f
-      if keep is not None:
-        c_before, f_keep = c_before * keep, f * keep
       # What each step's gate gradients are per unit of dc (i, f, g) and of dh (o): all
       # known before the backward recurrence, which then only multiplies.
       per_dc_dh = tf.concat([g * i * (1 - i), c_before * f * (1 - f), i * (1 - g * g),
@@ -270,19 +234,15 @@ def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='
         dc = dc_next + dh * dh_to_dc[t]
         dz = tf.cast(tf.concat([dc, dc, dc, dh], 1) * per_dc_dh[t], low)
         dh_before = matmul(dz, recurrent, transpose_b=True)
-        if keep is not None:
-          dh_before *= keep[t]
-        return t - 1, dh_before, dc * f_keep[t], dzs.write(t, dz)
+        return t - 1, dh_before, dc * f[t], dzs.write(t, dz)
 
       d_h = tf.zeros_like(h0) if d_h is None else d_h
       d_c = tf.zeros_like(c0) if d_c is None else d_c
       _, d_h0, d_c0, dzs = tf.while_loop(
           lambda t, *_: t >= 0, back, (steps - 1, d_h, d_c, arrays(low)))
       dz = tf.reshape(dzs.stack(), [steps * batch, 4 * units])
-      h_before = tf.concat([h0[None], hs[:-1]], 0)
-      if keep is not None:
-        h_before *= keep
-      h_before = tf.cast(tf.reshape(h_before, [steps * batch, units]), low)
+      h_before = tf.cast(tf.reshape(tf.concat([h0[None], hs[:-1]], 0), [steps * batch, units]),
+                         low)
       d_kernel = matmul(x, dz, transpose_a=True)
       d_recurrent = matmul(h_before, dz, transpose_a=True)
       d_bias = tf.reduce_sum(tf.cast(dz, tf.float32), 0)
@@ -345,14 +305,7 @@ class MelodyModel(keras.Model):
       x = keras.layers.Concatenate(name=f'{head}_inputs')(
           [intervals, previous_durations] + heard_metre)
       for k, lstm in enumerate(lstms):
-        # A melody starts where durations_in reads START; packed windows hold several,
-        # and in training each LSTM starts its state from zero there, as at the start of
-        # a window. (keras.layers.LSTM, the layers of models built before LSTM, reads no
-        # durations.)
-        if getattr(lstm, 'reads_durations', False):
-          x = lstm(x, durations_in=inputs['durations_in'])
-        else:
-          x = lstm(x)
+        x = lstm(x)
         if dropout:
           x = Dropout(dropout, name=f'{head}_dropout_{k}')(x)
       return x

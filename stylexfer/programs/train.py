@@ -45,12 +45,8 @@ _TRAINING_HELP = {
                     '(and slows it on CPUs without); state, gates and weights stay float32. '
                     'auto: bfloat16 on such CPUs, else float32. GPUs train with cuDNN in '
                     'float32 either way.',
-    'pack_windows': 'Where no GPU or TPU trains: pack the padded last windows of melodies '
-                    'together (windows.pack), so that a step holds more notes and less '
-                    'padding; each melody still starts from a zero state.',
 }
-_DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string,
-           bool: flags.DEFINE_boolean}
+_DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string}
 _CHOICES = {'lr_schedule': ['constant', 'cosine'],
             'matmul_dtype': list(melody_model.MATMUL_DTYPES)}
 

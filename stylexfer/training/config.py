@@ -20,7 +20,6 @@ class TrainingConfig:
   clipnorm: float = 1.0          # LSTM gradients spike on long windows
   shuffle_buffer: int = 10_000
   matmul_dtype: str = 'auto'     # auto | float32 | bfloat16: LSTM matmuls of CPU training
-  pack_windows: bool = True      # CPU training: melodies' padded ends share windows
 
 
 def resolve_config(preset_name, overrides=()):

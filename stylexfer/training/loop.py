@@ -27,7 +27,6 @@ import keras
 import tensorflow as tf
 
 from stylexfer.dataset import windows
-from stylexfer.model import melody_model
 from stylexfer.training import checkpoints as checkpoints_lib
 from stylexfer.training import config as config_lib
 from stylexfer.training import early_stopping
@@ -37,23 +36,13 @@ from stylexfer.training import summaries as summaries_lib
 from stylexfer.training import task as task_lib
 
 
-def _train_windows(config, training, train_melodies):
-  """(training windows, how many, whether packed): packed where the LSTMs' own pass runs."""
-  if training.pack_windows and melody_model.own_training_pass():
-    packed = windows.pack(windows.melody_windows(train_melodies, config.window),
-                          config.window)
-    return packed, int(packed.cardinality()), True
-  return (windows.melody_windows(train_melodies, config.window),
-          windows.count_windows(train_melodies, config.window), False)
-
-
-def _batches(config, training, strategy, train_windows, val_melodies):
+def _batches(config, training, strategy, train_melodies, val_melodies):
   # Without files to split, every worker reads all windows and keeps its share.
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = (
       tf.data.experimental.AutoShardPolicy.DATA)
   train_batches = windows.train_batches(
-      train_windows, training.batch_size,
+      windows.melody_windows(train_melodies, config.window), training.batch_size,
       seed=training.seed, shuffle_buffer=training.shuffle_buffer).with_options(options)
   val_batches = None
   if val_melodies is not None:
@@ -92,17 +81,16 @@ def train(config, train_melodies, val_melodies, run_dir,
   write_dir = strategy_lib.write_dir(run_dir, strategy)
   if tf.io.gfile.exists(write_dir) and not tf.io.gfile.isdir(write_dir):
     raise files.TrainingError(f'cannot write to the run folder {write_dir}: it is a file')
-  train_windows, num_windows, packed = _train_windows(config, training, train_melodies)
   with files.writing(f'to the run folder {write_dir}'):
     tf.io.gfile.makedirs(write_dir)
     if chief:
       files.write_config(run_dir, config, training, {
-          **(run_info or {}), 'num_replicas': strategy.num_replicas_in_sync,
-          'packed_windows': packed})
+          **(run_info or {}), 'num_replicas': strategy.num_replicas_in_sync})
   keras.utils.set_random_seed(training.seed)
 
+  num_windows = windows.count_windows(train_melodies, config.window)
   steps_per_epoch = training.steps_per_epoch or max(1, num_windows // training.batch_size)
-  train_iterator, val_batches = _batches(config, training, strategy, train_windows,
+  train_iterator, val_batches = _batches(config, training, strategy, train_melodies,
                                          val_melodies)
   with strategy.scope():
     task = task_lib.Task(config, training, strategy, training.epochs * steps_per_epoch)
