@@ -1,10 +1,12 @@
 """Where a step of the LSTM training pass's forward recurrence goes, one layer on one core.
 
   python benchmarks/lstm_step.py [--batch=64] [--units=160] [--steps=128] [--rounds=7]
+      [--intra_op_threads=0] [--inter_op_threads=0]
 
 Times the forward loop of stylexfer.model.melody_model.lstm_sequence built up in stages,
 each a tf.while_loop over the same precomputed input projections with bfloat16 matmuls,
-in the thread pools stylexfer-train sets (strategy.set_threads), turn about in each round:
+in the thread pools stylexfer-train sets (strategy.set_threads; 0 keeps its default, as
+its flags of the same names do), turn about in each round:
 
   matmul   each step only multiplies h by the recurrent kernel (and adds the projection)
   gates    + the gates, c and h, as the training pass computes them
@@ -29,8 +31,11 @@ def main():
   parser.add_argument('--steps', type=int, default=128)
   parser.add_argument('--rounds', type=int, default=7)
   parser.add_argument('--calls', type=int, default=5, help='timed calls per round')
+  parser.add_argument('--intra_op_threads', type=int, default=0)
+  parser.add_argument('--inter_op_threads', type=int, default=0)
   args = parser.parse_args()
-  strategy_lib.set_threads()
+  print('threads: intra-op %d, inter-op %d' % strategy_lib.set_threads(
+      args.intra_op_threads, args.inter_op_threads))
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
   batch, units, steps = args.batch, args.units, args.steps
