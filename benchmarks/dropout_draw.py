@@ -10,8 +10,8 @@ the medians over rounds are printed, with the share of values each dropped.
 
 import argparse
 import statistics
-import time
 
+import turns
 from stylexfer.training import strategy as strategy_lib
 
 
@@ -45,13 +45,9 @@ def main():
 
   steps = {name: step(layer) for name, layer in layers.items()}
   shares = {name: float(run()) for name, run in steps.items()}
-  times = {name: [] for name in steps}
-  for _ in range(args.rounds):
-    for name, run in steps.items():
-      started = time.perf_counter()
-      for _ in range(args.calls):
-        run().numpy()
-      times[name].append((time.perf_counter() - started) / args.calls)
+  times = turns.seconds_per_call(
+      {name: lambda run=run: run().numpy() for name, run in steps.items()},
+      args.rounds, args.calls)
   ratios = [old / new for old, new in zip(times['keras'], times['stylexfer'])]
   for name in steps:
     print(f'{name:10} {statistics.median(times[name]) * 1e3:6.2f} ms forward and backward, '

@@ -19,8 +19,8 @@ the TensorArray cost a step, beyond their arithmetic.
 
 import argparse
 import statistics
-import time
 
+import turns
 from stylexfer.training import strategy as strategy_lib
 
 
@@ -84,16 +84,12 @@ def main():
   stages = {'matmul': matmul, 'gates': gates, 'kept': kept, 'chained matmuls': chained}
   for run in stages.values():
     run().numpy()
-  times = {name: [] for name in stages}
-  for _ in range(args.rounds):
-    for name, run in stages.items():
-      started = time.perf_counter()
-      for _ in range(args.calls):
-        run().numpy()
-      times[name].append((time.perf_counter() - started) / args.calls / steps)
+  times = turns.seconds_per_call(
+      {name: lambda run=run: run().numpy() for name, run in stages.items()},
+      args.rounds, args.calls)
   flops = 2 * batch * units * 4 * units
   for name in stages:
-    step = statistics.median(times[name])
+    step = statistics.median(times[name]) / steps
     print(f'{name:16} {step * 1e6:7.1f} us a step'
           + (f'  ({flops / step / 1e9:.0f} GFLOP/s of recurrent matmul)'
              if name == 'chained matmuls' else ''))
