@@ -10,11 +10,14 @@ its flags of the same names do), turn about in each round:
 
   matmul   each step only multiplies h by the recurrent kernel (and adds the projection)
   gates    + the gates, c and h, as the training pass computes them
-  kept     + the block of c and gates each step writes for the gradient (the pass itself)
+  kept     + the block of c and gates each step writes for the gradient: the pass's
+           forward loop, copied here so that it can be built up
 
 and, for scale, one [batch, units] x [units, 4 units] matmul chained `steps` times in
-one graph, without a loop. The differences between stages are what the elementwise ops and
-the TensorArray cost a step, beyond their arithmetic.
+one graph, without a loop; and melody_model.lstm_sequence's own forward on first-layer
+inputs (176 features), which adds the input projection of all steps and the outputs
+computed after the loop to `kept`. The differences between stages are what the
+elementwise ops and the TensorArray cost a step, beyond their arithmetic.
 """
 
 import argparse
@@ -22,6 +25,8 @@ import statistics
 
 import turns
 from stylexfer.training import strategy as strategy_lib
+
+FIRST_LAYER_INPUTS = 176  # the default preset: two 64-wide embeddings, three 16-wide
 
 
 def main():
@@ -37,6 +42,7 @@ def main():
   print('threads: intra-op %d, inter-op %d' % strategy_lib.set_threads(
       args.intra_op_threads, args.inter_op_threads))
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from stylexfer.model import melody_model  # pylint: disable=import-outside-toplevel
 
   batch, units, steps = args.batch, args.units, args.steps
   generator = tf.random.Generator.from_seed(0)
@@ -81,7 +87,18 @@ def main():
       h = tf.matmul(h, recurrent)[:, :units]
     return tf.reduce_sum(tf.cast(h, tf.float32))
 
-  stages = {'matmul': matmul, 'gates': gates, 'kept': kept, 'chained matmuls': chained}
+  inputs = generator.normal([batch, steps, FIRST_LAYER_INPUTS])
+  kernel = generator.normal([FIRST_LAYER_INPUTS, 4 * units]) * 0.1
+  recurrent_kernel, bias = tf.cast(recurrent, tf.float32), tf.zeros([4 * units])
+
+  @tf.function
+  def forward():
+    outputs, _, _ = melody_model.lstm_sequence(inputs, zeros, zeros, kernel, recurrent_kernel,
+                                               bias, matmul_dtype='bfloat16')
+    return tf.reduce_sum(outputs)
+
+  stages = {'matmul': matmul, 'gates': gates, 'kept': kept, 'chained matmuls': chained,
+            'lstm_sequence': forward}
   for run in stages.values():
     run().numpy()
   times = turns.seconds_per_call(
