@@ -197,10 +197,13 @@ def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, matmul_dtype='
     # tanh(z) = 2 sigmoid(2z) - 1: with the cell candidate's pre-activations doubled, one
     # sigmoid gives all four gates, and each step runs fewer ops. Doubling is exact in
     # bfloat16 too.
+    # The weights are doubled rather than the projections: the same values, without a
+    # pass over all steps' projections.
     double = tf.concat([tf.ones([2 * units]), tf.fill([units], 2.0), tf.ones([units])], 0)
     recurrent_doubled = tf.cast(recurrent_kernel * double, low)
     # The input projection of every step in one matmul.
-    zx = tf.reshape((matmul(x, kernel_low) + bias) * double, [steps, batch, 4 * units])
+    zx = tf.reshape(matmul(x, tf.cast(kernel * double, low)) + bias * double,
+                    [steps, batch, 4 * units])
 
     # What the gradient needs of each step (c and the gates) is written as one block: one
     # array in the loop rather than several is measurably faster (fewer ops per step).
