@@ -40,6 +40,7 @@ def main():
   args = parser.parse_args()
   print('threads: intra-op %d, inter-op %d' % strategy_lib.set_threads(
       args.intra_op_threads, args.inter_op_threads))
+  import keras  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from stylexfer.model import melody_model  # pylint: disable=import-outside-toplevel
@@ -62,7 +63,7 @@ def main():
     return tf.transpose(outputs[6], [1, 0, 2])  # h of every step
 
   def keras_gradients(kernel, recurrent_kernel, bias, weights):
-    layer = tf.keras.layers.LSTM(recurrent_kernel.shape[0], return_sequences=True)
+    layer = keras.layers.LSTM(recurrent_kernel.shape[0], return_sequences=True)
     layer.build([None, None, kernel.shape[0]])
     layer.set_weights([kernel.numpy(), recurrent_kernel.numpy(), bias.numpy()])
 

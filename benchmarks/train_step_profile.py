@@ -85,19 +85,17 @@ def main():
       args.variant, config, config_lib.TrainingConfig(batch_size=args.batch_size))
   batches = iter(windows.train_batches(
       windows.melody_windows(melodies, config.window), args.batch_size, seed=0))
-  for _ in range(args.warmup):
-    task.train_step(batches)
-  started = time.perf_counter()
-  for _ in range(args.steps):
-    task.train_step(batches)
-  wall = (time.perf_counter() - started) / args.steps * 1e3
+  def ms_per_step(steps):
+    started = time.perf_counter()
+    for _ in range(steps):
+      task.train_step(batches)
+    return (time.perf_counter() - started) / steps * 1e3
 
+  ms_per_step(args.warmup)
+  wall = ms_per_step(args.steps)
   logdir = args.logdir or tempfile.mkdtemp(prefix='train_step_profile_')
   tf.profiler.experimental.start(logdir)
-  started = time.perf_counter()
-  for _ in range(args.steps):
-    task.train_step(batches)
-  profiled = (time.perf_counter() - started) / args.steps * 1e3
+  profiled = ms_per_step(args.steps)
   tf.profiler.experimental.stop()
   times = op_times(logdir, args.steps)
 
