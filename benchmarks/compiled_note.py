@@ -7,6 +7,8 @@ Times, turn about in one process, under XLA at batch 1 for --length notes:
   generate_compiled   the reloaded SavedModel's signature (draws, nucleus, checks)
   both cells          the same two heads stepped note after note (`Head.step`), each draw
                       replaced by an argmax: the LSTM layers and output layers only
+                      (Head.step gathers five table rows a head, where generate folds
+                      them into two: a few gathers more than the signature's cells)
   pitch cell          the pitch head alone, its draw an argmax
 The cells are what a note cannot do without: however cheap the draws become, a melody
 takes at least `both cells`.
