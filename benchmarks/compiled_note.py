@@ -1,17 +1,19 @@
-"""What a compiled note costs at batch 1: the heads' cells alone against the whole signature.
+"""What a compiled note costs: the heads' cells alone against the whole signature.
 
   python benchmarks/compiled_note.py [--saved_model=stylexfer/pretrained/folk/1]
-      [--length=128] [--rounds=7] [--calls=5]
+      [--length=128] [--batch_size=64] [--rounds=7] [--calls=5]
 
-Times, turn about in one process, under XLA at batch 1 for --length notes:
+Times, turn about in one process, under XLA for --length notes at batch 1 and at
+--batch_size (the flags of sampler_speed.py):
   generate_compiled   the reloaded SavedModel's signature (draws, nucleus, checks)
   both cells          the same two heads stepped note after note (`Head.step`), each draw
                       replaced by an argmax: the LSTM layers and output layers only
                       (Head.step gathers five table rows a head, where generate folds
                       them into two: a few gathers more than the signature's cells)
   pitch cell          the pitch head alone, its draw an argmax
-The cells are what a note cannot do without: however cheap the draws become, a melody
-takes at least `both cells`.
+and in the same rounds a 2048 x 2048 fp32 matmul, against which the model's work is set
+as sampler_speed.py sets it. The cells are what a note cannot do without: however cheap
+the draws become, a melody takes at least `both cells`.
 """
 
 import os
@@ -21,22 +23,19 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
+import sampler_speed  # its flags: --saved_model, --length, --batch_size
 import turns
 from stylexfer.serving import sampling
 from stylexfer.tokens import vocabulary
 
-_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-flags.DEFINE_string('saved_model', os.path.join(_HERE, 'stylexfer', 'pretrained', 'folk', '1'),
-                    'The export to time.')
-flags.DEFINE_integer('length', 128, 'Notes per melody.')
 flags.DEFINE_integer('rounds', 7, 'Rounds turn about (the median is kept).')
 flags.DEFINE_integer('calls', 5, 'Timed calls of each per round.')
 FLAGS = flags.FLAGS
 
 
-def argmax_loop(heads, length):
-  """An XLA loop of `length` notes at batch 1 through `heads`, each draw an argmax."""
-  metre_ids = sampling.unknown_metre(1)
+def argmax_loop(heads, batch_size, length):
+  """An XLA loop of `length` notes through `heads`, each draw an argmax."""
+  metre_ids = sampling.unknown_metre(batch_size)
 
   @tf.function(jit_compile=True)
   def run():
@@ -53,10 +52,11 @@ def argmax_loop(heads, length):
         new_states.append(state)
       return t + 1, interval, duration, new_states, total + interval + duration
 
-    start = tf.fill([1], vocabulary.START)
-    states = [tf.zeros([1, head.state_size]) for head in heads]
+    start = tf.fill([batch_size], vocabulary.START)
+    states = [tf.zeros([batch_size, head.state_size]) for head in heads]
     return tf.while_loop(lambda t, *_: t < length, body,
-                         (tf.constant(0), start, start, states, tf.zeros([1], tf.int32)))[-1]
+                         (tf.constant(0), start, start, states,
+                          tf.zeros([batch_size], tf.int32)))[-1]
   return run
 
 
@@ -65,24 +65,40 @@ def main(argv):
   model = tf.saved_model.load(FLAGS.saved_model)
   pitch = sampling.Head.of(model, 'pitch')
   duration = sampling.Head.of(model, 'duration')
-  request = dict(seed=tf.constant(0, tf.int64), length=tf.constant(FLAGS.length),
-                 batch_size=tf.constant(1), temperature=tf.constant(1.0),
-                 top_p=tf.constant(0.9))
+  units, layers = pitch.state_size // 4, 2  # two layers of h and c
+  pitch_flops = sampler_speed.model_flops(units, layers, vocabulary.NUM_INTERVALS)
+  note_flops = {'generate_compiled': pitch_flops + sampler_speed.model_flops(
+      units, layers, vocabulary.NUM_DURATIONS)}
+  note_flops['both cells'] = note_flops['generate_compiled']
+  note_flops['pitch cell'] = pitch_flops
+  a = tf.random.stateless_normal([2048, 2048], [1, 2])
+  product = tf.function(lambda: tf.matmul(a, a))
   signature = model.signatures['generate_compiled']
-  loops = {'both cells': argmax_loop([pitch, duration], FLAGS.length),
-           'pitch cell': argmax_loop([pitch], FLAGS.length)}
-  runs = {'generate_compiled': lambda: signature(**request)['durations'].numpy(),
-          **{name: lambda loop=loop: loop().numpy() for name, loop in loops.items()}}
-  for run in runs.values():
-    run()  # traced and compiled outside the timing
-  times = turns.seconds_per_call(runs, FLAGS.rounds, FLAGS.calls)
-  whole = statistics.median(times['generate_compiled'])
-  print(f'batch 1, {FLAGS.length} notes, medians of {FLAGS.rounds} rounds of '
-        f'{FLAGS.calls} calls ({FLAGS.saved_model}):')
-  for name, spent in times.items():
-    seconds = statistics.median(spent)
-    print(f'  {name:18} {seconds * 1e3:6.2f} ms a melody  {seconds / FLAGS.length * 1e6:6.1f} us '
-          f'a note  {seconds / whole:6.1%} of generate_compiled')
+  length = FLAGS.length
+  print(f'{FLAGS.saved_model}, {length} notes, medians of {FLAGS.rounds} rounds of '
+        f'{FLAGS.calls} calls, load average {os.getloadavg()[0]:.2f}')
+  print('| batch | run | ms per melody | us per note | of generate_compiled | model GFLOP/s |'
+        ' matmul GFLOP/s, same rounds | of matmul |')
+  print('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for batch_size in (1, FLAGS.batch_size):
+    request = sampler_speed.generate_request(batch_size, length)
+    both = argmax_loop([pitch, duration], batch_size, length)
+    alone = argmax_loop([pitch], batch_size, length)
+    runs = {'matmul': lambda: product().numpy(),
+            'generate_compiled': lambda r=request: signature(**r)['durations'].numpy(),
+            'both cells': lambda loop=both: loop().numpy(),
+            'pitch cell': lambda loop=alone: loop().numpy()}
+    for run in runs.values():
+      run()  # traced and compiled outside the timing
+    seconds = {name: statistics.median(spent) for name, spent in
+               turns.seconds_per_call(runs, FLAGS.rounds, FLAGS.calls).items()}
+    peak = 2 * 2048 ** 3 / seconds.pop('matmul') / 1e9
+    for name, spent in seconds.items():
+      gflops = batch_size * length * note_flops[name] / spent / 1e9
+      print(f'| {batch_size} | {name} | {spent / batch_size * 1e3:.2f} | '
+            f'{spent / batch_size / length * 1e6:.1f} | '
+            f'{spent / seconds["generate_compiled"]:.0%} | {gflops:.1f} | {peak:.1f} | '
+            f'{gflops / peak:.0%} |')
 
 
 if __name__ == '__main__':
