@@ -28,6 +28,7 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+import turns
 from stylexfer.reading import melody as melody_lib
 from stylexfer.tokens import vocabulary
 
@@ -116,10 +117,9 @@ def main(argv):
   peaks = []
   rows = []
   same = {}  # (export, kind, batch) -> the compiled signature gave the plain one's melodies
-  a = tf.random.stateless_normal([2048, 2048], [1, 2])
-  product = tf.function(lambda: tf.matmul(a, a))
+  matmul, matmul_flops = turns.reference_matmul()
   for (kind, batch_size), (request, notes) in requests.items():
-    runs = [('matmul', None, lambda: product().numpy())]
+    runs = [('matmul', None, matmul)]
     for name, model in loaded.items():
       for signature in (kind, f'{kind}_compiled'):
         if signature in model.signatures:
@@ -132,7 +132,7 @@ def main(argv):
             np.array_equal(plain, compiled) for plain, compiled in zip(
                 model.signatures[kind](**request).values(),
                 model.signatures[f'{kind}_compiled'](**request).values()))
-    peaks.append(2 * 2048 ** 3 / seconds[0] / 1e9)
+    peaks.append(matmul_flops / seconds[0] / 1e9)
     for (name, signature, _), spent in zip(runs[1:], seconds[1:]):
       rows.append((name, signature, batch_size, notes, spent,
                    batch_size * notes * note_model[kind] / spent / 1e9, peaks[-1]))
