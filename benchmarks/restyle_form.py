@@ -8,6 +8,8 @@ Held-out test melodies of each genre are restyled to the other genre (folk to ja
 to folk), with every sampling setting (temperature:top_p) and structure, once per seed.
 Printed per direction and setting, pooled over the seeds:
   in bars      share of notes whose new onset lies in the bar it had in the input
+  written      share of notes whose onset a score writes: on a 16th, 32nd or 8th- or
+               16th-triplet place, in a beat of one kind (stylexfer.tokens.beats)
   repeats      share of repeated bars (same notes and rhythm as an earlier bar) whose
                new rhythm is the earlier bar's new rhythm
   short runs   share of notes shorter than a 16th that come in runs of three or more
@@ -64,14 +66,15 @@ def main(argv):
   pitch_judge = classifier.GenreClassifier('pitch').fit(train)
   ngrams = {g: coherence.fit_duration_ngram(data.token_lists(train[g])) for g in GENRES}
 
-  print('| set | in bars | repeats | short runs | head NLL | trigram NLL | judged target '
-        '| pitches judged source |')
-  print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  print('| set | in bars | written | repeats | short runs | head NLL | trigram NLL '
+        '| judged target | pitches judged source |')
+  print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for genre in GENRES:
     real = data.subset(test[genre], f.limit)
     figures = structure.summarize([structure.measure(r) for r in real])
     print(f'| real {genre} (held out) | {figures["in_bars"]:.3f} | '
-          f'{figures["repeated_kept"]:.3f} | {figures["short_in_runs"]:.3f} | '
+          f'{figures["written"]:.3f} | {figures["repeated_kept"]:.3f} | '
+          f'{figures["short_in_runs"]:.3f} | '
           f'{coherence.duration_head_nll(models[genre], real):.3f} | '
           f'{coherence.ngram_nll(ngrams[genre], real):.3f} | '
           f'{rhythm_judge.share_judged(real, genre):.3f} | '
@@ -89,6 +92,7 @@ def main(argv):
           figures = structure.summarize([structure.measure(r) for r in restyled])
           notes = figures['notes']
           rows['in_bars'].append((figures['in_bars'], notes))
+          rows['written'].append((figures['written'], notes))
           rows['repeats'].append((figures['repeated_kept'], max(figures['repeated_bars'], 1)))
           rows['short'].append((figures['short_in_runs'], max(figures['short_notes'], 1)))
           rows['head'].append((coherence.duration_head_nll(models[target], restyled), notes))
@@ -98,7 +102,8 @@ def main(argv):
         cell = lambda key: pooled(*zip(*[(0.0 if np.isnan(v) else v, w)
                                          for v, w in rows[key]]))
         print(f'| {source} > {target}, T {temperature:g}, top-p {top_p:g}, {kind} | '
-              f'{cell("in_bars"):.3f} | {cell("repeats"):.3f} | {cell("short"):.3f} | '
+              f'{cell("in_bars"):.3f} | {cell("written"):.3f} | {cell("repeats"):.3f} | '
+              f'{cell("short"):.3f} | '
               f'{cell("head"):.3f} | {cell("ngram"):.3f} | {cell("judged"):.3f} | '
               f'{cell("pitch"):.3f} |')
 

@@ -188,17 +188,19 @@ def markdown(results, drawn, command=''):
   out += [_table(header, rows), '']
 
   out += ['## Structure', '',
-          'Notes whose onset stays in the bar they had; repeated bars (the same pitches, '
-          'durations and positions as an earlier bar) whose new rhythm repeats too; notes '
-          'shorter than a 16th that come in runs of 3 or more; durations changed.', '']
+          'Notes whose onset stays in the bar they had; notes whose onset a score writes '
+          '(on a 16th, 32nd or 8th- or 16th-triplet place, in a beat of one kind); repeated '
+          'bars (the same pitches, durations and positions as an earlier bar) whose new '
+          'rhythm repeats too; notes shorter than a 16th that come in runs of 3 or more; '
+          'durations changed.', '']
   rows = []
   for s, found in results['structure'].items():
-    rows.append([sets[s]['label'], _share(found['in_bars']), found['repeated_bars'],
-                 _share(found['repeated_kept']), found['short_notes'],
+    rows.append([sets[s]['label'], _share(found['in_bars']), _share(found['written']),
+                 found['repeated_bars'], _share(found['repeated_kept']), found['short_notes'],
                  _share(found['short_in_runs']), _share(found['changed'])])
-  out += [_table(['set', 'notes in their bars', 'repeated bars', 'repeated bars with one '
-                  'rhythm', 'notes < 16th', 'of those in runs of 3+', 'durations changed'],
-                 rows), '']
+  out += [_table(['set', 'notes in their bars', 'onsets written', 'repeated bars',
+                  'repeated bars with one rhythm', 'notes < 16th', 'of those in runs of 3+',
+                  'durations changed'], rows), '']
 
   if results.get('strength'):
     out += ['## Strength curve', '', f"![strength curve]({drawn['strength_curve']})", '']
@@ -252,6 +254,7 @@ def _headlines(results):
     rows.append([info['label'], _share(results['judged'][set_id]['rhythm'][target]),
                  _share(results['judged'][set_id]['pitch'][source]),
                  f'{_number(nll)} ({_number(real_nll)})', _share(found['in_bars']),
+                 f"{_share(found['written'])} ({_share(real_found['written'])})",
                  _share(found['repeated_kept']),
                  f"{_share(found['short_in_runs'])} ({_share(real_found['short_in_runs'])})"])
   if not rows:
@@ -260,11 +263,12 @@ def _headlines(results):
           'For each set that crosses genres: the share whose rhythm the rhythm judge calls '
           'the target genre and whose pitches the pitch judge still calls the source genre; '
           "the rhythm's nats per note under the target genre's duration head (real target "
-          'melodies in brackets); notes kept in their bars; repeated bars that keep one '
-          'rhythm; notes shorter than a 16th that come in runs of 3+ (real target melodies '
-          'in brackets).', '',
+          'melodies in brackets); notes kept in their bars; notes whose onset a score '
+          'writes (real target melodies in brackets); repeated bars that keep one rhythm; '
+          'notes shorter than a 16th that come in runs of 3+ (real target melodies in '
+          'brackets).', '',
           _table(['set', 'rhythm judged target', 'pitches judged source',
-                  'rhythm NLL, target head', 'notes in their bars',
+                  'rhythm NLL, target head', 'notes in their bars', 'onsets written',
                   'repeated bars with one rhythm', 'short notes in runs'], rows), '']
 
 

@@ -15,6 +15,7 @@ import fractions
 
 import numpy as np
 
+from stylexfer.tokens import beats
 from stylexfer.tokens import vocabulary
 
 # Onsets are summed in floats; this is far below the grid's 1/24 of a quarter.
@@ -117,6 +118,23 @@ def short_note_runs(durations, shorter_than=SIXTEENTH, min_run=3):
   return in_runs / count, count
 
 
+def written_onsets(durations, bars, bar_lengths, first_position):
+  """Share of notes whose onset a score writes (stylexfer.tokens.beats.written).
+
+  Each onset counts in the bar it falls in under this rhythm; past the input's last bar,
+  bars of the last bar's length go on. nan for no notes.
+  """
+  if not len(durations):
+    return float('nan')
+  times = onsets(durations, bars, first_position, bar_lengths)
+  lengths = np.asarray(bar_lengths, float)
+  extra = max(0, int(np.ceil((times[-1] + _EPSILON - lengths.sum()) / lengths[-1])) + 1)
+  starts = np.concatenate([[0.0], np.cumsum(np.concatenate([lengths,
+                                                            np.full(extra, lengths[-1])]))])
+  index = np.searchsorted(starts, times + _EPSILON, side='right') - 1
+  return float(np.mean(beats.written(times - starts[index], index)))
+
+
 def changed_durations(input_durations, new_durations):
   """Share of notes whose duration differs from the input's, both snapped to the grid."""
   if not len(input_durations):
@@ -129,7 +147,7 @@ def measure(rendition):
   """Structure figures of one Rendition, against its `original` rhythm where it has one.
 
   {'notes', 'in_bars', 'repeated_bars', 'repeated_kept', 'short_notes', 'short_in_runs',
-  'changed'}; shares are nan where they do not apply (a real melody changes nothing).
+  'written', 'changed'}; shares are nan where they do not apply (a real melody changes nothing).
   """
   layout = (rendition.bars, rendition.bar_lengths, rendition.first_position)
   original = rendition.durations if rendition.original is None else rendition.original
@@ -139,6 +157,7 @@ def measure(rendition):
   return {'notes': len(rendition), 'in_bars': notes_in_bars(rendition.durations, *layout),
           'repeated_bars': repeated, 'repeated_kept': repeated_kept,
           'short_notes': short, 'short_in_runs': short_in_runs,
+          'written': written_onsets(rendition.durations, *layout),
           'changed': (float('nan') if rendition.original is None else
                       changed_durations(rendition.original, rendition.durations))}
 
@@ -153,7 +172,8 @@ def summarize(measures):
                if m[weight] and not np.isnan(m[share])) / total
 
   return {'melodies': len(measures), 'notes': sum(m['notes'] for m in measures),
-          'in_bars': pooled('in_bars', 'notes'), 'changed': pooled('changed', 'notes'),
+          'in_bars': pooled('in_bars', 'notes'), 'written': pooled('written', 'notes'),
+          'changed': pooled('changed', 'notes'),
           'repeated_bars': sum(m['repeated_bars'] for m in measures),
           'repeated_kept': pooled('repeated_kept', 'repeated_bars'),
           'short_notes': sum(m['short_notes'] for m in measures),

@@ -8,7 +8,8 @@ Each melody is written under --out as `<genre>-<rhythm>-<seed>-<n>.{mid,musicxml
 png,wav}`. With --rhythm other than --genre, a merged SavedModel named
 `<genre>_<rhythm>` (see stylexfer.serving.loading) is used when there is one; otherwise the
 genre's `generate_notes` draws the melody and the rhythm model's `restyle_notes` redraws
-every duration (strength 1) with the same seed.
+every duration (strength 1) with the same seed, keeping each note in the bar the drawn
+rhythm put it in.
 
 Time signature (unless --time_signature is given): 4/4 for a jazz rhythm; for a folk
 rhythm 6/8 or 4/4 by where the onsets fall (stylexfer.serving.client.choose_time_signature).
@@ -84,12 +85,14 @@ def generate_tunes(f, out=None):
                                    f.temperature, f.top_p, f.seed)
   written = []
   for n, (pitches, durations, sounding) in enumerate(melodies):
+    signature = f.time_signature or client.choose_time_signature(rhythm, durations)
     if rhythm_path:
-      # Generated melodies have no bars of their own to keep: the rhythm is drawn free.
+      # The rhythm model redraws every duration within the bars the pitch model's rhythm
+      # fills, as a restyle does: notes keep their bars and land where a score writes them.
+      drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
       durations, sounding = client.restyle_durations(
           loading.load(rhythm_path), pitches, durations, 1.0, f.temperature, f.top_p,
-          f.seed + n)
-    signature = f.time_signature or client.choose_time_signature(rhythm, durations)
+          f.seed + n, form=drawn.form())
     label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
     melody = melody_lib.Melody.from_durations(
         pitches, durations, signature, title=f'{label.capitalize()} {f.seed}-{n + 1}',

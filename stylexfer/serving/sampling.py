@@ -19,9 +19,9 @@ duration head.
 `metre` holds the stylexfer.tokens.metre ids (position, bar length, notes left) of the note the
 step predicts; zeros where there are no bars to hear (`generate`, `restyle_free`).
 
-Restyling keeps the tune's form (see `restyle`): every note stays in the bar it had,
-repeated bars come back with one rhythm, and strength blends the melody's own rhythm with
-the genre's at every note.
+Restyling keeps the tune's form (see `restyle`): every note stays in the bar it had and
+starts where a score writes an onset (stylexfer.tokens.beats), repeated bars come back with
+one rhythm, and strength blends the melody's own rhythm with the genre's at every note.
 
 Bad requests meet graph assertions that every later op depends on, so the error a caller
 sees is the assertion that says what is wrong, never a shape error from deeper down.
@@ -31,6 +31,7 @@ import functools
 
 import tensorflow as tf
 
+from stylexfer.tokens import beats
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 
@@ -680,12 +681,14 @@ def _row_gather(buffer, rows):
 
 def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature, top_p,
                   seed, t, carried, key=None, compiled=False):
-  """One note of `restyle`: (onset, previous, state, chosen, positions) -> the same, next.
+  """One note of `restyle`: (onset, previous, state, chosen, positions, beat_kind) -> the
+  same, next.
 
   `step(t, previous_duration, metre_ids, state)` -> (logits, state) is the duration head
-  at note t, which knows the note's interval.
+  at note t, which knows the note's interval. `beat_kind` is the stylexfer.tokens.beats kind
+  of the notes before t in the beat note t starts in.
   """
-  onset, previous, state, chosen, positions = carried
+  onset, previous, state, chosen, positions, beat_kind = carried
   batch_size = tf.shape(onset)[0]
   length = tf.shape(own_ids)[1]
   if form is None:
@@ -700,7 +703,9 @@ def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature
              (1.0 - strength) * own_log_probs(own_quarters[:, t], grid))
   allowed = None
   if form is not None:
-    allowed = _allowed(form, grid, onset, t, length, positions)
+    beat_kind = beat_kind | place_kinds(position)
+    beat = form['bar_start'][:, t] + tf.floor(position + _EPS)
+    allowed = _allowed(form, grid, onset, t, length, positions, beat, beat_kind)
   drawn = sample(blended, temperature, top_p, note_seed(seed, t, _DURATION, key), allowed,
                  compiled)
   duration = drawn
@@ -715,11 +720,31 @@ def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature
   chosen = tf.tensor_scatter_nd_update(chosen, [[t]], duration[None])
   positions = tf.tensor_scatter_nd_update(positions, [[t]], position[None])
   onset = onset + tf.gather(grid, duration)
-  return onset, duration, state, chosen, positions
+  if form is not None:
+    following = tf.minimum(t + 1, length - 1)
+    next_beat = form['bar_start'][:, following] + tf.floor(
+        onset - form['bar_start'][:, following] + _EPS)
+    beat_kind = tf.where(tf.abs(next_beat - beat) < _EPS, beat_kind, beats.BOTH)
+  return onset, duration, state, chosen, positions, beat_kind
 
 
-def _allowed(form, grid, onset, t, length, positions):
-  """Durations [B, V] that keep the next note in its bar with room for the bar's rest."""
+def place_kinds(places):
+  """stylexfer.tokens.beats kinds (int32) of onsets `places` quarter notes (float64) after
+  their bar lines."""
+  steps = places * beats.STEPS_PER_BEAT
+  rounded = tf.round(steps)
+  kinds = tf.gather(tf.constant(beats.KINDS, tf.int32), tf.cast(
+      tf.math.floormod(rounded, beats.STEPS_PER_BEAT), tf.int32))
+  return tf.where(tf.abs(steps - rounded) < _EPS * beats.STEPS_PER_BEAT, kinds,
+                  beats.UNWRITTEN)
+
+
+def _allowed(form, grid, onset, t, length, positions, beat, beat_kind):
+  """Durations [B, V] that keep the next note in its bar with room for the bar's rest,
+  and land it where a score writes an onset (stylexfer.tokens.beats).
+
+  `beat` [B] is where the beat of note t starts, `beat_kind` the kind of its notes so far.
+  """
   landing = onset[:, None] + grid[None]
   last = t + 1 >= length
   following = tf.minimum(t + 1, length - 1)
@@ -747,6 +772,16 @@ def _allowed(form, grid, onset, t, length, positions):
   reachable = tf.reduce_any((tf.abs(needed) < _EPS) & real[None, None], -1)
   ready = allowed & aims[:, None] & reachable
   allowed = tf.where(tf.reduce_any(ready, -1, keepdims=True), ready, allowed)
+  # Where a score writes the next onset: on a written place, and in a beat of one kind
+  # with the notes of note t's beat before it. Where no landing that fits is written (a
+  # bar of the input's 64ths, a twin's onset off the places), the bar comes first.
+  bar_line = form['bar_start'][:, following][:, None]
+  lands_in_beat = tf.abs(bar_line + tf.floor(landing - bar_line + _EPS)
+                         - beat[:, None]) < _EPS
+  kinds = place_kinds(landing - bar_line) | tf.where(lands_in_beat, beat_kind[:, None],
+                                                     beats.BOTH)
+  writes = allowed & (kinds != beats.UNWRITTEN)
+  allowed = tf.where(tf.reduce_any(writes, -1, keepdims=True), writes, allowed)
   # Nothing fits (a held note longer than the grid's longest value, say): the nearest.
   gap = tf.maximum(tf.maximum(low[:, None] - landing, landing - high[:, None]), 0.0)
   gap = tf.where(real[None], gap, tf.float64.max)
@@ -766,8 +801,9 @@ def restyle(duration_head, intervals, durations, strength, temperature, top_p, s
   what was chosen. With `form`, (bars [B, N], bar_lengths [B, M], pickup [B]): each note's
   bar index (never decreasing), each bar's length in quarter notes and the first note's
   onset in its bar; then every note stays in its bar (the first note of a bar may start
-  up to `push` quarter notes early), the head hears each note's metre, and bars that
-  repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from a
+  up to `push` quarter notes early) on a place a score writes where one fits
+  (stylexfer.tokens.beats), the head hears each note's metre, and bars that repeat an
+  earlier bar take its rhythm. Without it the rhythm is drawn free, as from a
   head that hears no bars. With a target melody (`like_intervals` [B, C-1],
   `like_durations` [B, C]) the head first listens to it. `compiled` runs the loop under
   XLA (see `generate`).
@@ -839,7 +875,7 @@ def _restyle_loop(cell, tables, known, form, grid, durations, own_quarters, stre
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
       (tf.constant(0), onset, previous, state, tf.zeros([length, batch_size], tf.int32),
-       tf.zeros([length, batch_size], tf.float64)),
+       tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32)),
       maximum_iterations=MAX_LENGTH)
   return loop[4]
 
@@ -914,7 +950,7 @@ def reference_restyle(duration_head, intervals, durations, strength, temperature
       state = duration_head.step(heard, before, no_metre, state)[1]
     previous = like_durations[:, -1]
   carried = (onset, previous, state, tf.zeros([length, batch_size], tf.int32),
-             tf.zeros([length, batch_size], tf.float64))
+             tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32))
 
   def step(t, previous, metre_ids, state):
     return duration_head.step(next_intervals[t], previous, metre_ids, state)

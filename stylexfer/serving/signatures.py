@@ -107,9 +107,14 @@ class MelodyModule(tf.Module):
       restyled = self.restyle_free(*tokens, strength, temperature, top_p, seed)
     durations = restyled['durations']
     quarter_lengths = tf.gather(self.duration_values, durations)
+    sounding = tf.minimum(tf.gather(self.sounding_values, durations), quarter_lengths)
+    if form:
+      # After the restyle, whose checks the bars have passed by then.
+      with tf.control_dependencies([durations]):
+        form = [tf.identity(x) for x in form]
+      sounding = rests_on_eighths(sounding, quarter_lengths, *form)
     return {'pitches': tf.identity(pitches), 'quarter_lengths': quarter_lengths,
-            'sounding_lengths': tf.minimum(tf.gather(self.sounding_values, durations),
-                                           quarter_lengths)}
+            'sounding_lengths': sounding}
 
   @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
@@ -185,6 +190,30 @@ class MelodyModule(tf.Module):
     return {name: getattr(self, name) for name in (
         'restyle', 'restyle_notes', 'restyle_like', 'restyle_notes_like', 'restyle_free',
         'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled')}
+
+
+def rests_on_eighths(sounding, quarter_lengths, bars, bar_lengths, pickup):
+  """Sounding lengths [B, N] whose rests start on an eighth-note place of their bars.
+
+  A genre's sounding lengths are 16ths (stylexfer.tokens.articulation); after a note on a
+  triplet place they would start the rest on a place no score writes. An eighth-note
+  place fits a beat of 16ths and one of triplets alike. The note ends at the eighth
+  nearest its sounding end, one after its onset at the earliest; a rest is at least a
+  quarter (articulation.MIN_REST), so half of it is always left.
+  """
+  sounding = tf.cast(sounding, tf.float64)
+  quarter_lengths = tf.cast(quarter_lengths, tf.float64)
+  batch = tf.shape(bars)[0]
+  starts = tf.concat([tf.zeros([batch, 1], tf.float64),
+                      tf.cumsum(tf.cast(bar_lengths, tf.float64), axis=1)], 1)
+  onsets = (tf.cast(pickup, tf.float64)[:, None]
+            + tf.cumsum(quarter_lengths, axis=1, exclusive=True))
+  places = onsets - tf.gather(starts, bars, batch_dims=1)
+  ends = tf.maximum(tf.round((places + sounding) * 2) / 2,
+                    tf.floor(places * 2 + 1e-6) / 2 + 0.5)
+  rested = sounding < quarter_lengths - 1e-6
+  return tf.cast(tf.where(rested, tf.minimum(ends - places, quarter_lengths), sounding),
+                 tf.float32)
 
 
 def require_midi(pitch, name):

@@ -129,6 +129,29 @@ def notatable_pieces(quarters):
   return sorted(pieces, reverse=True)
 
 
+def beat_pieces(place, quarters):
+  """`quarters` from `place` quarter notes after a bar line, in the pieces a score writes.
+
+  A duration is cut at the beats it crosses, so that the beat stays visible: a note from
+  a 16th's place into a beat of triplets is a 16th tied to a triplet eighth, not a triplet
+  quarter tied to ever smaller triplets. One notatable value stays whole where a score
+  writes it across the beat: from a beat, between eighth places (the off-beat quarter of
+  a syncopation), or in its own tuplet (a quarter-note triplet's middle note).
+  """
+  place, quarters = melody_lib.fraction(place), melody_lib.fraction(quarters)
+  end = place + quarters
+  beats = {Fraction(math.ceil(place)), Fraction(math.floor(end))}  # the whole beats between
+  cuts = sorted(b for b in beats if place < b < end)
+  whole = quarters in NOTATABLE and (
+      not cuts or place.denominator == 1 or (place * 2).denominator == (end * 2).denominator == 1
+      or (quarters in _TRIPLET and (place / quarters).denominator == 1))
+  if whole:
+    return [quarters]
+  cuts = [place] + cuts + [end]
+  return [piece for start, stop in zip(cuts, cuts[1:])
+          for piece in notatable_pieces(stop - start)]
+
+
 def _largest_plain_part(quarters):
   """The largest multiple of a plain value <= quarters whose remainder is pure triplets."""
   if _is_plain(quarters):
@@ -169,7 +192,8 @@ def bars(tune):
       while part > 0:
         index = bar_index(starts, position)
         take = min(starts[index + 1] - position, part)
-        chunks += [(index, value) for value in notatable_pieces(take)]
+        chunks += [(index, value)
+                   for value in beat_pieces(position - starts[index], take)]
         position += take
         part -= take
       for k, (index, value) in enumerate(chunks):

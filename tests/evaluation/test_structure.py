@@ -37,6 +37,18 @@ def test_the_pickup_and_a_short_bar_are_placed_by_their_own_lengths():
       True, True, True, False, True]
 
 
+def test_written_onsets_count_the_notes_in_beats_a_score_writes():
+  # Bar 0: four 16ths, then triplets: all written. Bar 1: a 16th and a triplet eighth in
+  # beat 0 (mixed: its three notes), then a note 5/24 after beat 1 (with the one on it).
+  onsets = [0, F(1, 4), F(1, 2), F(3, 4), 1, F(4, 3), F(5, 3), 2,
+            4, F(17, 4), F(14, 3), 5, 5 + F(5, 24)]
+  durations = [b - a for a, b in zip(onsets, onsets[1:])] + [1]
+  bars = [0] * 8 + [1] * 5
+  assert structure.written_onsets(durations[:8], bars[:8], [4, 4], 0) == 1.0
+  assert structure.written_onsets(durations, bars, [4, 4], 0) == pytest.approx(8 / 13)
+  assert math.isnan(structure.written_onsets([], [], [4], 0))
+
+
 def test_a_bar_end_is_exclusive_and_a_bar_start_inclusive():
   # The second note lands exactly on the next bar line: it is out of bar 0.
   assert list(structure.in_bars([4, 1], [0, 0], [4, 4], 0)) == [True, False]
@@ -86,12 +98,13 @@ def test_changed_durations_compare_on_the_grid():
 
 def test_summaries_pool_by_notes_bars_and_short_notes():
   measures = [
-      {'notes': 10, 'in_bars': 1.0, 'changed': 0.0, 'repeated_bars': 2, 'repeated_kept': 1.0,
-       'short_notes': 0, 'short_in_runs': float('nan')},
-      {'notes': 30, 'in_bars': 0.5, 'changed': 1.0, 'repeated_bars': 0,
+      {'notes': 10, 'in_bars': 1.0, 'written': 1.0, 'changed': 0.0, 'repeated_bars': 2,
+       'repeated_kept': 1.0, 'short_notes': 0, 'short_in_runs': float('nan')},
+      {'notes': 30, 'in_bars': 0.5, 'written': 0.9, 'changed': 1.0, 'repeated_bars': 0,
        'repeated_kept': float('nan'), 'short_notes': 4, 'short_in_runs': 0.5}]
   summary = structure.summarize(measures)
   assert summary['in_bars'] == pytest.approx((10 + 15) / 40)
+  assert summary['written'] == pytest.approx((10 + 27) / 40)
   assert summary['changed'] == pytest.approx(30 / 40)
   assert summary['repeated_kept'] == 1.0 and summary['repeated_bars'] == 2
   assert summary['short_in_runs'] == 0.5 and summary['short_notes'] == 4

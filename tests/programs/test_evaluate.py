@@ -126,6 +126,9 @@ def test_the_report_is_written_for_tiny_models(tiny_exports, fixture_records, mo
     assert curve['strengths'] == [0, 1]
     assert curve['changed'][0] == 0 and curve['in_bars'][0] == 1
   assert results['structure']['real:folk']['in_bars'] == 1
+  # The untrained heads draw from every 24th of a beat; restyles land where scores write.
+  for direction in ('folk>jazz', 'jazz>folk'):
+    assert results['structure'][f'restyled:{direction}']['written'] == 1
   # Real held-out melodies come from the training corpora's style, not from training.
   assert results['novelty']['real:folk']['notes']['mean_novelty'] < 1
   assert results['quality']['jazz']['lstm']['duration']['tokens'] > 0

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from stylexfer.reading import melody as melody_lib
+from stylexfer.tokens import beats
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import genre as genre_lib
@@ -120,6 +121,82 @@ def test_push_lets_a_bars_first_note_anticipate_by_at_most_an_eighth(module):
     assert (before <= 0.5 + 1e-6).all()
     early += int((before > 1e-6).sum())
   assert early > 0
+
+
+def _places(quarters, bars, lengths, pickup):
+  quarters = np.round(np.asarray(quarters, float) * 24) / 24  # float32 sums drift
+  starts = np.concatenate([[0.0], np.cumsum(lengths)])
+  return _onsets(quarters, pickup) - starts[bars]
+
+
+@pytest.mark.parametrize('name', sorted(TUNES))
+def test_every_onset_lands_where_a_score_writes_it(module, name):
+  # The untrained head draws nearly at random from every 24th of a beat; the sampler
+  # alone keeps onsets on 16ths, 32nds and triplets, one kind to a beat.
+  melody = _melody(TUNES[name])
+  for seed in range(6):
+    quarters, (bars, lengths, pickup), _ = _restyle(module, melody, seed)
+    places = _places(quarters, bars, lengths, pickup)
+    assert beats.written(places, bars).all(), (name, seed, places.tolist())
+
+
+def test_the_head_alone_would_land_where_no_score_writes(module):
+  # The same draws without bars (restyle_free): the places above are the sampler's doing.
+  melody = _melody(TUNES['reel in 4/4 with a pickup'])
+  encoding = vocabulary.encode(melody.pitches, melody.durations())
+  unwritten = 0
+  for seed in range(6):
+    durations = module.restyle_free(
+        tf.constant([encoding.intervals], tf.int32), tf.constant([encoding.durations]),
+        tf.constant(1.0), tf.constant(1.0), tf.constant(1.0),
+        tf.constant(seed, tf.int64))['durations'][0].numpy()
+    onsets = _onsets(vocabulary.duration_table()[durations], 0.0)
+    unwritten += int((~beats.written(onsets % 4, onsets // 4)).sum())
+  assert unwritten > 10
+
+
+def test_a_bar_too_full_for_written_places_still_keeps_its_notes(module):
+  # 96 notes of 1/24 fill a 4/4 bar exactly: the room kept for the notes still to come
+  # leaves each note its own place, and most of those no score writes. The bar comes
+  # first.
+  quarters = [Fraction(1, 24)] * 96 + [Fraction(4)]
+  bars, lengths = [0] * 96 + [1], [4.0, 4.0]
+  encoding = vocabulary.encode([60 + k % 5 for k in range(97)], quarters)
+  for seed in range(2):
+    durations = module.restyle(
+        tf.constant([encoding.intervals], tf.int32), tf.constant([encoding.durations]),
+        tf.constant([bars]), tf.constant([lengths]), tf.constant([0.0]),
+        tf.constant(1.0), tf.constant(0.0), tf.constant(1.0), tf.constant(1.0),
+        tf.constant(seed, tf.int64))['durations'][0].numpy()
+    new = vocabulary.duration_table()[durations]
+    np.testing.assert_allclose(new[:95], 1 / 24, rtol=1e-6)  # the 96th leads to bar 1
+    assert not beats.written(_places(new, np.array(bars), lengths, 0.0), bars)[:96].all()
+
+
+def test_rests_start_on_an_eighth_note_place(tiny_model):
+  # A genre whose notes of a quarter or longer sound a 16th: the rest after a note on a
+  # triplet place would start on a place no score writes.
+  sounding = vocabulary.duration_table().copy()
+  sounding[vocabulary.duration_table() >= 1.5] = 0.25
+  module = genre_lib.GenreModule(tiny_model(3), 'jazz', sounding)
+  melody = _melody(TUNES['reel in 4/4 with a pickup'])
+  bars, lengths, pickup = melody.form()
+  rested = 0
+  for seed in range(8):
+    notes = module.restyle_notes(
+        tf.constant([melody.pitches]), tf.constant([[float(d) for d in melody.durations()]]),
+        tf.constant([bars]), tf.constant([lengths]), tf.constant([pickup]),
+        tf.constant(1.0), tf.constant(0.0), tf.constant(1.0), tf.constant(1.0),
+        tf.constant(seed, tf.int64))
+    quarters = notes['quarter_lengths'][0].numpy().astype(float)
+    sounding = notes['sounding_lengths'][0].numpy().astype(float)
+    rests = sounding < quarters - 1e-6
+    ends = _places(quarters, bars, lengths, pickup) + sounding
+    assert (sounding > 0).all()
+    np.testing.assert_allclose((ends * 2)[rests], np.round(ends * 2)[rests], atol=1e-5)
+    assert (quarters - sounding)[rests].min(initial=1.0) >= 0.5 - 1e-6
+    rested += int(rests.sum())
+  assert rested > 0
 
 
 def test_metre_ids_of_a_rhythm_on_its_bars():

@@ -41,6 +41,25 @@ def test_every_grid_value_splits_into_notatable_pieces():
     assert all(piece in notation.NOTATABLE for piece in pieces)
 
 
+@pytest.mark.parametrize('place,quarters,pieces', [
+    (Fraction(3, 4), Fraction(7, 12), [Fraction(1, 4), Fraction(1, 3)]),  # 16th, triplet
+    (Fraction(2, 3), Fraction(7, 12), [Fraction(1, 3), Fraction(1, 4)]),
+    (Fraction(1, 2), Fraction(5, 4), [Fraction(1, 2), Fraction(3, 4)]),
+    (Fraction(1, 2), Fraction(13, 4), [Fraction(1, 2), Fraction(2), Fraction(3, 4)]),
+    (Fraction(11, 6), Fraction(1, 3), [Fraction(1, 6), Fraction(1, 6)]),
+    (Fraction(3, 4), Fraction(1, 2), [Fraction(1, 4), Fraction(1, 4)]),
+    (Fraction(0), Fraction(5, 4), [Fraction(1), Fraction(1, 4)]),
+    # Whole: from a beat, an off-beat syncopation, a quarter-note triplet's middle note,
+    # a value inside one beat.
+    (Fraction(1), Fraction(3), [Fraction(3)]),
+    (Fraction(1, 2), Fraction(1), [Fraction(1)]),
+    (Fraction(2, 3), Fraction(2, 3), [Fraction(2, 3)]),
+    (Fraction(1, 4), Fraction(1, 2), [Fraction(1, 2)]),
+])
+def test_beat_pieces_cut_at_the_beats_a_duration_crosses(place, quarters, pieces):
+  assert notation.beat_pieces(place, quarters) == pieces
+
+
 def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
   tune = notation.Layout([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
                          pickup=Fraction(3))
