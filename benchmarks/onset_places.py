@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylexfer.evaluation import data
+from stylexfer.evaluation import structure
 from stylexfer.evaluation import transfer
 from stylexfer.tokens import beats
 
@@ -31,21 +32,11 @@ flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds (melody n draws with seed + n
 GENRES = ('folk', 'jazz')
 
 
-def places(rendition):
-  """(place after the bar line, bar) of every onset, in the bars it falls in."""
-  lengths = np.array([float(b) for b in rendition.bar_lengths])
-  onsets = np.array([float(o) for o in rendition.onsets()])
-  extra = int(np.ceil(max(0.0, onsets[-1] + 1 - lengths.sum()) / lengths[-1])) + 1
-  starts = np.concatenate([[0.0], np.cumsum(np.concatenate(
-      [lengths, np.full(extra, lengths[-1])]))])
-  bars = np.searchsorted(starts, onsets + beats.TOLERANCE, side='right') - 1
-  return onsets - starts[bars], bars
-
-
 def counts(renditions):
   found = collections.Counter()
   for rendition in renditions:
-    where, bars = places(rendition)
+    where, bars = structure.places_in_bars(rendition.durations, rendition.bars,
+                                           rendition.bar_lengths, rendition.first_position)
     steps = where * beats.STEPS_PER_BEAT
     on_grid = np.abs(steps - np.round(steps)) < beats.TOLERANCE * beats.STEPS_PER_BEAT
     kinds = beats.place_kinds(where)

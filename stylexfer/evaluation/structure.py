@@ -118,21 +118,26 @@ def short_note_runs(durations, shorter_than=SIXTEENTH, min_run=3):
   return in_runs / count, count
 
 
-def written_onsets(durations, bars, bar_lengths, first_position):
-  """Share of notes whose onset a score writes (stylexfer.tokens.beats.written).
-
-  Each onset counts in the bar it falls in under this rhythm; past the input's last bar,
-  bars of the last bar's length go on. nan for no notes.
-  """
-  if not len(durations):
-    return float('nan')
+def places_in_bars(durations, bars, bar_lengths, first_position):
+  """(place, bar) of every onset [N]: quarter notes after the line of the bar it falls in
+  under this rhythm, and that bar's index. Past the input's last bar, bars of the last
+  bar's length go on."""
   times = onsets(durations, bars, first_position, bar_lengths)
   lengths = np.asarray(bar_lengths, float)
   extra = max(0, int(np.ceil((times[-1] + _EPSILON - lengths.sum()) / lengths[-1])) + 1)
   starts = np.concatenate([[0.0], np.cumsum(np.concatenate([lengths,
                                                             np.full(extra, lengths[-1])]))])
   index = np.searchsorted(starts, times + _EPSILON, side='right') - 1
-  return float(np.mean(beats.written(times - starts[index], index)))
+  return times - starts[index], index
+
+
+def written_onsets(durations, bars, bar_lengths, first_position):
+  """Share of notes whose onset a score writes (stylexfer.tokens.beats.written), each in
+  the bar it falls in (places_in_bars); nan for no notes."""
+  if not len(durations):
+    return float('nan')
+  return float(np.mean(beats.written(*places_in_bars(durations, bars, bar_lengths,
+                                                     first_position))))
 
 
 def changed_durations(input_durations, new_durations):
@@ -147,7 +152,8 @@ def measure(rendition):
   """Structure figures of one Rendition, against its `original` rhythm where it has one.
 
   {'notes', 'in_bars', 'repeated_bars', 'repeated_kept', 'short_notes', 'short_in_runs',
-  'written', 'changed'}; shares are nan where they do not apply (a real melody changes nothing).
+  'written', 'changed'}; shares are nan where they do not apply (a real melody changes
+  nothing).
   """
   layout = (rendition.bars, rendition.bar_lengths, rendition.first_position)
   original = rendition.durations if rendition.original is None else rendition.original

@@ -13,8 +13,8 @@ was before and after under each genre's duration head (nats per note).
 Models come from --models_dir (<dir>/<genre>/<version>/, the newest version) or the
 package's stylexfer/pretrained/. The tune keeps its form: every note stays in the bar it
 had and starts where a score writes an onset (--structure=free draws the rhythm without
-bars, for comparison), repeated bars keep one rhythm, and the time signatures, pickup, repeat signs, endings and double bars are
-the source's. Rests are written where the target genre rests; MIDI and audio play the
+bars, for comparison), repeated bars keep one rhythm, and the time signatures, pickup,
+repeat signs, endings and double bars are the source's. Rests are written where the target genre rests; MIDI and audio play the
 repeats, and jazz swings its eighths (--swing).
 """
 
@@ -58,8 +58,7 @@ def define_flags(flag_values=flags.FLAGS):
                      "blends the melody's own duration with the genre's.", **define)
   flags.DEFINE_enum('structure', 'bars', ['bars', 'free'], 'bars: every note stays in the '
                     'bar it had, on a place a score writes, and repeated bars keep one '
-                    'rhythm; free: the rhythm is '
-                    'drawn without bars (for comparison).', **define)
+                    'rhythm; free: the rhythm is drawn without bars (for comparison).', **define)
   flags.DEFINE_float('push', 0.0, 'Quarter notes (at most 0.5, an eighth) that the first '
                      'note of a bar may start before its bar line, as jazz players '
                      'anticipate; 0 keeps every note in its bar.', **define)

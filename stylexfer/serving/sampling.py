@@ -730,7 +730,7 @@ def _restyle_step(step, form, grid, own_ids, own_quarters, strength, temperature
 
 def place_kinds(places):
   """stylexfer.tokens.beats kinds (int32) of onsets `places` quarter notes (float64) after
-  their bar lines."""
+  their bar lines: beats.place_kinds in the graph, with the loop's tolerance."""
   steps = places * beats.STEPS_PER_BEAT
   rounded = tf.round(steps)
   kinds = tf.gather(tf.constant(beats.KINDS, tf.int32), tf.cast(

@@ -6,9 +6,9 @@ onsets on 16ths and 32nds (duple places) or on 8th- and 16th-note triplets (trip
 the beat and its half are both. The 24ths in between (5/24, 7/24, 11/24 of a quarter and
 so on) engrave as fragments of 32nd- and 64th-note triplets that no player would write,
 and so does a beat that mixes a duple-only place with a triple-only one (a 16th, then a
-triplet eighth in the same beat). Real folk and jazz put 99.5% and 95.6% of their notes
-on written places in unmixed beats; most of the rest of jazz are quintuplets and other
-tuplets off the 24th grid (BUILD_NOTES.md, "Onsets a score writes").
+triplet eighth in the same beat). Held-out folk and jazz put 99.5% and 96.1% of their
+notes in beats a score writes; most of the rest of jazz are quintuplets and other tuplets
+off the 24th grid (BUILD_NOTES.md, "Onsets a score writes").
 
 Kinds are bits, so that a beat's kind is the OR of its onsets' kinds: BOTH (0) fits either
 kind of beat, DUPLE | TRIPLE is a beat no score writes, and UNWRITTEN is that already.
