@@ -56,6 +56,30 @@ DOUBLE_STOP_PITCHES = [76, 74, 76, 77, 79, 76, 77, 79, 72]
 DOUBLE_STOP_DURATIONS = [1, 1, 1, 1, 2, 2 / 3, 2 / 3, 2 / 3, 4]
 
 
+# A lead sheet: a subtitle and header fields, a tempo, chord symbols (and an annotation,
+# which is no chord), a pickup, a G sharp and a D sharp in E minor, first and second
+# endings, 8th- and 16th-note triplets.
+LEAD_SHEET = """\
+X:1
+T:Lead Sheet
+T:for the tests
+C:A. Composer
+R:reel
+O:Nowhere
+N:written for stylexfer's tests
+M:4/4
+L:1/8
+Q:1/4=96
+K:Em
+B|:"Em"e2 ^de "Am"c2 BA|"D7"(3FGA d2 "G"B4|[1"Am"A2 ce "B7"^d2 B2:|[2"Em"e6 "^fine"z2||
+"C"(3c/d/e/g2 "G/B"d4 z|"Am"c2 A2 "B7"^G2 B2|"Em"e8|]
+"""
+LEAD_SHEET_CHORDS = ['Em', 'Am', 'D7', 'G', 'Am', 'B7', 'Em', 'C', 'G/B', 'Am', 'B7', 'Em']
+LEAD_SHEET_HEADER = [('subtitle', 'for the tests'), ('composer', 'A. Composer'),
+                     ('rhythm', 'reel'), ('origin', 'Nowhere'),
+                     ('notes', "written for stylexfer's tests")]
+
+
 def write_abc(folder, name='tunes.abc', text=ABC_TUNES):
   os.makedirs(folder, exist_ok=True)
   path = os.path.join(folder, name)

@@ -30,7 +30,7 @@ def check_sampling(f):
                        f'got {f.seed}')
   # Slower than 20 or faster than 400 quarters a minute is no tempo for a melody, and
   # --tempo=0.0001 would ask for terabytes of audio.
-  if not 20 <= f.tempo <= 400:
+  if f.tempo is not None and not 20 <= f.tempo <= 400:
     raise CommandError(f'--tempo must be between 20 and 400 quarter notes a minute, '
                        f'got {f.tempo}')
   if f.soundfont and not os.path.isfile(f.soundfont):

@@ -5,11 +5,10 @@
   python -m stylexfer.programs.generate ...   (the same)
 
 Each melody is written under --out as `<genre>-<rhythm>-<seed>-<n>.{mid,musicxml,abc,svg,
-png,wav}`. With --rhythm other than --genre, a merged SavedModel named
-`<genre>_<rhythm>` (see stylexfer.serving.loading) is used when there is one; otherwise the
-genre's `generate_notes` draws the melody and the rhythm model's `restyle_notes` redraws
-every duration (strength 1) with the same seed, keeping each note in the bar the drawn
-rhythm put it in.
+png,wav}`. The genre's `generate_notes` draws the melody; the rhythm model's (the same
+genre's, or --rhythm's) `restyle_notes` then redraws every duration (strength 1) with the
+same seed, keeping each note in the bar the drawn rhythm put it in, so that every onset
+lands where a score writes one, as in a restyle.
 
 Time signature (unless --time_signature is given): 4/4 for a jazz rhythm; for a folk
 rhythm 6/8 or 4/4 by where the onsets fall (stylexfer.serving.client.choose_time_signature).
@@ -17,6 +16,7 @@ Generated melodies start on the downbeat (no pickup). Pitches that wander out of
 range an instrument plays (an untrained model can) are folded by octaves into MIDI 36..96.
 """
 
+import math
 import os
 import sys
 
@@ -77,32 +77,34 @@ def generate_tunes(f, out=None):
   if not 0 <= first_pitch <= 127:
     raise CommandError(f'--first_pitch must be a MIDI pitch in [0, 127], got {first_pitch}')
 
-  merged = loading.find_merged(genre, rhythm, f.models_dir) if rhythm != genre else None
-  pitch_path = merged or loading.find_model(genre, f.models_dir)
-  rhythm_path = (None if merged or rhythm == genre
-                 else loading.find_model(rhythm, f.models_dir))
-  melodies = client.generate_notes(loading.load(pitch_path), f.count, f.length, first_pitch,
+  pitch_path = loading.find_model(genre, f.models_dir)
+  rhythm_path = loading.find_model(rhythm, f.models_dir)
+  pitch_model = loading.load(pitch_path)
+  rhythm_model = pitch_model if rhythm_path == pitch_path else loading.load(rhythm_path)
+  melodies = client.generate_notes(pitch_model, f.count, f.length, first_pitch,
                                    f.temperature, f.top_p, f.seed)
   written = []
-  for n, (pitches, durations, sounding) in enumerate(melodies):
+  for n, (pitches, durations, _) in enumerate(melodies):
     signature = f.time_signature or client.choose_time_signature(rhythm, durations)
-    if rhythm_path:
-      # The rhythm model redraws every duration within the bars the pitch model's rhythm
-      # fills, as a restyle does: notes keep their bars and land where a score writes them.
-      drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
-      durations, sounding = client.restyle_durations(
-          loading.load(rhythm_path), pitches, durations, 1.0, f.temperature, f.top_p,
-          f.seed + n, form=drawn.form())
+    # The rhythm model redraws every duration within the bars the drawn rhythm fills, as
+    # a restyle does: notes keep their bars and land where a score writes them.
+    drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
+    # A tune without a pickup ends at a bar line: its last bar is whole.
+    bar = melody_lib.signature_length(signature)
+    drawn.end = math.ceil(drawn.end / bar) * bar
+    durations, sounding = client.restyle_durations(
+        rhythm_model, pitches, durations, 1.0, f.temperature, f.top_p, f.seed + n,
+        form=drawn.form())
     label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
-    melody = melody_lib.Melody.from_durations(
-        pitches, durations, signature, title=f'{label.capitalize()} {f.seed}-{n + 1}',
-        sounding=sounding)
+    melody = drawn.with_rhythm(durations, sounding,
+                               title=f'{label.capitalize()} {f.seed}-{n + 1}')
     files = common.write_melody(melody, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f,
                                 common.swing_of(f, rhythm))
     written.append(files)
     print(f'{melody.title}: {len(pitches)} notes, {signature}: ' +
           ' '.join(files[k] for k in sorted(files)), file=out)
-  print(f'models: {pitch_path}' + (f' + {rhythm_path}' if rhythm_path else ''), file=out)
+  print(f'models: {pitch_path}' + (f' + {rhythm_path}' if rhythm_path != pitch_path else ''),
+        file=out)
   return written
 
 

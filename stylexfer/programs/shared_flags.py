@@ -34,7 +34,9 @@ def define_sampling_flags(flag_values=flags.FLAGS):
 def define_playing_flags(flag_values=flags.FLAGS):
   """How the MIDI and audio are played: shared by restyle and generate."""
   define = dict(flag_values=flag_values)
-  flags.DEFINE_float('tempo', 120, 'Quarter notes per minute of the audio and MIDI.', **define)
+  flags.DEFINE_float('tempo', None, 'Quarter notes per minute, played by the MIDI and audio '
+                     'and written in every score (default: the tempo the input states, '
+                     'ABC Q:, a MusicXML metronome mark or a MIDI tempo; else 120).', **define)
   flags.DEFINE_string('soundfont', None, 'A .sf2 SoundFont for the audio (played through '
                       'fluidsynth); default: $STYLEXFER_SOUNDFONT or a system one.', **define)
   flags.DEFINE_enum('synthesizer', 'auto', ['auto', 'pluck'], 'auto: a SoundFont through '

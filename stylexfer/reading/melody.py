@@ -6,6 +6,7 @@ in the bar, the section or phrase it belongs to, and the time signature.
 """
 
 import collections
+import copy
 import dataclasses
 import fractions
 import functools
@@ -19,8 +20,11 @@ import zipfile
 
 from music21 import abcFormat
 from music21 import bar as m21_bar
-from music21 import chord, converter, environment, harmony, meter, note, spanner, stream
+from music21 import chord, clef, converter, environment, harmony, key, meter, note, spanner
+from music21 import stream, tempo
 import numpy as np
+
+from stylexfer.reading import lead_sheet
 
 ABC_SUFFIXES = ('.abc',)
 MIDI_SUFFIXES = ('.mid', '.midi')
@@ -84,6 +88,18 @@ class Melody:
   # Where the melody ends, in quarter notes on the onsets' clock, when a rest follows its
   # last note (a new rhythm's last duration); None: it ends when its last note stops.
   end: fractions.Fraction = None
+  # What a lead sheet says besides the notes (stylexfer.reading.lead_sheet): each None or
+  # empty where the file does not say it.
+  tempo: float = None      # quarter notes per minute (ABC Q:, a metronome mark, MIDI tempo)
+  key: lead_sheet.Key = None
+  clef: str = None         # lead_sheet.CLEFS: 'treble', 'treble-8', 'bass', ...
+  # Header fields other than the title, in the file's order: (name, text), names from
+  # lead_sheet.HEADER_FIELDS ('composer', 'rhythm', 'origin', 'notes', ...).
+  header: list = dataclasses.field(default_factory=list)
+  # Chord symbols: (onset on the onsets' clock, text as written, e.g. 'Am7', 'Bb/D').
+  chords: list = dataclasses.field(default_factory=list)
+  # Each note's pitch as written, e.g. 'G#4', 'B-3' (music21's names); empty: unknown.
+  spellings: list = dataclasses.field(default_factory=list)
 
   @classmethod
   def from_durations(cls, pitches, durations, time_signature='4/4', pickup=0, title='',
@@ -118,14 +134,33 @@ class Melody:
                bar_marks=dict(bar_marks or {}), end=position - pickup)
 
   def with_rhythm(self, durations, sounding=None, title=None):
-    """The same tones in the same bars and form, with new inter-onset durations."""
+    """The same tones in the same bars and form, with new inter-onset durations.
+
+    Everything else the tune says (tempo, key, clef, spelling, chords, header) is kept.
+    The tune ends where it ended: the last note lasts, and sounds, up to the end of the
+    melody as it was (a long last note stays long), when it starts before that end.
+    """
     _, bar_lengths, pickup = self.form()
+    durations = [fraction(d) for d in durations]
+    sounding = list(durations) if sounding is None else [fraction(s) for s in sounding]
+    if self.pitches:
+      old = self.durations()
+      end = sum(old, fractions.Fraction(0))
+      last_onset = sum(durations[:-1], fractions.Fraction(0))
+      if last_onset < end:
+        stops = sum(old[:-1], fractions.Fraction(0)) + min(self.lengths[-1], old[-1])
+        durations[-1] = end - last_onset
+        sounding[-1] = max(min(stops - last_onset, durations[-1]), sounding[-1])
+        sounding[-1] = min(sounding[-1], durations[-1])
     melody = Melody.from_durations(
         self.pitches, durations, self.time_signature, pickup,
         self.title if title is None else title, sounding, list(bar_lengths),
         self.bar_marks, self.bars[0] if self.bars else 0, self.source, self.tune_id)
-    melody.phrases = list(self.phrases)
-    return melody
+    shift = self.onsets[0] if self.onsets else 0
+    return dataclasses.replace(
+        melody, phrases=list(self.phrases), tempo=self.tempo, key=self.key, clef=self.clef,
+        header=list(self.header), spellings=list(self.spellings),
+        chords=[(onset - shift, text) for onset, text in self.chords])
 
   def __len__(self):
     return len(self.pitches)
@@ -198,33 +233,42 @@ def melody_from_score(score, source, tune_id='', title='', label='', in_place=Fa
   counts = collections.Counter()
   # Ties split a note in two; merge them first, but only between equal pitches (the
   # O'Neill transcriptions use '-' between different notes).
-  if in_place:
-    score.stripTies(matchByPitch=True, inPlace=True)
-  else:
-    score = score.stripTies(matchByPitch=True)
-  top = {}  # onset -> [pitch, length, element]
+  if not in_place:
+    score = copy.deepcopy(score)
+  for element in score.recurse().notes:
+    # A natural sign shown on a tie's first note but not on its continuation (as a score
+    # writes it) is the same pitch: music21 compares the signs.
+    for written in getattr(element, 'pitches', ()):
+      if written.accidental is not None and written.accidental.alter == 0:
+        written.accidental = None
+  score.stripTies(matchByPitch=True, inPlace=True)
+  top = {}  # onset -> [pitch, length, spelling]
+  chords = []
   for element in score.flatten().notes:
     if isinstance(element, harmony.Harmony):
+      text = lead_sheet.chord_text(element.figure or '')
+      if isinstance(element, harmony.ChordSymbol) and lead_sheet.chord(text):
+        chords.append((fraction(element.offset), text))
       continue  # chord symbols above the melody
     if element.duration.isGrace or element.quarterLength == 0:
       counts[GRACE_NOTES] += 1
       continue
     if isinstance(element, chord.Chord):
-      midis = [p.midi for p in element.pitches]
-      if not midis:
+      if not element.pitches:
         continue
-      counts[CHORD_NOTES] += len(midis) - 1
+      counts[CHORD_NOTES] += len(element.pitches) - 1
+      highest = max(element.pitches, key=lambda p: p.midi)
     elif isinstance(element, note.Note):
-      midis = [element.pitch.midi]
+      highest = element.pitch
     else:
       continue  # unpitched percussion
     onset = fraction(element.offset)
-    pitch, length = max(midis), fraction(element.quarterLength)
+    pitch, length = highest.midi, fraction(element.quarterLength)
     if onset in top:
       counts[SIMULTANEOUS_NOTES] += 1
       if pitch <= top[onset][0]:
         continue
-    top[onset] = [pitch, length]
+    top[onset] = [pitch, length, highest.nameWithOctave]
   if not top:
     raise NoNotesError(f'{source}: {label or "the score"} has no pitched notes')
   if any(count for key, count in counts.items() if key != GRACE_NOTES):
@@ -232,13 +276,56 @@ def melody_from_score(score, source, tune_id='', title='', label='', in_place=Fa
 
   onsets = sorted(top)
   bars, beats, phrases, bar_lengths, marks = _structure(score, onsets)
-  time_signatures = score.flatten().getElementsByClass(meter.TimeSignature)
+  flat = score.flatten()
+  time_signatures = list(flat.getElementsByClass(meter.TimeSignature))
+  time_signature = _pickup_meter(time_signatures, bars, beats, bar_lengths)
+  # A rest after the last note is part of the tune.
+  last = onsets[-1] + top[onsets[-1]][1]
+  end = fraction(score.highestTime)
+  marks_of_tempo = flat.getElementsByClass(tempo.MetronomeMark)
+  keys = flat.getElementsByClass(key.KeySignature)
   return Melody(
       tune_id=tune_id, title=title or '', source=str(source),
       pitches=[top[o][0] for o in onsets], onsets=onsets,
       lengths=[top[o][1] for o in onsets], bars=bars, beats=beats, phrases=phrases,
-      time_signature=time_signatures[0].ratioString if time_signatures else '4/4',
-      counts=counts, bar_lengths=bar_lengths, bar_marks=marks)
+      time_signature=time_signature, counts=counts, bar_lengths=bar_lengths,
+      bar_marks=marks, end=end if end > last else None,
+      tempo=_quarter_tempo(marks_of_tempo[0]) if marks_of_tempo else None,
+      key=lead_sheet.Key(keys[0].sharps, getattr(keys[0], 'mode', None)) if keys else None,
+      chords=chords, spellings=[top[o][2] for o in onsets])
+
+
+def _quarter_tempo(mark):
+  """A metronome mark's tempo in quarter notes per minute (None when it has no number)."""
+  try:
+    quarters = mark.getQuarterBPM()
+  except Exception:  # a mark with text alone
+    return None
+  return float(quarters) if quarters and 0 < quarters < 10_000 else None
+
+
+def _pickup_meter(time_signatures, bars, beats, bar_lengths):
+  """The tune's time signature; a first bar in a short meter of its own is a pickup.
+
+  Notation programs and DAWs write a pickup to MIDI as a bar of its own meter (1/8, then
+  2/4): that first meter is no meter of the tune. The first bar's notes are then placed
+  at the end of a bar of the second meter, in `beats` and `bar_lengths` themselves.
+  """
+  if not time_signatures:
+    return '4/4'
+  first = time_signatures[0]
+  if len(time_signatures) > 1 and bars:
+    second = time_signatures[1]
+    short = fraction(first.barDuration.quarterLength)
+    full = fraction(second.barDuration.quarterLength)
+    if short < full and fraction(second.offset) == short + fraction(first.offset):
+      for i, bar in enumerate(bars):
+        if bar != bars[0]:
+          break
+        beats[i] += full - short
+        bar_lengths[i] = full
+      return second.ratioString
+  return first.ratioString
 
 
 def _structure(score, onsets):
@@ -339,11 +426,13 @@ def parse_abc_tune(text, source, number, title):
   label = f"tune X:{number}{f' {title!r}' if title else ''}"
   use_private_scratch()
   try:
-    score = abc_score(text)
+    score = abc_score(lead_sheet.readable_abc(text))
   except Exception as error:  # music21 raises many types on bad ABC
     raise UnreadableFileError(f'{source}: {label} cannot be parsed as ABC ({error})') from error
   melody = melody_from_score(score, source, tune_id=f'{source}#X:{number}', title=title,
                              label=label, in_place=True)
+  melody.header = lead_sheet.abc_header(text)
+  melody.clef = lead_sheet.abc_clef(text)
   for name in unknown_abc_keys(text):
     melody.counts[UNKNOWN_KEYS] += 1
     melody.warnings.append(f'warning: {source}: {label} has an unknown key K:{name} '
@@ -429,14 +518,21 @@ def read_score(path):
   if suffix == '.mxl' or (suffix in MUSICXML_SUFFIXES and zipfile.is_zipfile(path)):
     check_archive_size(path)
   use_private_scratch()
+  midi = suffix in MIDI_SUFFIXES
+  # A MIDI file's onsets and lengths are read on the duration grid's written places
+  # (32nds and 16th-note triplets), so that a run of 16th-note triplets stays a run and
+  # is not merged into chords on music21's default grid of 16ths and 8th-note triplets.
+  options = dict(quantizePost=True, quarterLengthDivisors=(8, 6)) if midi else {}
   try:
     # forceSource: never load a parse cache (pickles) for a user's file.
-    score = converter.parse(path, forceSource=True)
+    score = converter.parse(path, forceSource=True, **options)
   except Exception as error:  # music21 raises many types on corrupt files
     raise UnreadableFileError(f'{path}: cannot be parsed ({error})') from error
-  title = score.metadata.title if score.metadata is not None else ''
+  info = score.metadata
+  title = (info.title or info.movementName or '') if info is not None else ''
   name = os.path.splitext(os.path.basename(path))[0]
-  cut = midi_truncation(path) if suffix in MIDI_SUFFIXES else None
+  cut = midi_truncation(path) if midi else None
+  clefs = [] if midi else score.flatten().getElementsByClass(clef.Clef)
   try:
     melody = melody_from_score(score, path, tune_id=name, title=title or '', in_place=True)
   except NoNotesError as error:
@@ -444,6 +540,24 @@ def read_score(path):
       raise NoNotesError(f'{path}: the MIDI file is cut short ({cut}) before its first '
                          'note') from error
     raise
+  if midi:
+    # A MIDI file's silence before its end of track is no rest of the tune beyond the
+    # bar its last note ends in.
+    if melody.end is not None:
+      bar_end = melody.onsets[-1] - melody.beats[-1] + melody.bar_lengths[-1]
+      melody.end = max(melody.onsets[-1] + melody.lengths[-1], min(melody.end, bar_end))
+      if melody.end == melody.onsets[-1] + melody.lengths[-1]:
+        melody.end = None
+    # MIDI has pitches, not their names; a key is chosen once, here, so that every copy
+    # of the melody (as it was, restyled) is written in the same key.
+    melody.spellings = []
+    if melody.key is None:
+      melody.key = lead_sheet.key_for(melody.pitches, melody.durations())
+  else:
+    melody.clef = lead_sheet.clef_name(clefs[0]) if clefs else None
+    composer = info.composer if info is not None else None
+    if composer:
+      melody.header = [('composer', composer)]
   if cut:
     melody.counts[TRUNCATED_MIDI] += 1
     melody.warnings.append(

@@ -1,32 +1,41 @@
-"""Writes a melody as ABC notation (music21 reads ABC but cannot write it).
+"""Writes a melody as ABC notation (standard 2.1; music21 reads ABC but cannot write it).
 
-The unit note length is L:1/8 when every written value is a plain or dotted one; a tune
-with triplet-time values gets the smallest unit that makes every length a whole number
-(L:1/12 for eighth-note triplets, L:1/96 for the finest values of the duration grid),
-which every ABC reader parses without tuplet groups that the rhythm may not fill.
-Notes tied over a bar line are written `c2-|c2`; accidentals are written explicitly on
-every note whose letter was already altered in the bar, so the tune reads the same
-whether a reader carries accidentals through the bar or not. Rests are `z`; repeat signs
-`|:` and `:|`, endings `[1` and `[2`, double bars `||` and meter changes `[M:3/4]` come
-from the tune's form (stylexfer.writers.notation).
+The unit note length is L:1/8, or L:1/16 where the tune has values shorter than an
+eighth: a power of two, as the standard asks, so abc2midi, abcm2ps and abcjs read it.
+Triplets are tuplet groups, one per beat, `(3:2:n` followed by the n notes and rests of
+the beat (stylexfer.writers.notation makes the groups); the notes of a beat are written
+together, so they are beamed together. Notes tied over a bar line or a beat are written
+`c2-|c2`; accidentals are written explicitly on every note whose letter was already
+altered in the bar, so the tune reads the same whether a reader carries accidentals by
+letter or by letter and octave. Rests are `z`, a whole bar's rest `Z`; repeat signs `|:`
+and `:|`, endings `[1` and `[2`, double bars `||` and meter changes `[M:3/4]` come from
+the tune's form. The header keeps the input's fields (T: C: R: O: N: ...), its tempo
+(Q:), key, mode and clef (K:), and chord symbols are written in quotes before the note
+they stand on.
 """
 
 import fractions
-import math
+import re
 
-from music21 import key
-
+from stylexfer.reading import lead_sheet
 from stylexfer.writers import notation
 
 Fraction = fractions.Fraction
 
 _BARS_PER_LINE = 4
+# Four bars of 16ths with accidentals overfill a page's width, one bar alone can leave
+# the line short: engravers are asked to break the lines themselves (an abcm2ps format
+# directive; other readers pass over '%%' lines they do not know).
+_LAYOUT = '%%continueall 1'
+_MODES = {'major': '', 'minor': 'm', 'dorian': 'dor', 'phrygian': 'phr', 'lydian': 'lyd',
+          'mixolydian': 'mix', 'aeolian': 'aeo', 'ionian': 'ion', 'locrian': 'loc'}
 
 
-def key_name(sharps):
-  """The major key with `sharps` sharps (negative: flats) in ABC spelling, e.g. 'Bb'."""
-  tonic = key.KeySignature(sharps).asKey('major').tonic.name
-  return tonic.replace('-', 'b')
+def key_name(sharps, mode=None):
+  """The key with `sharps` sharps (negative: flats) in ABC spelling, e.g. 'Bb', 'Ador'."""
+  known = mode if mode in _MODES else None
+  tonic = lead_sheet.Key(sharps, known).tonic
+  return tonic.replace('-', 'b') + _MODES.get(known or 'major', '')
 
 
 def note_name(spelled, alter, explicit):
@@ -38,19 +47,8 @@ def note_name(spelled, alter, explicit):
   return accidental + spelled.step + ',' * (4 - octave)
 
 
-def _unit(pieces):
-  """The denominator of the unit note length L:1/n (in whole notes)."""
-  denominator = 1
-  for piece in pieces:
-    whole = piece.quarters / 4
-    denominator = denominator * whole.denominator // math.gcd(denominator, whole.denominator)
-  if denominator & (denominator - 1) == 0:
-    return 8
-  return denominator
-
-
-def _length(quarters, unit):
-  units = quarters / 4 * unit
+def _length(written, unit):
+  units = written / unit
   if units == 1:
     return ''
   if units.denominator == 1:
@@ -58,42 +56,76 @@ def _length(quarters, unit):
   return f'{units.numerator if units.numerator != 1 else ""}/{units.denominator}'
 
 
-def to_abc(tune, sharps=0, tempo=None, number=1):
-  """ABC text of a notation.Layout (one tune, header X/T/M/L/Q/K)."""
+def _text(value):
+  """A header value on one line, without control characters."""
+  return ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(value)).split())
+
+
+def _header(tune, number, unit):
+  lines = [f'X:{number}', f'T:{_text(tune.title) or "Melody"}']
+  for name, value in tune.header:
+    if name == 'subtitle':
+      lines.append(f'T:{_text(value)}')
+    elif name in lead_sheet.ABC_LETTERS:
+      lines.append(f'{lead_sheet.ABC_LETTERS[name]}:{_text(value)}')
+  lines += [f'M:{tune.time_signature}', f'L:1/{int(4 / unit)}']
+  if tune.tempo:
+    if notation.compound_time(tune.time_signature):
+      lines.append(f'Q:3/8={round(tune.tempo / 1.5)}')
+    else:
+      lines.append(f'Q:1/4={round(tune.tempo)}')
+  lines.append(_LAYOUT)
+  lines.append(f'K:{key_name(tune.key.sharps, tune.key.mode)} clef={tune.clef}')
+  return lines
+
+
+def _bar_words(pieces, pitches, tune, unit, whole_bar):
+  """One bar's notes and rests as ABC words: a beat's (or a tuplet's) notes in one word."""
+  if whole_bar and not pieces[0].chords:
+    return ['Z']
+  beamed = {index: group[0] for group in notation.beam_groups(pieces, tune.time_signature)
+            for index in group}
+  words, tokens = [], []
+  for index, (piece, (spelled, explicit)) in enumerate(zip(pieces, pitches)):
+    # A chord symbol stands before the tuplet group it opens, as before a note.
+    token = ''.join(f'"{chord}"' for chord in piece.chords)
+    if piece.tuplet == 'start':
+      size = next(k for k, later in enumerate(pieces[index:], 1) if later.tuplet == 'stop')
+      token += f'(3:2:{size}'
+    if piece.pitch is None:
+      token += 'z' + _length(piece.written, unit)
+    else:
+      alter = int(spelled.accidental.alter) if spelled.accidental is not None else 0
+      token += note_name(spelled, alter, explicit) + _length(piece.written, unit)
+      if piece.tie in ('start', 'continue'):
+        token += '-'
+    joined = index > 0 and beamed.get(index) is not None and beamed.get(index) == beamed.get(
+        index - 1)
+    in_tuplet = piece.tuplet in ('continue', 'stop')
+    if tokens and (joined or in_tuplet):
+      tokens.append(token)
+    else:
+      if tokens:
+        words.append(''.join(tokens))
+      tokens = [token]
+  if tokens:
+    words.append(''.join(tokens))
+  return words
+
+
+def to_abc(tune, number=1):
+  """ABC text of a notation.Layout (one tune: the header, then four bars a line)."""
   all_bars = notation.bars(tune)
   meters = notation.meter_changes(tune, len(all_bars))
-  unit = _unit([piece for pieces in all_bars for piece in pieces])
-  signature = key.KeySignature(sharps)
-  key_alters = {p.step: int(p.accidental.alter) for p in signature.alteredPitches}
-  title = ' '.join((tune.title or 'Melody').split())
-  lines = [f'X:{number}', f'T:{title}', f'M:{tune.time_signature}', f'L:1/{unit}']
-  if tempo:
-    lines.append(f'Q:1/4={int(tempo)}')
-  lines.append(f'K:{key_name(sharps)}')
+  in_force = notation.meters(tune, len(all_bars))
+  shortest = min((piece.written for pieces in all_bars for piece in pieces),
+                 default=Fraction(1, 2))
+  unit = Fraction(1, 2) if shortest >= Fraction(1, 2) else Fraction(1, 4)
   body, line = [], []
-  head_explicit = False  # whether the first note of the current tie chain shows its accidental
+  pitches = notation.written_pitches(all_bars, tune.key.sharps, by_letter=True)
   for index, pieces in enumerate(all_bars):
-    altered_steps = set()
-    words = []
-    for piece in pieces:
-      if piece.pitch is None:
-        words.append('z' + _length(piece.quarters, unit))
-        continue
-      spelled = notation.spell(piece.pitch, sharps)
-      alter = int(spelled.accidental.alter) if spelled.accidental is not None else 0
-      if piece.tie in ('continue', 'stop'):
-        # A tied note is spelled like the note it continues, so readers (music21's
-        # stripTies among them) see one pitch, with or without an explicit natural.
-        explicit = head_explicit
-      else:
-        explicit = spelled.step in altered_steps or alter != key_alters.get(spelled.step, 0)
-        head_explicit = explicit
-      if explicit:
-        altered_steps.add(spelled.step)
-      word = note_name(spelled, alter, explicit) + _length(piece.quarters, unit)
-      if piece.tie in ('start', 'continue'):
-        word += '-'
-      words.append(word)
+    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index), in_force[index])
+    words = _bar_words(pieces, pitches[index], tune, unit, whole_bar)
     mark = tune.marks.get(index, {})
     last = index == len(all_bars) - 1
     opening = ''
@@ -104,7 +136,7 @@ def to_abc(tune, sharps=0, tempo=None, number=1):
       opening = '|| '
     if index in meters:
       opening += f'[M:{meters[index]}] '
-    if mark.get('ending'):
+    if mark.get('ending') and mark.get('ending') != tune.marks.get(index - 1, {}).get('ending'):
       opening += f'[{mark["ending"]} '
     opens_repeat = tune.marks.get(index + 1, {}).get('left') == 'repeat' and not last
     if mark.get('right') == 'repeat':
@@ -119,4 +151,4 @@ def to_abc(tune, sharps=0, tempo=None, number=1):
     if len(line) == _BARS_PER_LINE or last:
       body.append(' '.join(line))
       line = []
-  return '\n'.join(lines + body) + '\n'
+  return '\n'.join(_header(tune, number, unit) + body) + '\n'

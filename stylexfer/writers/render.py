@@ -2,13 +2,12 @@
 
 `write_all` takes a reading.melody.Melody and lays it out once (stylexfer.writers.notation):
 its bars, ties, rests and repeats are cut there, so every format shows the same bars; the
-functions that write one format take that layout. MusicXML and the engraved score come
-from a music21 score built once (`to_score`); MIDI and audio play the notation's
-performance (repeats played out, eighths swung for jazz).
+functions that write one format take that layout. The engraved score is Verovio's
+engraving of the MusicXML (stylexfer.writers.musicxml_writer); MIDI and audio play the
+notation's performance (repeats played out, eighths swung for jazz).
 """
 
 import concurrent.futures
-import copy
 import multiprocessing
 import os
 import re
@@ -16,201 +15,14 @@ import subprocess
 import sys
 import threading
 
-from music21 import duration as m21_duration
-from music21 import bar, beam, key, metadata, meter, note, spanner, stream, tie
-from music21.common.numberTools import opFrac
-from music21.musicxml import m21ToXml
-
-from stylexfer.writers import abc_writer
 from stylexfer import atomic
+from stylexfer.writers import abc_writer
 from stylexfer.writers import audio
 from stylexfer.writers import midi_writer
+from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
-
-Fraction = notation.Fraction
 # The order write_all lists its files in, whichever finishes first.
 _ORDER = ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
-
-
-def to_score(tune, sharps=None):
-  """A music21 Score of one part with bars, ties, rests, repeats, key and meters."""
-  sharps = notation.estimate_key(tune) if sharps is None else sharps
-  part = stream.Part(id='melody')
-  pieces_per_bar = notation.bars(tune)
-  starts = tune.bar_starts(tune.pickup + tune.quarters)
-  meters = notation.meter_changes(tune, len(pieces_per_bar))
-  in_force = notation.meters(tune, len(pieces_per_bar))
-  measures = []
-  signature = None
-  for index, pieces in enumerate(pieces_per_bar):
-    measure = stream.Measure(number=index if tune.pickup else index + 1)
-    if index == 0:
-      signature = meter.TimeSignature(tune.time_signature)
-      measure.append(signature)
-      measure.append(key.KeySignature(sharps))
-      measure.paddingLeft = float(tune.pickup)
-    elif index in meters:
-      signature = meter.TimeSignature(meters[index])
-      measure.append(signature)
-    if index and tune.bar_length_at(index) < in_force[index]:
-      # An incomplete bar: without its padding a writer fills it with rests.
-      measure.paddingRight = float(in_force[index] - tune.bar_length_at(index))
-    offset = Fraction(0)
-    for piece in pieces:
-      if piece.pitch is None:
-        written = note.Rest()
-      else:
-        written = note.Note(notation.spell(piece.pitch, sharps))
-      written.duration = m21_duration.Duration(piece.quarters)
-      if piece.tie:
-        written.tie = tie.Tie(piece.tie)
-      measure.insert(offset, written)
-      offset += piece.quarters
-    _beams(measure, signature)
-    _bar_lines(measure, tune.marks.get(index, {}), index == len(pieces_per_bar) - 1)
-    part.insert(max(starts[index], tune.pickup) - tune.pickup, measure)
-    measures.append(measure)
-  _endings(part, measures, tune.marks)
-  part.makeAccidentals(inPlace=True)
-  _same_spelling_in_ties(part)
-  part.streamStatus.beams = True
-  score = stream.Score([part])
-  score.insert(0, metadata.Metadata(title=tune.title or 'Melody'))
-  return score
-
-
-def _beams(measure, signature):
-  """Beams a bar's notes by its time signature, as music21's makeBeams does.
-
-  Measure.makeBeams looks the time signature and the clef up in the whole part for
-  every bar (a search over the part each time: 37 of 74 s for 2,000 notes); here the
-  signature in force is known. Stems are left to the engraver, as makeBeams leaves them
-  in a part without a clef.
-  """
-  notes = list(measure.notesAndRests)
-  measure.streamStatus.beams = True
-  if len(notes) <= 1:
-    return
-  bar_quarters = signature.barDuration.quarterLength
-  if sum(n.quarterLength for n in notes) > bar_quarters:
-    return  # overfull: makeBeams leaves such a bar unbeamed too
-  if measure.paddingLeft:
-    offset = measure.paddingLeft
-  elif measure.paddingRight:
-    offset = 0.0
-  else:
-    filled = sum(n.quarterLength for n in notes)
-    offset = bar_quarters - filled if filled < bar_quarters else 0.0
-  for written, beams in zip(notes, signature.getBeams(notes, measureStartOffset=offset)):
-    written.beams = beams if beams is not None else beam.Beams()
-
-
-def _bar_lines(measure, mark, last):
-  if mark.get('left') == 'repeat':
-    measure.leftBarline = bar.Repeat(direction='start')
-  elif mark.get('left') == 'double':
-    measure.leftBarline = bar.Barline('double')
-  if mark.get('right') == 'repeat':
-    measure.rightBarline = bar.Repeat(direction='end')
-  elif mark.get('right') == 'double' and not last:
-    measure.rightBarline = bar.Barline('double')
-  elif last or mark.get('right') == 'final':
-    measure.rightBarline = bar.Barline('final')
-
-
-def _endings(part, measures, marks):
-  """First and second endings as music21 repeat brackets over their bars."""
-  runs = []
-  for index, measure in enumerate(measures):
-    ending = marks.get(index, {}).get('ending')
-    if ending and runs and runs[-1][0] == ending and runs[-1][1][-1] is measures[index - 1]:
-      runs[-1][1].append(measure)
-    elif ending:
-      runs.append((ending, [measure]))
-  for ending, run in runs:
-    part.insert(0, spanner.RepeatBracket(run, number=ending))
-
-
-def _same_spelling_in_ties(part):
-  """Gives every tied continuation its first note's accidental, shown only on the first.
-
-  makeAccidentals can give a continuation a natural sign that its first note lacks;
-  music21 then reads them as different pitches, and stripTies(matchByPitch=True) breaks
-  the chain at a 'continue'.
-  """
-  head = None
-  for written in part.recurse().notes:
-    if written.tie is None or written.tie.type == 'start':
-      head = written
-      continue
-    if head is not None:
-      accidental = copy.deepcopy(head.pitch.accidental)
-      if accidental is not None:
-        accidental.displayStatus = False
-      written.pitch.accidental = accidental
-
-
-def write_midi(tune, path, tempo=120):
-  """The tune as played (repeats, swing) as a MIDI file at `path`; returns the path."""
-  return midi_writer.write_midi(notation.performance(tune), path, tempo, tune.title)
-
-
-def write_musicxml(score, path):
-  """Writes a score from to_score as MusicXML; its notation is finished in place.
-
-  music21's writer (score.write) deep-copies the whole score, fills every bar short of its
-  meter with hidden rests, looking the meter up for each bar, and then makes the notation
-  of the copy: most of the time of a long score's MusicXML (1.4 s for 4,000 notes). Here
-  the same steps run on the score itself, with the meter of each bar at hand, and give
-  the same file.
-  """
-  for part in score.parts:
-    for written in part.recurse().notesAndRests:
-      # As in the copy music21 would make: a copied plain value no longer counts as
-      # inferred from its length, so the tuplet steps below leave it whole.
-      written.duration = copy.deepcopy(written.duration)
-    _hidden_rests(part)
-  score.streamStatus.tuplets = None
-  score.makeNotation(inPlace=True)
-  exporter = m21ToXml.ScoreExporter(score, makeNotation=True)
-  exporter.parse()
-  with open(path, 'wb') as f:
-    f.write(exporter.asBytes())
-  return path
-
-
-def _hidden_rests(part):
-  """Fills each bar up to its meter with hidden rests, as music21's writer does.
-
-  The steps of music21's makeRests(fillGaps=True, hideRests=True,
-  timeRangeFromBarDuration=True) for a part of measures without voices, with the meter
-  in force carried from bar to bar rather than searched for.
-  """
-  part.streamStatus.tuplets = None
-  signature = None
-  for measure in part.getElementsByClass(stream.Measure):
-    signature = measure.timeSignature or signature
-    bar_quarters = signature.barDuration.quarterLength if signature else 0.0
-    target = min(bar_quarters, max(
-        0.0, opFrac(bar_quarters - measure.paddingLeft - measure.paddingRight)))
-    low, high = measure.lowestOffset, measure.highestTime
-    for offset, length in ((0.0, low), (high, opFrac(target - high))):
-      if length > 0:
-        rest = note.Rest()
-        rest.duration.quarterLength = length
-        rest.style.hideObjectOnPrint = True
-        measure.insert(offset, rest)
-    gaps = measure.findGaps()
-    for gap in gaps if gaps is not None else []:
-      rest = note.Rest()
-      rest.duration.quarterLength = gap.duration.quarterLength
-      rest.style.hideObjectOnPrint = True
-      measure.insert(gap.offset, rest)
-  part.makeTies(classFilterList=(note.Rest,), inPlace=True)
-  elapsed = 0.0
-  for measure in part.getElementsByClass(stream.Measure):
-    part.setElementOffset(measure, elapsed)
-    elapsed += measure.highestTime
 
 
 def render_svg(musicxml_path, svg_path, page_width=2100, page_height=2970):
@@ -291,15 +103,34 @@ def png_width(svg):
   return max(min(PNG_WIDTH, fits), min(PNG_WIDTH, int(width)))
 
 
+# The PNG's text (title, composer, chord symbols, the tempo) is drawn with a text font of
+# the system. Verovio writes a few music symbols as text in its music font, embedded as
+# a web font that resvg cannot load: those are drawn with the text font's Unicode music
+# symbols instead (SMuFL metronome notes and dot, accidentals).
+TEXT_FONT = 'DejaVu Serif'
+_SMUFL_TEXT = {'\ueca3': '\U0001d15e', '\ueca5': '\u2669', '\ueca7': '\u266a',
+               '\uecb7': '.', '\ue260': '\u266d', '\ue261': '\u266e', '\ue262': '\u266f'}
+_MUSIC_TEXT = re.compile(r'<tspan font-family="(?:Leipzig|Bravura)"([^>]*)>([^<]*)</tspan>')
+
+
+def raster_svg(svg):
+  """The SVG as resvg draws it: music symbols written as text moved to the text font."""
+  return _MUSIC_TEXT.sub(lambda found: (
+      f'<tspan font-family="{TEXT_FONT}"{found.group(1)}>'
+      + ''.join(_SMUFL_TEXT.get(c, c) for c in found.group(2)) + '</tspan>'), svg)
+
+
 def png_bytes(svg, width=None):
   """SVG text rasterized to PNG bytes with resvg-py or CairoSVG; None when neither works.
 
   `width` in pixels; by default png_width(svg).
   """
   width = width or png_width(svg)
+  svg = raster_svg(svg)
   try:
     import resvg_py  # pylint: disable=g-import-not-at-top
-    return bytes(resvg_py.svg_to_bytes(svg_string=svg, width=width, background='white'))
+    return bytes(resvg_py.svg_to_bytes(svg_string=svg, width=width, background='white',
+                                       font_family=TEXT_FONT, serif_family=TEXT_FONT))
   except Exception:  # not installed, or a build without this platform's wheel
     try:
       import cairosvg  # pylint: disable=g-import-not-at-top
@@ -313,7 +144,7 @@ def png_bytes(svg, width=None):
 # own that imports resvg-py alone (a few hundredths of a second to start).
 _DRAW = ('import sys, resvg_py; sys.stdout.buffer.write(bytes(resvg_py.svg_to_bytes('
          'svg_string=sys.stdin.buffer.read().decode("utf-8"), width=int(sys.argv[1]), '
-         'background="white")))')
+         'background="white", font_family=sys.argv[2], serif_family=sys.argv[2])))')
 
 
 def png_bytes_elsewhere(svg):
@@ -323,8 +154,9 @@ def png_bytes_elsewhere(svg):
   """
   width = png_width(svg)
   try:
-    done = subprocess.run([sys.executable, '-c', _DRAW, str(width)], input=svg.encode('utf-8'),
-                          capture_output=True, check=False)
+    done = subprocess.run([sys.executable, '-c', _DRAW, str(width), TEXT_FONT],
+                          input=raster_svg(svg).encode('utf-8'), capture_output=True,
+                          check=False)
   except OSError:  # no executable to start (an embedded Python)
     done = None
   if done is not None and done.returncode == 0 and done.stdout.startswith(b'\x89PNG'):
@@ -337,12 +169,13 @@ def slug(text):
   return re.sub(r'[^A-Za-z0-9]+', '-', text).strip('-').lower() or 'melody'
 
 
-def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, formats=None,
+def write_all(melody, out_dir, stem, swing=1.0, tempo=None, soundfont=None, formats=None,
               synthesizer='auto'):
   """Writes <stem>.mid/.musicxml/.abc/.svg/.png/.wav under out_dir; returns {format: path}.
 
   `melody` is a reading.melody.Melody; MIDI and audio play its eighths with `swing` (a
-  long-short ratio, 1 straight) and its repeats played out.
+  long-short ratio, 1 straight) and its repeats played out, at `tempo` quarter notes a
+  minute (None: the melody's own tempo, else 120), which every format writes.
 
   PNG is skipped (absent from the result) when no rasterizer is installed. Each file is
   written under a temporary name and renamed into place, so a full disk or a kill leaves
@@ -352,7 +185,7 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
   atomic.make_folder(out_dir)
   base = os.path.join(out_dir, stem)
   tune = notation.layout(melody, swing)
-  score = to_score(tune)
+  tune.tempo = tempo or tune.tempo or midi_writer.DEFAULT_TEMPO
   played = notation.performance(tune)
   written = {}
   # The PNG is drawn in another process (a thread waits for it) while the MIDI, ABC and
@@ -361,7 +194,7 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
     rasterizing = None
     if {'musicxml', 'svg', 'png'} & set(formats):
       with atomic.replace_with(base + '.musicxml') as temporary:
-        write_musicxml(score, temporary)
+        musicxml_writer.write_musicxml(tune, temporary)
       written['musicxml'] = base + '.musicxml'
     if {'svg', 'png'} & set(formats):
       with atomic.replace_with(base + '.svg') as temporary:
@@ -371,15 +204,14 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=120, soundfont=None, forma
         rasterizing = pool.submit(png_bytes_elsewhere, svg)
     if 'mid' in formats:
       with atomic.replace_with(base + '.mid') as temporary:
-        midi_writer.write_midi(played, temporary, tempo, tune.title)
+        midi_writer.write_midi(tune, temporary)
       written['mid'] = base + '.mid'
     if 'abc' in formats:
-      text = abc_writer.to_abc(tune, sharps=score.parts[0].recurse().getElementsByClass(
-          key.KeySignature)[0].sharps, tempo=tempo)
+      text = abc_writer.to_abc(tune)
       written['abc'] = atomic.write_text(base + '.abc', text)
     if 'wav' in formats:
       with atomic.replace_with(base + '.wav') as temporary:
-        audio.write_wav(played, temporary, tempo=tempo,
+        audio.write_wav(played, temporary, tempo=tune.tempo,
                         soundfont=soundfont, midi_path=written.get('mid'),
                         synthesizer=synthesizer)
       written['wav'] = base + '.wav'

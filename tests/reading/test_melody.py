@@ -163,6 +163,11 @@ def test_with_rhythm_keeps_tones_bars_form_and_the_last_rest():
   assert new.pitches == melody.pitches and new.title == 'Form (jazz)'
   assert new.bars == [melody.bars[0]] * 4 + [melody.bars[0] + 1] * 3
   assert new.bar_marks == melody.bar_marks
-  # The last note sounds 1 of its 1: a final duration longer than the sound would be kept.
-  longer = melody.with_rhythm([1] * 6 + [2], sounding=[1] * 7)
-  assert longer.durations()[-1] == 2 and longer.lengths[-1] == 1
+  # The tune ends where it ended: a last note drawn short lasts, and sounds, to the end.
+  longer = melody.with_rhythm([1] * 5 + [2], sounding=[1] * 6)
+  assert longer.durations()[-1] == 3 and longer.lengths[-1] == 3
+  # ... and where the tune ended on a rest, the rest stays.
+  rest = melody_lib.parse_abc_tune(text.replace('B2:|', 'B z:|'), 'form.abc', '1', 'Form')
+  assert rest.durations()[-1] == 2 and rest.lengths[-1] == 1
+  shorter = rest.with_rhythm([1] * 5 + [fractions.Fraction(1, 2)])
+  assert shorter.durations()[-1] == 3 and shorter.lengths[-1] == 2
