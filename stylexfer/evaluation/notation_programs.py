@@ -85,8 +85,7 @@ def program_messages(program, path, node_path=None):
     if program == 'abcjs':
       return _run(['node', '-e', _ABCJS, path], scratch, _node_env(node_path))
     if program == 'mscore3':
-      env = dict(os.environ, QT_QPA_PLATFORM='offscreen', XDG_RUNTIME_DIR=scratch)
-      return _run(['mscore3', '-o', os.path.join(scratch, 'out.mscx'), path], scratch, env)
+      return convert_with_musescore(path, os.path.join(scratch, 'out.mscx'))
     if program == 'lilypond':
       converted = os.path.join(scratch, 'out.ly')
       said = _run(['musicxml2ly', '-o', converted, path], scratch)
@@ -95,6 +94,31 @@ def program_messages(program, path, node_path=None):
       return said + _run(['lilypond', '-s', '-o', os.path.join(scratch, 'out'), converted],
                          scratch)
   raise ValueError(f'unknown notation program {program!r}')
+
+
+def convert_with_musescore(source, target):
+  """Has MuseScore 3 convert a file (its format by its suffix: .mid, .musicxml, ...), as a
+  user exporting from MuseScore would; returns what it said."""
+  with tempfile.TemporaryDirectory(prefix='stylexfer-musescore-') as scratch:
+    env = dict(os.environ, QT_QPA_PLATFORM='offscreen', XDG_RUNTIME_DIR=scratch)
+    return _run(['mscore3', '-o', os.path.abspath(target), os.path.abspath(source)],
+                scratch, env)
+
+
+# Where a message says it is: file, line and column, not what it says.
+_POSITION = re.compile(r'^(?:\S+:\d+:\d+: |(?:Error|Warning) in line-char \d+-\d+ : |'
+                       r'Music Line:\d+:\d+: )')
+
+
+def _what(line):
+  return _POSITION.sub('', line).split(':  ')[0].strip()
+
+
+def not_caused_by(said, input_said):
+  """The lines of `said` (about a written file) that its input did not make the same
+  program say too: the messages the writing is to blame for."""
+  known = {_what(line) for line in input_said}
+  return [line for line in said if _what(line) not in known]
 
 
 def programs_for(path):

@@ -100,6 +100,8 @@ class Melody:
   chords: list = dataclasses.field(default_factory=list)
   # Each note's pitch as written, e.g. 'G#4', 'B-3' (music21's names); empty: unknown.
   spellings: list = dataclasses.field(default_factory=list)
+  # Meter changes the file states, by bar number: {bar: '2/4'}.
+  meters: dict = dataclasses.field(default_factory=dict)
 
   @classmethod
   def from_durations(cls, pitches, durations, time_signature='4/4', pickup=0, title='',
@@ -159,7 +161,7 @@ class Melody:
     shift = self.onsets[0] if self.onsets else 0
     return dataclasses.replace(
         melody, phrases=list(self.phrases), tempo=self.tempo, key=self.key, clef=self.clef,
-        header=list(self.header), spellings=list(self.spellings),
+        header=list(self.header), spellings=list(self.spellings), meters=dict(self.meters),
         chords=[(onset - shift, text) for onset, text in self.chords])
 
   def __len__(self):
@@ -292,7 +294,15 @@ def melody_from_score(score, source, tune_id='', title='', label='', in_place=Fa
       bar_marks=marks, end=end if end > last else None,
       tempo=_quarter_tempo(marks_of_tempo[0]) if marks_of_tempo else None,
       key=lead_sheet.Key(keys[0].sharps, getattr(keys[0], 'mode', None)) if keys else None,
-      chords=chords, spellings=[top[o][2] for o in onsets])
+      chords=chords, spellings=[top[o][2] for o in onsets], meters=_stated_meters(score))
+
+
+def _stated_meters(score):
+  """{bar number: time signature} of the bars after the first that state a meter."""
+  parts = score.parts if hasattr(score, 'parts') and score.parts else [score]
+  measures = list(parts[0].getElementsByClass('Measure'))
+  return {int(m.number): m.timeSignature.ratioString for m in measures[1:]
+          if m.timeSignature is not None}
 
 
 def _quarter_tempo(mark):
@@ -364,7 +374,8 @@ def _structure(score, onsets):
 
 def _bar_lengths(measures, starts, end):
   """Each measure's length as written: the distance to the next one (the last one: to the
-  end of the music, at least the bar before it), a pickup's padding counted in.
+  end of the music, at least the bar before it unless it is the pickup's complement), a
+  pickup's padding counted in.
 
   Offsets rather than time signatures, because music21's ABC reader drops a meter change
   inside a tune ([M:3/4]) but places the bars where they are.
@@ -375,8 +386,12 @@ def _bar_lengths(measures, starts, end):
     if i + 1 < len(measures):
       length = starts[i + 1] - starts[i] + padding
     else:
+      # The last bar is whole, or the pickup's complement where it holds just that.
       full = lengths[-1] if lengths else fraction(measure.barDuration.quarterLength)
-      length = max(end - starts[i] + padding, full)
+      held = end - starts[i] + padding
+      # A pickup is padded on its left by what its complement holds.
+      complement = fraction(measures[0].paddingLeft) if len(measures) > 1 else 0
+      length = held if complement and held == complement else max(held, full)
     lengths.append(length if length > 0 else fraction(measure.barDuration.quarterLength))
   return lengths
 
@@ -469,9 +484,31 @@ def abc_score(text):
   handlers = voices if len(voices) == 1 else [voices[0] + voice for voice in voices[1:]]
   score = stream.Score()
   for part_handler in handlers:
-    score.coreInsert(0, abcFormat.translate.abcToStreamPart(part_handler, _UnbeamedPart()))
+    part = abcFormat.translate.abcToStreamPart(part_handler, _UnbeamedPart())
+    _inline_meters(part_handler, part)
+    score.coreInsert(0, part)
   score.coreElementsChanged()
   return score
+
+
+def _inline_meters(handler, part):
+  """Puts the meter changes written inline ([M:2/4]) on their measures: music21's reader
+  parses their tokens but sets no time signature from them."""
+  if not handler.definesMeasures():
+    return
+  bars = [bar for bar in abcFormat.mergeLeadingMetaData(handler.splitByMeasure())
+          if bar.hasNotes()]
+  measures = list(part.getElementsByClass('Measure'))
+  if len(bars) != len(measures):
+    return
+  for bar, measure in zip(bars[1:], measures[1:]):
+    for token in bar.tokens:
+      stated = re.fullmatch(r'\[M:\s*(\d+/\d+)\s*\]', str(getattr(token, 'src', '')))
+      if stated:
+        try:
+          measure.timeSignature = meter.TimeSignature(stated.group(1))
+        except Exception:  # music21 refuses an odd meter: the bar keeps its length
+          pass
 
 
 def unknown_abc_keys(text):

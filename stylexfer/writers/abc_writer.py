@@ -18,6 +18,7 @@ import fractions
 import re
 
 from stylexfer.reading import lead_sheet
+from stylexfer.reading import melody as melody_lib
 from stylexfer.writers import notation
 
 Fraction = fractions.Fraction
@@ -79,11 +80,11 @@ def _header(tune, number, unit):
   return lines
 
 
-def _bar_words(pieces, pitches, tune, unit, whole_bar):
+def _bar_words(pieces, pitches, signature, unit, whole_bar):
   """One bar's notes and rests as ABC words: a beat's (or a tuplet's) notes in one word."""
   if whole_bar and not pieces[0].chords:
     return ['Z']
-  beamed = {index: group[0] for group in notation.beam_groups(pieces, tune.time_signature)
+  beamed = {index: group[0] for group in notation.beam_groups(pieces, signature)
             for index in group}
   words, tokens = [], []
   for index, (piece, (spelled, explicit)) in enumerate(zip(pieces, pitches)):
@@ -117,15 +118,16 @@ def to_abc(tune, number=1):
   """ABC text of a notation.Layout (one tune: the header, then four bars a line)."""
   all_bars = notation.bars(tune)
   meters = notation.meter_changes(tune, len(all_bars))
-  in_force = notation.meters(tune, len(all_bars))
+  in_force = notation.signatures(tune, len(all_bars))
   shortest = min((piece.written for pieces in all_bars for piece in pieces),
                  default=Fraction(1, 2))
   unit = Fraction(1, 2) if shortest >= Fraction(1, 2) else Fraction(1, 4)
   body, line = [], []
   pitches = notation.written_pitches(all_bars, tune.key.sharps, by_letter=True)
   for index, pieces in enumerate(all_bars):
-    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index), in_force[index])
-    words = _bar_words(pieces, pitches[index], tune, unit, whole_bar)
+    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index),
+                                        melody_lib.signature_length(in_force[index]))
+    words = _bar_words(pieces, pitches[index], in_force[index], unit, whole_bar)
     mark = tune.marks.get(index, {})
     last = index == len(all_bars) - 1
     opening = ''

@@ -18,6 +18,7 @@ import math
 import xml.etree.ElementTree as ET
 
 from stylexfer.reading import lead_sheet
+from stylexfer.reading import melody as melody_lib
 from stylexfer.writers import notation
 
 Fraction = fractions.Fraction
@@ -58,7 +59,7 @@ def musicxml_bytes(tune):
   """The MusicXML document of a notation.Layout, as bytes."""
   bars = notation.bars(tune)
   meters = notation.meter_changes(tune, len(bars))
-  in_force = notation.meters(tune, len(bars))
+  in_force = notation.signatures(tune, len(bars))
   divisions = math.lcm(*[piece.quarters.denominator for pieces in bars for piece in pieces],
                        *[tune.bar_length_at(i).denominator for i in range(len(bars))])
   root = ET.Element('score-partwise', version='3.1')
@@ -93,8 +94,9 @@ def musicxml_bytes(tune):
           _sub(clef, 'clef-octave-change', octave)
         if tune.tempo:
           _tempo(measure, tune)
-    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index), in_force[index])
-    beams = _beams(pieces, tune.time_signature)
+    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index),
+                                        melody_lib.signature_length(in_force[index]))
+    beams = _beams(pieces, in_force[index])
     for piece, (pitch, shown), beam in zip(pieces, pitches[index], beams):
       for text in piece.chords:
         _harmony(measure, text)
@@ -270,8 +272,8 @@ def _left_bar_line(measure, mark, before):
   if not (repeat or double or starts_ending):
     return
   line = _sub(measure, 'barline', location='left')
-  if repeat or double:
-    _sub(line, 'bar-style', 'heavy-light' if repeat else 'light-light')
+  # Every bar line names its style: MuseScore reports one without ("empty bar type").
+  _sub(line, 'bar-style', 'heavy-light' if repeat else 'light-light' if double else 'regular')
   if starts_ending:
     number = mark['ending']
     _sub(line, 'ending', f'{number}.', number=number, type='start')
@@ -284,12 +286,17 @@ def _right_bar_line(measure, mark, after, last):
   ends_ending = mark.get('ending') and mark.get('ending') != after.get('ending')
   style = ('light-heavy' if repeat or last or mark.get('right') == 'final'
            else 'light-light' if mark.get('right') == 'double' else None)
-  if not (style or ends_ending):
-    return
-  line = _sub(measure, 'barline', location='right')
-  if style:
-    _sub(line, 'bar-style', style)
   if ends_ending:
+    # The ending closes in a bar line of its own, before the repeat sign's: LilyPond's
+    # musicxml2ly reads the two from one bar line in the wrong order and leaves the
+    # repeat sign inside the first ending.
+    line = _sub(measure, 'barline', location='right')
+    _sub(line, 'bar-style', style if style and not repeat else 'regular')
     _sub(line, 'ending', number=mark['ending'], type='stop' if repeat else 'discontinue')
-  if repeat:
-    _sub(line, 'repeat', direction='backward')
+    if not repeat:
+      return
+  if style:
+    line = _sub(measure, 'barline', location='right')
+    _sub(line, 'bar-style', style)
+    if repeat:
+      _sub(line, 'repeat', direction='backward')

@@ -52,6 +52,7 @@ class Layout:
   header: list = None       # [(name, text)]: composer, rhythm, origin, ...
   chords: list = None       # [(quarter notes from the first bar line, text)]
   spellings: list = None    # each note's written name ('G#4'), or None where unknown
+  meters: dict = None       # bar index -> time signature where the input changes meter
 
   def __post_init__(self):
     self.pitches = [int(p) for p in self.pitches]
@@ -66,6 +67,7 @@ class Layout:
     self.bar_lengths = [max(step, round(melody_lib.fraction(b) / step) * step)
                         for b in self.bar_lengths or []]
     self.marks = dict(self.marks or {})
+    self.meters = dict(self.meters or {})
     self.pickup = (round(melody_lib.fraction(self.pickup) / step) * step) % self.bar_length_at(0)
     if self.key is None:
       self.key = lead_sheet.key_for(self.pitches, self.durations)
@@ -443,31 +445,40 @@ def _tie(written, spellings):
 
 
 def meter_changes(tune, count):
-  """{bar index: time signature} where the bars take another length.
+  """{bar index: time signature} where the meter changes.
 
-  A single bar shorter than the meter (a pickup's complement before a repeat, the last
-  bar) stays an incomplete bar of the meter around it; a bar longer than the meter, or a
-  run of two shorter ones, is a new meter.
+  Where the input says (tune.meters), its meters. Elsewhere by the bars' lengths: a single
+  bar shorter than the meter (a pickup's complement before a repeat, the last bar) stays
+  an incomplete bar of the meter around it; a bar longer than the meter, or a run of two
+  shorter ones, is a new meter.
   """
-  changes, current = {}, tune.bar_length
+  changes, current, signature = {}, tune.bar_length, tune.time_signature
   for index in range(1, count):
     length = tune.bar_length_at(index)
     following = tune.bar_length_at(index + 1) if index + 1 < count else None
-    if length > current or (length < current and following == length):
-      changes[index] = signature_of(length, tune.time_signature)
+    stated = tune.meters.get(index)
+    if stated and stated != signature and melody_lib.signature_length(stated) >= length:
+      changes[index] = signature = stated
+      current = melody_lib.signature_length(stated)
+    elif length > current or (length < current and following == length):
+      changes[index] = signature = signature_of(length, tune.time_signature)
       current = length
   return changes
 
 
-def meters(tune, count):
-  """The bar length of the meter in force at each of `count` bars."""
+def signatures(tune, count):
+  """The time signature in force at each of `count` bars."""
   changes = meter_changes(tune, count)
-  in_force, current = [], tune.bar_length
+  in_force, current = [], tune.time_signature
   for index in range(count):
-    if index in changes:
-      current = tune.bar_length_at(index)
+    current = changes.get(index, current)
     in_force.append(current)
   return in_force
+
+
+def meters(tune, count):
+  """The bar length of the meter in force at each of `count` bars."""
+  return [melody_lib.signature_length(signature) for signature in signatures(tune, count)]
 
 
 def signature_of(length, like='4/4'):
@@ -638,6 +649,8 @@ def layout(melody, swing=1.0):
   first = melody.bars[0] if melody.bars else 0
   marks = {number - first: mark for number, mark in melody.bar_marks.items()
            if number >= first}
+  meters = {number - first: meter for number, meter in melody.meters.items()
+            if number > first}
   durations = melody.durations()
   sounding = [min(length, duration) for length, duration in zip(melody.lengths, durations)]
   # Chords stand where they stood from the first note, which starts `pickup` into bar 0.
@@ -646,4 +659,4 @@ def layout(melody, swing=1.0):
   return Layout(melody.pitches, durations, melody.time_signature, pickup, melody.title,
                 sounding=sounding, bar_lengths=list(bar_lengths), marks=marks, swing=swing,
                 tempo=melody.tempo, key=melody.key, clef=melody.clef, header=melody.header,
-                chords=chords, spellings=melody.spellings)
+                chords=chords, spellings=melody.spellings, meters=meters)
