@@ -1,7 +1,7 @@
 """Held-out melodies for the evaluation, and Rendition: a tune's pitches with one rhythm.
 
 Records of the TFDS `melodies` data become stylexfer.reading.melody.Melody objects (what
-restyle_melody reads), with onsets rebuilt from each note's bar and position in it, so a
+the restyle signatures read), with onsets rebuilt from each note's bar and position in it, so a
 Melody's durations are the ones the corpus was read with. Every melody that is measured,
 real, restyled or generated, is a Rendition: its pitches, the rhythm being measured, and
 the bars of the input it came from (each note's 0-based bar index, every bar's length),
@@ -69,6 +69,7 @@ class Rendition:
   first_position: Fraction  # the first note's onset within its bar
   time_signature: str = '4/4'
   original: list = None    # the input's durations, where this rhythm replaced them
+  written: object = None   # the reading.melody.Melody as the writers write it, if made
 
   def __len__(self):
     return len(self.pitches)

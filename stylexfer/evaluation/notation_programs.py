@@ -7,6 +7,7 @@ MuseScore 3 (`mscore3`, converting it to its own format) and LilyPond (`musicxml
 progress lines: a file a musician can open without a message gives none.
 """
 
+import concurrent.futures
 import os
 import re
 import shutil
@@ -135,3 +136,30 @@ def messages(path, node_path=None):
   """{program: [lines]} for every program that reads the file's format."""
   return {program: program_messages(program, path, node_path)
           for program in programs_for(path)}
+
+
+def acceptance(files, inputs=None, node_path=None, workers=2):
+  """{kind: {program: share of files it reads without a message}} over files by kind.
+
+  `files` maps a kind ('restyled:folk>jazz@1 MusicXML', ...) to paths; `inputs` maps a
+  path to the file it was written from, whose own messages are then not counted against
+  it (a second share, under '<program> (not from the input)').
+  """
+  inputs = inputs or {}
+  jobs = [(kind, path, program) for kind, paths in files.items() for path in paths
+          for program in programs_for(path)]
+  with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    said = list(pool.map(lambda job: program_messages(job[2], job[1], node_path), jobs))
+    before = {}
+    for (_, path, program), lines in zip(jobs, said):
+      if lines and path in inputs and (inputs[path], program) not in before:
+        before[inputs[path], program] = program_messages(program, inputs[path], node_path)
+  shares = {}
+  for (kind, path, program), lines in zip(jobs, said):
+    found = shares.setdefault(kind, {})
+    found.setdefault(program, []).append(not lines)
+    if path in inputs:
+      own = not_caused_by(lines, before.get((inputs[path], program), [])) if lines else []
+      found.setdefault(f'{program} (not from the input)', []).append(not own)
+  return {kind: {program: sum(clean) / len(clean) for program, clean in found.items()}
+          for kind, found in shares.items()}

@@ -10,6 +10,7 @@ import math
 import os
 
 from stylexfer.evaluation import histograms
+from stylexfer.evaluation import notation_check
 from stylexfer.evaluation import plots
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import suite
@@ -215,6 +216,8 @@ def markdown(results, drawn, command=''):
                     'durations changed', 'notes in their bars', 'short notes in runs'],
                    rows), '']
 
+  out += _lead_sheets(results) + _notation_programs(results)
+
   out += ['## Novelty', '',
           'Longest run of consecutive tokens each melody shares with the training melodies '
           "(intervals: the pitch genre's; durations: the rhythm genre's; notes: both "
@@ -238,6 +241,44 @@ def markdown(results, drawn, command=''):
           _table(['step', 'seconds'], [[k, v] for k, v in results.get('timing', {}).items()]),
           '']
   return '\n'.join(out)
+
+
+def _lead_sheets(results):
+  """What a copyist would correct in the written files, per 100 notes, and what they lost."""
+  if not results.get('notation'):
+    return []
+  rows = []
+  for key, found in results['notation'].items():
+    set_id, _, strength = key.partition('@')
+    label = results['sets'][set_id]['label'] + (f' at {strength}' if strength else '')
+    rows.append([label, found['files'], found['notes']]
+                + [_number(found['per_100_notes'][name], 2)
+                   for name in notation_check.DEFECTS]
+                + [_share(max(found['files_with'].values(), default=0))])
+  return ['## Lead sheets: what a copyist would correct', '',
+          'Each restyle and generated melody as the programs write it (MusicXML), read as a '
+          'copyist reads it (stylexfer/evaluation/notation_check.py): each defect per 100 '
+          "notes, and the largest share of files that lost something of their input (clef, "
+          'title, composer, tempo, key, chord symbols, ending labels). Restyles are compared '
+          'with their input as written back; 0 everywhere is the target.', '',
+          _table(['set', 'files', 'notes'] + list(notation_check.DEFECTS)
+                 + ['files that lost something'], rows), '']
+
+
+def _notation_programs(results):
+  """The share of written files each notation program reads without a message."""
+  found = results.get('notation_programs')
+  if not found:
+    return []
+  programs = sorted({program for shares in found.values() for program in shares},
+                    key=lambda p: (p.split(' ')[0] not in ('abc2midi', 'abcm2ps', 'abcjs'), p))
+  rows = [[kind] + [_share(shares[p]) if p in shares else '' for p in programs]
+          for kind, shares in found.items()]
+  return ['## The written files in the programs musicians use', '',
+          'The share of files each program reads without a message (abc2midi, abcm2ps and '
+          'abcjs for ABC; MuseScore 3 and LilyPond for MusicXML); for restyles, also the '
+          'share once the messages that the input as written back draws too are set aside.',
+          '', _table(['files'] + programs, rows), '']
 
 
 def _headlines(results):

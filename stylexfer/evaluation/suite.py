@@ -17,7 +17,10 @@ weigh alike; structure and the classifiers' judgement read whole melodies.
 
 import dataclasses
 import fractions
+import itertools
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -27,10 +30,15 @@ from stylexfer.evaluation import coherence
 from stylexfer.evaluation import data
 from stylexfer.evaluation import histograms
 from stylexfer.evaluation import mgeval
+from stylexfer.evaluation import notation_check
+from stylexfer.evaluation import notation_programs
 from stylexfer.evaluation import novelty
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import structure
 from stylexfer.evaluation import transfer
+from stylexfer.writers import abc_writer
+from stylexfer.writers import musicxml_writer
+from stylexfer.writers import notation
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -47,6 +55,10 @@ class Options:
   folds: int = 5
   seed: int = 0
   progress: bool = True
+  # Hand every written file to the notation programs (stylexfer.evaluation.
+  # notation_programs): minutes, and the programs must be installed.
+  notation_programs: bool = False
+  node_path: str = None        # where Node finds abcjs (NODE_PATH), for those checks
 
 
 def real_id(genre):
@@ -178,6 +190,12 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
                           for set_id, renditions in sets.items()}
   results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'])
 
+  clock.step('lead sheets: what a copyist would correct')
+  results['notation'] = _notation(sets, by_strength, held_out, clock)
+  if options.notation_programs:
+    clock.step('the written files in abc2midi, abcm2ps, abcjs, MuseScore and LilyPond')
+    results['notation_programs'] = _notation_programs(sets, by_strength, held_out, options)
+
   clock.step('novelty against the training melodies')
   results['novelty'] = _novelty(excerpts, records, genres, clock)
 
@@ -279,6 +297,62 @@ def _strength_curve(by_strength, rhythm_judge, pitch_judge):
     for name in ('changed', 'in_bars', 'repeated_kept', 'short_in_runs'):
       curve[name].append(summary[name])
   return curves
+
+
+def _notation(sets, by_strength, held_out, clock):
+  """notation_check summaries of the written restyles (each strength's set at 1 and 0.5,
+  against its input as written back) and of the generated melodies."""
+  found = {}
+  chosen = [(f'{restyled_id(source, target)}@{strength:g}', renditions, held_out[source])
+            for (source, target, strength), renditions in by_strength.items()
+            if strength in (0.5, 1.0)]
+  chosen += [(set_id, renditions, None) for set_id, renditions in sets.items()
+             if set_id.startswith('generated:') and renditions[0].written is not None]
+  for key, renditions, inputs in chosen:
+    found[key] = notation_check.summarize([
+        notation_check.check_melody(r.written, inputs[n] if inputs else None)
+        for n, r in enumerate(clock.bar(f'lead sheets {key}')(renditions))])
+  return found
+
+
+def _notation_programs(sets, by_strength, held_out, options):
+  """notation_programs.acceptance of every written file, ABC and MusicXML: the held-out
+  melodies as written back (the `.before` copies), their restyles at 1 and 0.5 (whose
+  messages the `.before` copy draws too are told apart), the generated melodies."""
+  with tempfile.TemporaryDirectory(prefix='stylexfer-written-') as folder:
+    files, inputs, names = {}, {}, itertools.count()
+
+    def add(kind, melody, input_files=None):
+      written = _write(melody, folder, str(next(names)))
+      for fmt, path in written.items():
+        files.setdefault(f'{kind} {fmt}', []).append(path)
+        if input_files:
+          inputs[path] = input_files[fmt]
+      return written
+
+    before = {(source, n): add(f'{real_id(source)} as written back', melody)
+              for source, held in held_out.items() for n, melody in enumerate(held)}
+    for (source, target, strength), renditions in by_strength.items():
+      if strength in (0.5, 1.0):
+        for n, rendition in enumerate(renditions):
+          add(f'{restyled_id(source, target)}@{strength:g}', rendition.written,
+              before[source, n])
+    for set_id, renditions in sets.items():
+      if set_id.startswith('generated:') and renditions[0].written is not None:
+        for rendition in renditions:
+          add(set_id, rendition.written)
+    return notation_programs.acceptance(files, inputs, options.node_path)
+
+
+def _write(melody, folder, stem):
+  """{'ABC': path, 'MusicXML': path} of a melody written under `folder`."""
+  tune = notation.layout(melody)
+  paths = {'ABC': os.path.join(folder, stem + '.abc'),
+           'MusicXML': os.path.join(folder, stem + '.musicxml')}
+  with open(paths['ABC'], 'w', encoding='utf-8') as f:
+    f.write(abc_writer.to_abc(tune))
+  musicxml_writer.write_musicxml(tune, paths['MusicXML'])
+  return paths
 
 
 def _novelty(excerpts, records, genres, clock):

@@ -32,37 +32,43 @@ def combination(pitch_genre, rhythm_genre, models, count=100, length=128,
   """Renditions of `count` generated melodies: pitch_genre's tones, rhythm_genre's rhythm.
 
   With `merged` (a SavedModel of the two genres) its generate_notes writes them; otherwise
-  the pitch genre's model generates and, for another rhythm genre, that genre's model
-  restyles every note (strength 1, seed + n for melody n) within the bars the pitch
-  model's rhythm laid out, as stylexfer-generate does.
+  as stylexfer-generate writes them: the pitch genre's model draws, and the rhythm genre's
+  model (the same one, or another) redraws every duration within the drawn bars. Each
+  keeps the drawn bars to be measured against and the Melody written (`written`).
   """
   first_pitch = client.FIRST_PITCH.get(pitch_genre, 67)
-  source = merged if merged is not None else models[pitch_genre]
-  notes = generate_notes(source, count, length, first_pitch, sampling)
+  if merged is not None:
+    notes = generate_notes(merged, count, length, first_pitch, sampling)
+    renditions = []
+    for n, (pitches, durations) in enumerate(progress(notes)):
+      signature = client.choose_time_signature(rhythm_genre,
+                                               [data.exact(d) for d in durations])
+      melody = data.melody_of_notes(pitches, durations, signature,
+                                    f'{pitch_genre}-{rhythm_genre}-{sampling.seed}-{n + 1}')
+      renditions.append(dataclasses.replace(data.rendition(melody), written=melody))
+    return renditions
+  drawn = client.drawn_melodies(models[pitch_genre], count, length, first_pitch, rhythm_genre,
+                                sampling.temperature, sampling.top_p, sampling.seed)
   renditions = []
-  for n, (pitches, durations) in enumerate(progress(notes)):
-    tune_id = f'{pitch_genre}-{rhythm_genre}-{sampling.seed}-{n + 1}'
-    own_rhythm = merged is not None or pitch_genre == rhythm_genre
-    signature = client.choose_time_signature(
-        rhythm_genre if own_rhythm else pitch_genre, [data.exact(d) for d in durations])
-    melody = data.melody_of_notes(pitches, durations, signature, tune_id)
-    if own_rhythm:
-      renditions.append(data.rendition(melody))
-    else:
-      new = client.restyle_melody(models[rhythm_genre], melody, strength=1.0,
-                                  temperature=sampling.temperature, top_p=sampling.top_p,
-                                  seed=sampling.seed + n)
-      renditions.append(data.rendition(melody, new))
+  for n, melody in enumerate(progress(drawn)):
+    melody.tune_id = f'{pitch_genre}-{rhythm_genre}-{sampling.seed}-{n + 1}'
+    written, = client.rhythm_in_bars(models[rhythm_genre], [melody], sampling.temperature,
+                                     sampling.top_p, sampling.seed + n)
+    renditions.append(dataclasses.replace(data.rendition(melody, written.durations()),
+                                          written=written))
   return renditions
 
 
 def restyle_set(saved_model, melodies, strength=1.0, sampling=Sampling(), progress=iter,
                 structure='bars'):
-  """Renditions of held-out Melodies restyled by a model (seed + n for melody n)."""
+  """Renditions of held-out Melodies restyled by a model (seed + n for melody n), each
+  with the Melody written (`written`)."""
   renditions = []
   for n, melody in enumerate(progress(melodies)):
-    new = client.restyle_melody(saved_model, melody, strength=strength,
-                                temperature=sampling.temperature, top_p=sampling.top_p,
-                                seed=sampling.seed + n, structure=structure)
-    renditions.append(data.rendition(melody, new))
+    new, sounding = client.restyle_durations(
+        saved_model, melody.pitches, melody.durations(), strength, sampling.temperature,
+        sampling.top_p, sampling.seed + n,
+        form=melody.form() if structure == 'bars' else None)
+    renditions.append(dataclasses.replace(data.rendition(melody, new),
+                                          written=melody.with_rhythm(new, sounding)))
   return renditions

@@ -70,6 +70,12 @@ def define_flags(flag_values=flags.FLAGS):
   flags.DEFINE_integer('folds', 5, 'Cross-validation folds of the genre classifiers.',
                        **define)
   flags.DEFINE_boolean('progress', True, 'Show progress bars on stderr.', **define)
+  flags.DEFINE_boolean('notation_programs', False, 'Also hand every written ABC and MusicXML '
+                       'file to abc2midi, abcm2ps, abcjs, MuseScore 3 and LilyPond and report '
+                       'the share each reads without a message (minutes; bash .ci/run '
+                       'installs them).', **define)
+  flags.DEFINE_string('node_path', None, 'Where Node finds abcjs for --notation_programs '
+                      '(NODE_PATH; .ci/abcjs/node_modules in a checkout).', **define)
 
 
 def _options(f):
@@ -87,7 +93,7 @@ def _options(f):
   return suite.Options(
       count=f.count, length=f.length, max_melodies=f.max_melodies, strengths=strengths,
       sampling=transfer.Sampling(f.temperature, f.top_p, f.seed), folds=f.folds, seed=f.seed,
-      progress=f.progress)
+      progress=f.progress, notation_programs=f.notation_programs, node_path=f.node_path)
 
 
 

@@ -16,7 +16,6 @@ Generated melodies start on the downbeat (no pickup). Pitches that wander out of
 range an instrument plays (an untrained model can) are folded by octaves into MIDI 36..96.
 """
 
-import math
 import os
 import sys
 
@@ -27,7 +26,6 @@ from music21 import meter
 
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
-from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import loading
 
 PROGRAM = 'stylexfer-generate'
@@ -81,27 +79,16 @@ def generate_tunes(f, out=None):
   rhythm_path = loading.find_model(rhythm, f.models_dir)
   pitch_model = loading.load(pitch_path)
   rhythm_model = pitch_model if rhythm_path == pitch_path else loading.load(rhythm_path)
-  melodies = client.generate_notes(pitch_model, f.count, f.length, first_pitch,
-                                   f.temperature, f.top_p, f.seed)
+  label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
+  melodies = client.generate_melodies(pitch_model, rhythm_model, f.count, f.length, first_pitch,
+                                      rhythm, f.temperature, f.top_p, f.seed,
+                                      f.time_signature, label.capitalize())
   written = []
-  for n, (pitches, durations, _) in enumerate(melodies):
-    signature = f.time_signature or client.choose_time_signature(rhythm, durations)
-    # The rhythm model redraws every duration within the bars the drawn rhythm fills, as
-    # a restyle does: notes keep their bars and land where a score writes them.
-    drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
-    # A tune without a pickup ends at a bar line: its last bar is whole.
-    bar = melody_lib.signature_length(signature)
-    drawn.end = math.ceil(drawn.end / bar) * bar
-    durations, sounding = client.restyle_durations(
-        rhythm_model, pitches, durations, 1.0, f.temperature, f.top_p, f.seed + n,
-        form=drawn.form())
-    label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
-    melody = drawn.with_rhythm(durations, sounding,
-                               title=f'{label.capitalize()} {f.seed}-{n + 1}')
+  for n, melody in enumerate(melodies):
     files = common.write_melody(melody, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f,
                                 common.swing_of(f, rhythm))
     written.append(files)
-    print(f'{melody.title}: {len(pitches)} notes, {signature}: ' +
+    print(f'{melody.title}: {len(melody)} notes, {melody.time_signature}: ' +
           ' '.join(files[k] for k in sorted(files)), file=out)
   print(f'models: {pitch_path}' + (f' + {rhythm_path}' if rhythm_path != pitch_path else ''),
         file=out)

@@ -159,8 +159,11 @@ class Melody:
         self.title if title is None else title, sounding, list(bar_lengths),
         self.bar_marks, self.bars[0] if self.bars else 0, self.source, self.tune_id)
     shift = self.onsets[0] if self.onsets else 0
+    # A melody whose file states no key is written in the one its own rhythm suggests, in
+    # every copy: a new rhythm does not move the key signature.
+    key = self.key or lead_sheet.key_for(self.pitches, self.durations())
     return dataclasses.replace(
-        melody, phrases=list(self.phrases), tempo=self.tempo, key=self.key, clef=self.clef,
+        melody, phrases=list(self.phrases), tempo=self.tempo, key=key, clef=self.clef,
         header=list(self.header), spellings=list(self.spellings), meters=dict(self.meters),
         chords=[(onset - shift, text) for onset, text in self.chords])
 

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylexfer.dataset import windows
+from stylexfer.reading import melody as melody_lib
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 
@@ -67,19 +68,6 @@ def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature
           _sounding(outputs['sounding_lengths'][0].numpy()))
 
 
-def restyle_melody(saved_model, melody, strength=1.0, temperature=1.0, top_p=1.0, seed=0,
-                   structure='bars', push=0.0, like=None):
-  """New inter-onset durations (Fractions) for a melody.Melody from a SavedModel.
-
-  structure='bars' keeps every note in the bar it had (repeated bars keep one rhythm);
-  'free' draws the rhythm without the bars. `like` is a melody.Melody to imitate.
-  """
-  return restyle_durations(
-      saved_model, melody.pitches, melody.durations(), strength, temperature, top_p, seed,
-      like=like and (like.pitches, like.durations()),
-      form=melody.form() if structure == 'bars' else None, push=push)[0]
-
-
 def fold_pitches(pitches, lowest=LOWEST, highest=HIGHEST):
   """Pitches moved by octaves into [lowest, highest]."""
   folded = []
@@ -116,6 +104,52 @@ def generate_notes(saved_model, count, length, first_pitch, temperature=1.0, top
   return [(fold_pitches(outputs['pitches'][n]),
            [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][n]],
            _sounding(outputs['sounding_lengths'][n])) for n in range(count)]
+
+
+def drawn_melodies(pitch_model, count, length, first_pitch, rhythm_genre, temperature=1.0,
+                   top_p=1.0, seed=0, time_signature=None):
+  """`count` Melodies as a model's generate_notes draws them, laid into bars.
+
+  The time signature is `time_signature`, else chosen from the drawn rhythm for
+  `rhythm_genre` (choose_time_signature); a tune starts on a downbeat and ends at a bar
+  line (its last bar whole).
+  """
+  melodies = []
+  for pitches, durations, _ in generate_notes(pitch_model, count, length, first_pitch,
+                                              temperature, top_p, seed):
+    signature = time_signature or choose_time_signature(rhythm_genre, durations)
+    drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
+    bar = melody_lib.signature_length(signature)
+    drawn.end = -(-drawn.end // bar) * bar
+    melodies.append(drawn)
+  return melodies
+
+
+def rhythm_in_bars(rhythm_model, drawn, temperature=1.0, top_p=1.0, seed=0, title=''):
+  """Drawn melodies with every duration redrawn by a rhythm model in their bars.
+
+  Strength 1, seed + n for melody n, as a restyle: every note keeps the bar the drawn
+  rhythm put it in and starts where a score writes an onset. Melody n is titled
+  '<title> <seed>-<n + 1>'.
+  """
+  melodies = []
+  for n, melody in enumerate(drawn):
+    new, sounding = restyle_durations(rhythm_model, melody.pitches, melody.durations(), 1.0,
+                                      temperature, top_p, seed + n, form=melody.form())
+    melodies.append(melody.with_rhythm(new, sounding, title=f'{title} {seed}-{n + 1}'.strip()))
+  return melodies
+
+
+def generate_melodies(pitch_model, rhythm_model, count, length, first_pitch, rhythm_genre,
+                      temperature=1.0, top_p=1.0, seed=0, time_signature=None, title=''):
+  """`count` new Melodies: the pitch model's tones, the rhythm model's rhythm, in bars.
+
+  The pitch model draws tones and a rhythm (drawn_melodies); the rhythm model, the same
+  or another genre's, redraws the rhythm within the drawn bars (rhythm_in_bars).
+  """
+  drawn = drawn_melodies(pitch_model, count, length, first_pitch, rhythm_genre, temperature,
+                         top_p, seed, time_signature)
+  return rhythm_in_bars(rhythm_model, drawn, temperature, top_p, seed, title)
 
 
 def choose_time_signature(rhythm, durations):

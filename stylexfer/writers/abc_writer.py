@@ -28,6 +28,7 @@ _BARS_PER_LINE = 4
 # the line short: engravers are asked to break the lines themselves (an abcm2ps format
 # directive; other readers pass over '%%' lines they do not know).
 _LAYOUT = '%%continueall 1'
+_MOST_IN_GROUP = 9
 _MODES = {'major': '', 'minor': 'm', 'dorian': 'dor', 'phrygian': 'phr', 'lydian': 'lyd',
           'mixolydian': 'mix', 'aeolian': 'aeo', 'ionian': 'ion', 'locrian': 'loc'}
 
@@ -86,13 +87,18 @@ def _bar_words(pieces, pitches, signature, unit, whole_bar):
     return ['Z']
   beamed = {index: group[0] for group in notation.beam_groups(pieces, signature)
             for index in group}
-  words, tokens = [], []
+  words, tokens, left = [], [], 0
   for index, (piece, (spelled, explicit)) in enumerate(zip(pieces, pitches)):
     # A chord symbol stands before the tuplet group it opens, as before a note.
     token = ''.join(f'"{chord}"' for chord in piece.chords)
     if piece.tuplet == 'start':
-      size = next(k for k, later in enumerate(pieces[index:], 1) if later.tuplet == 'stop')
+      left = next(k for k, later in enumerate(pieces[index:], 1) if later.tuplet == 'stop')
+    if piece.tuplet and left and (piece.tuplet == 'start' or left % _MOST_IN_GROUP == 0):
+      # abcjs reads one digit of a group's note count: a beat of more notes is written
+      # as groups of at most nine, with the same ratio and so the same times.
+      size = left % _MOST_IN_GROUP or _MOST_IN_GROUP
       token += f'(3:2:{size}'
+    left -= 1 if piece.tuplet else 0
     if piece.pitch is None:
       token += 'z' + _length(piece.written, unit)
     else:

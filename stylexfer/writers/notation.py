@@ -69,6 +69,7 @@ class Layout:
     self.marks = dict(self.marks or {})
     self.meters = dict(self.meters or {})
     self.pickup = (round(melody_lib.fraction(self.pickup) / step) * step) % self.bar_length_at(0)
+    self.sounding = written_rests(self.durations, self.sounding, self.pickup)
     if self.key is None:
       self.key = lead_sheet.key_for(self.pitches, self.durations)
     self.clef = lead_sheet.clef_for(self.pitches, self.clef)
@@ -99,6 +100,32 @@ class Layout:
   def quarters(self):
     """Length from the first onset to the end of the last note, in quarter notes."""
     return sum(self.durations, Fraction(0))
+
+
+# The shortest rest a lead sheet writes between notes: a shorter silence is articulation
+# (a performed melody's gap before the next note), written as part of the note.
+SHORTEST_REST = Fraction(1, 4)
+
+
+def written_rests(durations, sounding, pickup=0):
+  """How long each note is written to sound: a rest after it only where a score writes one.
+
+  A silence shorter than SHORTEST_REST is written as part of the note; a longer rest
+  starts on a 16th or on a triplet eighth of its beat, the nearer one (a performed gap
+  from MIDI or WJazzD ends anywhere), and stays SHORTEST_REST long at least.
+  """
+  written, onset = [], Fraction(pickup)
+  for duration, sound in zip(durations, sounding):
+    if duration - sound < SHORTEST_REST:
+      sound = duration
+    else:
+      end = onset + sound
+      candidates = [grid * round(end / grid) for grid in (Fraction(1, 4), Fraction(1, 3))]
+      end = min(candidates, key=lambda place: (abs(place - end), place.denominator))
+      sound = min(max(end - onset, Fraction(1, 24)), duration - SHORTEST_REST)
+    written.append(sound)
+    onset += duration
+  return written
 
 
 def _checked_spelling(name, midi):

@@ -129,6 +129,18 @@ def test_the_report_is_written_for_tiny_models(tiny_exports, fixture_records, mo
   # The untrained heads draw from every 24th of a beat; restyles land where scores write.
   for direction in ('folk>jazz', 'jazz>folk'):
     assert results['structure'][f'restyled:{direction}']['written'] == 1
+  # The written restyles and generated melodies: no bracket over more than its beat, no
+  # tie over a repeat sign, no bar shorter than its input's, a clef, nothing lost.
+  assert set(results['notation']) == {
+      'restyled:folk>jazz@1', 'restyled:jazz>folk@1', 'generated:folk/folk',
+      'generated:folk/jazz', 'generated:jazz/folk', 'generated:jazz/jazz'}
+  for found in results['notation'].values():
+    assert found['files'] == 3 and found['notes'] > 0
+    for name in ('tuplet bracket over more than its beat', 'tie out of the last bar',
+                 'tie over a repeat sign, an ending or a double bar',
+                 "bar shorter than the input's"):
+      assert found['per_100_notes'][name] == 0, name
+    assert all(share == 0 for share in found['files_with'].values()), found['files_with']
   # Real held-out melodies come from the training corpora's style, not from training.
   assert results['novelty']['real:folk']['notes']['mean_novelty'] < 1
   assert results['quality']['jazz']['lstm']['duration']['tokens'] > 0
@@ -136,7 +148,8 @@ def test_the_report_is_written_for_tiny_models(tiny_exports, fixture_records, mo
     text = f.read()
   for heading in ('Model quality', 'The judges', 'Transfer judged independently',
                   'Histograms against the real corpora', 'Coherence', 'Structure',
-                  'Strength curve', 'Novelty', 'Before and after'):
+                  'Strength curve', 'Lead sheets: what a copyist would correct', 'Novelty',
+                  'Before and after'):
     assert f'## {heading}' in text
   assert text.index('## The judges') < text.index('## Transfer judged independently')
 

@@ -217,3 +217,22 @@ def test_the_midi_file_carries_the_meters_the_key_and_the_tempo(tmp_path):
   assert read.flatten().getElementsByClass(tempo.MetronomeMark)[0].number == 84
   back = melody_lib.read_melody(path)
   assert (back.time_signature, back.beats[0], back.tempo) == ('3/4', 2, 84)
+
+
+def test_abc_tuplet_groups_hold_at_most_nine_notes_and_keep_their_times():
+  # 64th-note triplets, twelve to a half beat: abcjs reads one digit of a group's count.
+  tune = notation.Layout([60 + i % 12 for i in range(25)], [Fraction(1, 24)] * 24 + [3],
+                         '4/4')
+  text = abc_writer.to_abc(tune)
+  counts = [int(n) for n in re.findall(r'\(3:2:(\d+)', text)]
+  assert max(counts) <= 9 and sum(counts) == 24
+  back = melody_lib.parse_abc_tune(text, 'x.abc', '1', 'x')
+  assert back.durations()[:-1] == tune.durations[:-1]
+
+
+def test_a_performed_gap_is_part_of_the_note_and_a_rest_starts_where_a_score_writes_one():
+  # Gaps of a 24th (a performance) vanish; a rest 3/8 into a beat moves to its third.
+  sounding = notation.written_rests([Fraction(1, 2), Fraction(1, 2), Fraction(2)],
+                                    [Fraction(11, 24), Fraction(5, 12), Fraction(3, 8)])
+  assert sounding == [Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)]
+  assert notation.written_rests([Fraction(1)], [Fraction(1, 4)]) == [Fraction(1, 4)]
