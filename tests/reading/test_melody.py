@@ -1,3 +1,4 @@
+import dataclasses
 import fractions
 import os
 
@@ -5,6 +6,7 @@ from music21 import converter
 from music21 import corpus
 import pytest
 
+from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
 import fixtures
 
@@ -111,13 +113,17 @@ _TRANSLATOR_TUNES = [
 @pytest.mark.parametrize('text', _TRANSLATOR_TUNES + [
     text for _, _, text in melody_lib.split_abc(fixtures.ABC_TUNES)[:2]])
 def test_abc_reader_reads_what_music21_converter_reads(text):
-  """The unbeamed ABC reader gives exactly the melody of music21's full converter."""
+  """The unbeamed ABC reader gives exactly the melody of music21's full converter, on the
+  text as music21 reads it right (lead_sheet.readable_abc), and adds what the converter
+  drops: the header fields and clef of the text, the meters written inline."""
   fast = melody_lib.parse_abc_tune(text, 'tune.abc', '1', 'T')
-  score = converter.parse(text, format='abc')
+  score = converter.parse(lead_sheet.readable_abc(text), format='abc')
   full = melody_lib.melody_from_score(score, 'tune.abc', tune_id='tune.abc#X:1', title='T')
   fast.warnings = full.warnings = []
-  assert fast == full
+  assert fast == dataclasses.replace(full, header=lead_sheet.abc_header(text),
+                                     clef=lead_sheet.abc_clef(text), meters=fast.meters)
   assert fast.pitches and fast.bar_lengths
+  assert fast.meters == ({fast.bars[-3]: '2/4'} if 'T:Endings' in text else {})
 
 
 def test_abc_reader_reads_oneills_as_music21_converter_does():
@@ -171,3 +177,42 @@ def test_with_rhythm_keeps_tones_bars_form_and_the_last_rest():
   assert rest.durations()[-1] == 2 and rest.lengths[-1] == 1
   shorter = rest.with_rhythm([1] * 5 + [fractions.Fraction(1, 2)])
   assert shorter.durations()[-1] == 3 and shorter.lengths[-1] == 2
+
+
+def _midi_file(path, notes, ticks=480):
+  """A one-track MIDI file of (onset, length, pitch) in quarter notes, as a keyboard
+  records them (lengths may overlap the next note)."""
+  from music21 import midi  # pylint: disable=g-import-not-at-top
+  track = midi.MidiTrack(1)
+  events = sorted([(int(on * ticks), 1, p, 90) for on, _, p in notes] +
+                  [(int((on + length) * ticks), 0, p, 0) for on, length, p in notes])
+  now = 0
+  for tick, _, pitch, velocity in events:
+    track.events.append(midi.DeltaTime(track, time=tick - now))
+    event = midi.MidiEvent(track, type=midi.ChannelVoiceMessages.NOTE_ON, channel=1)
+    event.pitch, event.velocity = pitch, velocity
+    track.events.append(event)
+    now = tick
+  end = midi.MidiEvent(track, type=midi.MetaEvents.END_OF_TRACK)
+  end.data = b''
+  track.events += [midi.DeltaTime(track, time=0), end]
+  track.updateEvents()
+  song = midi.MidiFile()
+  song.ticksPerQuarterNote = ticks
+  song.tracks.append(track)
+  with open(path, 'wb') as f:
+    f.write(song.writestr())
+  return str(path)
+
+
+def test_midi_as_keyboards_record_it_is_one_line_on_the_written_grid(tmp_path):
+  # Legato: each note held a tenth of a quarter into the next; then 16th-note triplets.
+  legato = [(i / 2, 0.6, p) for i, p in enumerate([60, 62, 64, 65, 67])]
+  triplets = [(2.5 + i / 6, 1 / 6, p) for i, p in enumerate([69, 71, 72])]
+  melody = melody_lib.read_melody(_midi_file(tmp_path / 'keys.mid',
+                                             legato + triplets + [(3, 1, 74)]))
+  assert melody.pitches == [60, 62, 64, 65, 67, 69, 71, 72, 74]
+  assert melody.durations()[:8] == [fractions.Fraction(1, 2)] * 5 + [
+      fractions.Fraction(1, 6)] * 3
+  assert not melody.counts.get(melody_lib.POLYPHONIC)
+  assert melody.key is not None and melody.spellings == []
