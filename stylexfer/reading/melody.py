@@ -314,7 +314,8 @@ def _quarter_tempo(mark):
     quarters = mark.getQuarterBPM()
   except Exception:  # a mark with text alone
     return None
-  return float(quarters) if quarters and 0 < quarters < 10_000 else None
+  # music21 computes it in floats (110.00000000000001 for Q:1/4=110).
+  return round(float(quarters), 3) if quarters and 0 < quarters < 10_000 else None
 
 
 def _pickup_meter(time_signatures, bars, beats, bar_lengths):

@@ -28,6 +28,13 @@ _BARS_PER_LINE = 4
 # the line short: engravers are asked to break the lines themselves (an abcm2ps format
 # directive; other readers pass over '%%' lines they do not know).
 _LAYOUT = '%%continueall 1'
+# A bar wider than this (notes and rests, an accidental counting 0.7 more) is wider than
+# abcm2ps's line at its own scale (0.75; it cannot break a bar across lines): such a tune
+# is engraved smaller, in step.
+_WIDEST_BAR = 24
+# ... but no smaller than this: at 0.5 a line of a long solo holds more than abcm2ps's
+# output buffer ("Possible buffer overflow").
+_SMALLEST_SCALE = 0.55
 _MOST_IN_GROUP = 9
 _MODES = {'major': '', 'minor': 'm', 'dorian': 'dor', 'phrygian': 'phr', 'lydian': 'lyd',
           'mixolydian': 'mix', 'aeolian': 'aeo', 'ionian': 'ion', 'locrian': 'loc'}
@@ -63,7 +70,7 @@ def _text(value):
   return ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(value)).split())
 
 
-def _header(tune, number, unit):
+def _header(tune, number, unit, widest):
   lines = [f'X:{number}', f'T:{_text(tune.title) or "Melody"}']
   for name, value in tune.header:
     if name == 'subtitle':
@@ -77,6 +84,8 @@ def _header(tune, number, unit):
     else:
       lines.append(f'Q:1/4={round(tune.tempo)}')
   lines.append(_LAYOUT)
+  if widest > _WIDEST_BAR:
+    lines.append(f'%%scale {max(_SMALLEST_SCALE, 0.75 * _WIDEST_BAR / widest):.2f}')
   lines.append(f'K:{key_name(tune.key.sharps, tune.key.mode)} clef={tune.clef}')
   return lines
 
@@ -91,9 +100,11 @@ def _bar_words(pieces, pitches, signature, unit, whole_bar):
   for index, (piece, (spelled, explicit)) in enumerate(zip(pieces, pitches)):
     # A chord symbol stands before the tuplet group it opens, as before a note.
     token = ''.join(f'"{chord}"' for chord in piece.chords)
-    if piece.tuplet == 'start':
-      left = next(k for k, later in enumerate(pieces[index:], 1) if later.tuplet == 'stop')
-    if piece.tuplet and left and (piece.tuplet == 'start' or left % _MOST_IN_GROUP == 0):
+    if piece.tuplet in ('start', 'only'):
+      left = next(k for k, later in enumerate(pieces[index:], 1)
+                  if later.tuplet in ('stop', 'only'))
+    if piece.tuplet and left and (piece.tuplet in ('start', 'only')
+                                  or left % _MOST_IN_GROUP == 0):
       # abcjs reads one digit of a group's note count: a beat of more notes is written
       # as groups of at most nine, with the same ratio and so the same times.
       size = left % _MOST_IN_GROUP or _MOST_IN_GROUP
@@ -159,4 +170,6 @@ def to_abc(tune, number=1):
     if len(line) == _BARS_PER_LINE or last:
       body.append(' '.join(line))
       line = []
-  return '\n'.join(_header(tune, number, unit) + body) + '\n'
+  widest = max((len(pieces) + 0.7 * sum(shown for _, shown in bar_pitches)
+                for pieces, bar_pitches in zip(all_bars, pitches)), default=0)
+  return '\n'.join(_header(tune, number, unit, widest) + body) + '\n'

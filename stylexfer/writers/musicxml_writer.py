@@ -164,8 +164,7 @@ def _tempo(measure, tune):
   if compound:
     _sub(metronome, 'beat-unit-dot')
   per_minute = tune.tempo / 1.5 if compound else tune.tempo
-  _sub(metronome, 'per-minute', f'{per_minute:g}' if per_minute == round(per_minute)
-       else f'{per_minute:.1f}')
+  _sub(metronome, 'per-minute', f'{round(per_minute, 1):g}')
   _sub(direction, 'sound', tempo=f'{tune.tempo:g}')
 
 
@@ -220,18 +219,17 @@ def _note(measure, piece, pitch, shown, beam, divisions, unit, whole_bar):
     _sub(modification, 'normal-type', normal[0])
   for number, kind in beam:
     _sub(element, 'beam', kind, number=number)
-  notations = []
-  if ties or piece.tuplet in ('start', 'stop'):
+  if ties or piece.tuplet in ('start', 'stop', 'only'):
     notations = _sub(element, 'notations')
     for kind in ties:
       _sub(notations, 'tied', type=kind)
-    if piece.tuplet == 'start':
+    if piece.tuplet in ('start', 'only'):
       tuplet = _sub(notations, 'tuplet', type='start', bracket='yes')
       for tag, number in (('tuplet-actual', 3), ('tuplet-normal', 2)):
         side = _sub(tuplet, tag)
         _sub(side, 'tuplet-number', number)
         _sub(side, 'tuplet-type', normal[0])
-    elif piece.tuplet == 'stop':
+    if piece.tuplet in ('stop', 'only'):
       _sub(notations, 'tuplet', type='stop')
 
 

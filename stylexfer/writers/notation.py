@@ -242,7 +242,7 @@ class Piece:
   tie: str = ''     # '', 'start', 'continue' or 'stop'
   place: Fraction = Fraction(0)  # where it starts, quarter notes after its bar line
   written: Fraction = None  # its value as written: `quarters`, or 3/2 of it in a triplet
-  tuplet: str = ''  # in a 3:2 group: 'start', 'continue' or 'stop'; '' outside one
+  tuplet: str = ''  # in a 3:2 group: 'start', 'continue', 'stop' or 'only'; '' outside one
   tuplet_span: Fraction = None  # the group's length in quarter notes: a beat, or two
   chords: tuple = ()  # chord symbols written at its start
   spelling: str = None  # its pitch as written ('G#4'); None: spelled from the key
@@ -345,7 +345,9 @@ def _triplet_groups(segments, length, unit):
   """
   bounds = {value for segment in segments for value in segment[1:3]}
   edges = [min(k * unit, length) for k in range(math.ceil(length / unit) + 1)]
-  triple = [any(a < b < c and not _is_plain(b) for b in bounds)
+  # A bar whose length is off the 32nds (an input's miscounted triplet) ends its last
+  # beat in triplet time too.
+  triple = [any(a < b < c and not _is_plain(b) for b in bounds) or not _is_plain(c)
             for a, c in zip(edges, edges[1:])]
   groups, k = [], 0
   while k < len(triple):
@@ -410,7 +412,8 @@ def _bar_pieces(segments, length, unit, compound, chords, bar):
   for group in groups:
     members = [piece for piece in pieces if group[0] <= piece.place < group[1]]
     for k, piece in enumerate(members):
-      piece.tuplet = 'start' if k == 0 else 'stop' if k == len(members) - 1 else 'continue'
+      piece.tuplet = ('only' if len(members) == 1 else 'start' if k == 0
+                      else 'stop' if k == len(members) - 1 else 'continue')
   for place, text in chords:
     holder = next((piece for piece in reversed(pieces) if piece.place <= place),
                   pieces[0] if pieces else None)
@@ -487,7 +490,8 @@ def meter_changes(tune, count):
     if stated and stated != signature and melody_lib.signature_length(stated) >= length:
       changes[index] = signature = stated
       current = melody_lib.signature_length(stated)
-    elif length > current or (length < current and following == length):
+    elif _is_plain(length) and (length > current or (length < current and following == length)):
+      # (A bar no meter writes, an input's miscounted triplet, stays an odd bar.)
       changes[index] = signature = signature_of(length, tune.time_signature)
       current = length
   return changes
@@ -578,7 +582,7 @@ def beam_groups(pieces, time_signature):
   groups, run, run_key, tuplet, group_key = [], [], None, 0, None
   for index, piece in enumerate(pieces):
     key = ('beat', math.floor(piece.place / beat))
-    if piece.tuplet == 'start':
+    if piece.tuplet in ('start', 'only'):
       tuplet += 1
       last = piece.place + piece.tuplet_span - Fraction(1, 96)
       group_key = key if math.floor(last / beat) == key[1] else ('tuplet', tuplet)

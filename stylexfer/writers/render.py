@@ -35,9 +35,10 @@ def render_svg(musicxml_path, svg_path, page_width=2100, page_height=2970):
   import verovio  # pylint: disable=g-import-not-at-top
   verovio.enableLog(verovio.LOG_OFF)
   toolkit = verovio.toolkit()
+  # Tuplet numbers on the noteheads' side: above, they ran into the tempo mark.
   toolkit.setOptions({'pageWidth': page_width, 'pageHeight': page_height,
                       'adjustPageHeight': True, 'scale': 40, 'footer': 'none',
-                      'header': 'auto', 'breaks': 'auto'})
+                      'header': 'auto', 'breaks': 'auto', 'tupletNumHead': True})
   if not toolkit.loadFile(os.fspath(musicxml_path)):
     raise RuntimeError(f'verovio could not read {musicxml_path}')
   svg = stack_pages([toolkit.renderToSVG(page + 1)

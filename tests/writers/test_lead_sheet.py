@@ -123,7 +123,9 @@ def test_a_tuplet_bracket_covers_one_beat_and_rests_in_it_a_third_at_most():
 def _groups(pieces):
   groups, current = [], None
   for piece in pieces:
-    if piece.tuplet == 'start':
+    if piece.tuplet == 'only':
+      groups.append([piece])
+    elif piece.tuplet == 'start':
       current = [piece]
     elif piece.tuplet and current is not None:
       current.append(piece)
