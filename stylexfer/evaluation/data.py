@@ -11,6 +11,7 @@ so that notes can be checked against the bars they had.
 import dataclasses
 import fractions
 import functools
+import os
 
 import numpy as np
 
@@ -241,3 +242,49 @@ def token_lists(renditions):
   """Renditions as {'intervals', 'durations'} id arrays, as stylexfer.model.ngram reads them."""
   return [{'intervals': np.array(r.interval_ids(), np.int64),
            'durations': np.array(r.duration_ids(), np.int64)} for r in renditions]
+
+
+# Where the builder's collections keep their ABC files (stylexfer_datasets.melodies):
+# O'Neill's ships with music21; the Nottingham Music Database lies in the manual folder.
+_ABC_COLLECTIONS = {'oneills1850': lambda manual_dir: [_music21_corpus('oneills1850')],
+                    'nottingham': lambda manual_dir: [
+                        os.path.join(manual_dir, sub) for sub in ('folk-nottingham/abc', 'abc')
+                    ] if manual_dir else []}
+
+
+def _music21_corpus(name):
+  import music21  # pylint: disable=g-import-not-at-top
+  return os.path.join(os.path.dirname(music21.__file__), 'corpus', name)
+
+
+def source_tune(tune_id, manual_dir=None):
+  """(ABC text, path) of a held-out tune in its source file, or None where not found.
+
+  A record keeps the notes and bars of its tune, not its repeat signs, endings, chord
+  symbols or header: the source file has them, for checking what the writers write.
+  """
+  source, _, number = tune_id.partition('#X:')
+  collection, _, name = source.partition('/')
+  for folder in _ABC_COLLECTIONS.get(collection, lambda _: [])(manual_dir):
+    path = os.path.join(folder, name)
+    if number and os.path.isfile(path):
+      for found, _, text in melody_lib.split_abc(melody_lib.read_text(path)):
+        if found == number:
+          return text, path
+  return None
+
+
+def source_melody(melody, manual_dir=None):
+  """(the held-out Melody as read from its source file, that tune's ABC text), or
+  (melody, None) where no source file is found (see source_tune)."""
+  found = source_tune(melody.tune_id, manual_dir)
+  if found is None:
+    return melody, None
+  text, path = found
+  try:
+    read = melody_lib.parse_abc_tune(text, path, melody.tune_id.rsplit('#X:', 1)[1],
+                                     melody.title)
+  except melody_lib.MelodyError:
+    return melody, None
+  read.tune_id = melody.tune_id
+  return read, text

@@ -112,7 +112,8 @@ _POSITION = re.compile(r'^(?:\S+:\d+:\d+: |(?:Error|Warning) in line-char \d+-\d
 
 
 def _what(line):
-  return _POSITION.sub('', line).split(':  ')[0].strip()
+  # (MuseScore names objects by their address, which changes from run to run.)
+  return re.sub(r'0x[0-9a-f]+', '0x', _POSITION.sub('', line).split(':  ')[0].strip())
 
 
 def not_caused_by(said, input_said):

@@ -59,6 +59,7 @@ class Options:
   # notation_programs): minutes, and the programs must be installed.
   notation_programs: bool = False
   node_path: str = None        # where Node finds abcjs (NODE_PATH), for those checks
+  manual_dir: str = None       # the corpora's folder: held-out tunes read from their files
 
 
 def real_id(genre):
@@ -191,10 +192,11 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
   results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'])
 
   clock.step('lead sheets: what a copyist would correct')
-  results['notation'] = _notation(sets, by_strength, held_out, clock)
+  sheets = _lead_sheets(saved_models, held_out, sets, by_strength, options, clock)
+  results['notation'] = _notation(sheets, clock)
   if options.notation_programs:
     clock.step('the written files in abc2midi, abcm2ps, abcjs, MuseScore and LilyPond')
-    results['notation_programs'] = _notation_programs(sets, by_strength, held_out, options)
+    results['notation_programs'] = _notation_programs(sheets, options)
 
   clock.step('novelty against the training melodies')
   results['novelty'] = _novelty(excerpts, records, genres, clock)
@@ -299,48 +301,65 @@ def _strength_curve(by_strength, rhythm_judge, pitch_judge):
   return curves
 
 
-def _notation(sets, by_strength, held_out, clock):
-  """notation_check summaries of the written restyles (each strength's set at 1 and 0.5,
-  against its input as written back) and of the generated melodies."""
-  found = {}
-  chosen = [(f'{restyled_id(source, target)}@{strength:g}', renditions, held_out[source])
-            for (source, target, strength), renditions in by_strength.items()
-            if strength in (0.5, 1.0)]
-  chosen += [(set_id, renditions, None) for set_id, renditions in sets.items()
-             if set_id.startswith('generated:') and renditions[0].written is not None]
-  for key, renditions, inputs in chosen:
-    found[key] = notation_check.summarize([
-        notation_check.check_melody(r.written, inputs[n] if inputs else None)
-        for n, r in enumerate(clock.bar(f'lead sheets {key}')(renditions))])
-  return found
+def _lead_sheets(saved_models, held_out, sets, by_strength, options, clock):
+  """The written melodies to check, by kind: {kind: [(melody, its input or None, the input's
+  ABC text or None)]}.
+
+  Held-out tunes are read from their source files where those are found (repeat signs,
+  endings, chord symbols and header included: data.source_melody), else from their
+  records; kinds are each tune as written back ('real:G as written back'), its restyles
+  at 1 and 0.5 and the generated melodies.
+  """
+  sheets = {}
+  for source, melodies in held_out.items():
+    found, texts = zip(*[data.source_melody(m, options.manual_dir) for m in melodies])
+    sheets[f'{real_id(source)} as written back'] = [
+        (m, m, text) for m, text in zip(found, texts)]
+    for target in saved_models:
+      for strength in (0.5, 1.0):
+        if target == source or (source, target, strength) not in by_strength:
+          continue
+        renditions = by_strength[source, target, strength]
+        if any(a is not b for a, b in zip(found, melodies)):
+          renditions = transfer.restyle_set(
+              saved_models[target], found, strength, options.sampling,
+              clock.bar(f'{source} tunes as written to {target} at {strength:g}'))
+        sheets[f'{restyled_id(source, target)}@{strength:g}'] = [
+            (r.written, m, text) for r, m, text in zip(renditions, found, texts)]
+  for set_id, renditions in sets.items():
+    if set_id.startswith('generated:') and renditions[0].written is not None:
+      sheets[set_id] = [(r.written, None, None) for r in renditions]
+  return sheets
 
 
-def _notation_programs(sets, by_strength, held_out, options):
-  """notation_programs.acceptance of every written file, ABC and MusicXML: the held-out
-  melodies as written back (the `.before` copies), their restyles at 1 and 0.5 (whose
-  messages the `.before` copy draws too are told apart), the generated melodies."""
+def _notation(sheets, clock):
+  """notation_check summaries of the written restyles (against their inputs as written
+  back) and generated melodies."""
+  return {kind: notation_check.summarize([
+              notation_check.check_melody(written, before)
+              for written, before, _ in clock.bar(f'lead sheets {kind}')(pairs)])
+          for kind, pairs in sheets.items() if not kind.startswith('real:')}
+
+
+def _notation_programs(sheets, options):
+  """notation_programs.acceptance of every written file, ABC and MusicXML. A file's
+  input, whose own messages are told apart: for ABC the tune's source text where there is
+  one, else the input as written back; for MusicXML the input as written back."""
   with tempfile.TemporaryDirectory(prefix='stylexfer-written-') as folder:
     files, inputs, names = {}, {}, itertools.count()
-
-    def add(kind, melody, input_files=None):
-      written = _write(melody, folder, str(next(names)))
-      for fmt, path in written.items():
-        files.setdefault(f'{kind} {fmt}', []).append(path)
-        if input_files:
-          inputs[path] = input_files[fmt]
-      return written
-
-    before = {(source, n): add(f'{real_id(source)} as written back', melody)
-              for source, held in held_out.items() for n, melody in enumerate(held)}
-    for (source, target, strength), renditions in by_strength.items():
-      if strength in (0.5, 1.0):
-        for n, rendition in enumerate(renditions):
-          add(f'{restyled_id(source, target)}@{strength:g}', rendition.written,
-              before[source, n])
-    for set_id, renditions in sets.items():
-      if set_id.startswith('generated:') and renditions[0].written is not None:
-        for rendition in renditions:
-          add(set_id, rendition.written)
+    for kind, pairs in sheets.items():
+      for written, before, text in pairs:
+        own = {}
+        if before is not None and before is not written:
+          own = _write(before, folder, str(next(names)))
+        if text is not None:
+          own['ABC'] = os.path.join(folder, f'{next(names)}.source.abc')
+          with open(own['ABC'], 'w', encoding='utf-8') as f:
+            f.write(text)
+        for fmt, path in _write(written, folder, str(next(names))).items():
+          files.setdefault(f'{kind} {fmt}', []).append(path)
+          if fmt in own:
+            inputs[path] = own[fmt]
     return notation_programs.acceptance(files, inputs, options.node_path)
 
 

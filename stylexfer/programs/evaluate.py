@@ -74,6 +74,10 @@ def define_flags(flag_values=flags.FLAGS):
                        'file to abc2midi, abcm2ps, abcjs, MuseScore 3 and LilyPond and report '
                        'the share each reads without a message (minutes; bash .ci/run '
                        'installs them).', **define)
+  flags.DEFINE_string('manual_dir', None, 'The corpora\'s folder (as the build took it): '
+                      'the written lead sheets are checked on held-out tunes read from their '
+                      'source files, with repeat signs, endings, chords and header (O\'Neill\'s '
+                      'tunes are found without it).', **define)
   flags.DEFINE_string('node_path', None, 'Where Node finds abcjs for --notation_programs '
                       '(NODE_PATH; .ci/abcjs/node_modules in a checkout).', **define)
 
@@ -93,7 +97,8 @@ def _options(f):
   return suite.Options(
       count=f.count, length=f.length, max_melodies=f.max_melodies, strengths=strengths,
       sampling=transfer.Sampling(f.temperature, f.top_p, f.seed), folds=f.folds, seed=f.seed,
-      progress=f.progress, notation_programs=f.notation_programs, node_path=f.node_path)
+      progress=f.progress, notation_programs=f.notation_programs, node_path=f.node_path,
+      manual_dir=f.manual_dir)
 
 
 

@@ -28,10 +28,10 @@ _BARS_PER_LINE = 4
 # the line short: engravers are asked to break the lines themselves (an abcm2ps format
 # directive; other readers pass over '%%' lines they do not know).
 _LAYOUT = '%%continueall 1'
-# A bar wider than this (notes and rests, an accidental counting 0.7 more) is wider than
-# abcm2ps's line at its own scale (0.75; it cannot break a bar across lines): such a tune
-# is engraved smaller, in step.
-_WIDEST_BAR = 24
+# A bar wider than this (notes and rests, an accidental counting one more) can be wider
+# than abcm2ps's line at its own scale (0.75; it cannot break a bar across lines): such a
+# tune is engraved smaller, in step.
+_WIDEST_BAR = 18
 # ... but no smaller than this: at 0.5 a line of a long solo holds more than abcm2ps's
 # output buffer ("Possible buffer overflow").
 _SMALLEST_SCALE = 0.55
@@ -170,6 +170,6 @@ def to_abc(tune, number=1):
     if len(line) == _BARS_PER_LINE or last:
       body.append(' '.join(line))
       line = []
-  widest = max((len(pieces) + 0.7 * sum(shown for _, shown in bar_pitches)
+  widest = max((len(pieces) + sum(shown for _, shown in bar_pitches)
                 for pieces, bar_pitches in zip(all_bars, pitches)), default=0)
   return '\n'.join(_header(tune, number, unit, widest) + body) + '\n'
