@@ -31,7 +31,9 @@ _FRESH_SCRIPT = textwrap.dedent('''\
     outputs = {}
     for signature, inputs in requests.items():
       for name, value in loaded.signatures[signature](**inputs).items():
-        outputs[f'{signature}/{name}'] = value.numpy()
+        value = value.numpy()
+        # Strings come back as an object array, which np.load would refuse.
+        outputs[f'{signature}/{name}'] = value.astype(bytes) if value.dtype == object else value
     ours = sorted(m for m in sys.modules if m.split('.')[0] == 'stylexfer')
     if ours:
       sys.exit(f'the fresh interpreter imported {ours}')

@@ -13,7 +13,6 @@ Add --beam_pipeline_options=direct_num_workers=2,direct_running_mode=multi_proce
 import sys
 import time
 
-from absl import app
 from absl import flags
 
 from stylexfer.dataset import build as build_lib
@@ -56,7 +55,7 @@ def main(argv):
 
 def run():
   define_flags()
-  app.run(main)
+  shared_flags.run(main, __doc__)
 
 
 if __name__ == '__main__':

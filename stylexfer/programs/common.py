@@ -6,12 +6,12 @@ import os
 import re
 import sys
 
-from absl import app
 
 from stylexfer import atomic
+from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
+from stylexfer.serving import controls
 from stylexfer.serving import loading
-from stylexfer.tokens import articulation
 from stylexfer.writers import render
 
 
@@ -20,32 +20,13 @@ class CommandError(ValueError):
 
 
 def check_sampling(f):
-  """Raises CommandError for sampling and playing flags outside their ranges."""
-  if not 0 < f.temperature < float('inf'):
-    raise CommandError(f'--temperature must be a finite number > 0, got {f.temperature}')
-  if not 0 < f.top_p <= 1:
-    raise CommandError(f'--top_p must be in (0, 1], got {f.top_p}')
-  if not -2**63 <= f.seed < 2**63:  # the signatures take an int64 seed
-    raise CommandError(f'--seed must be a 64-bit integer (between -2**63 and 2**63 - 1), '
-                       f'got {f.seed}')
-  # Slower than 20 or faster than 400 quarters a minute is no tempo for a melody, and
-  # --tempo=0.0001 would ask for terabytes of audio.
-  if f.tempo is not None and not 20 <= f.tempo <= 400:
-    raise CommandError(f'--tempo must be between 20 and 400 quarter notes a minute, '
-                       f'got {f.tempo}')
+  """Raises RequestError for sampling and playing flags outside their ranges."""
+  controls.check('--', temperature=f.temperature, top_p=f.top_p, seed=f.seed,
+                 tempo=f.tempo, swing=f.swing)
   if f.soundfont and not os.path.isfile(f.soundfont):
     raise CommandError(f'--soundfont {f.soundfont}: no such file')
   if f.models_dir and not os.path.isdir(f.models_dir):
     raise CommandError(f'--models_dir {f.models_dir}: no such folder')
-
-
-def swing_of(f, genre):
-  """The swing ratio to play a genre's output with: --swing, or the genre's own."""
-  ratio = articulation.SWING_RATIOS.get(genre, 1.0) if f.swing is None else f.swing
-  if not 1 <= ratio <= 4:
-    raise CommandError(f'--swing must be a long-short ratio in [1, 4] (1: straight), '
-                       f'got {ratio}')
-  return ratio
 
 
 def playing(f):
@@ -53,9 +34,9 @@ def playing(f):
   return dict(tempo=f.tempo, soundfont=f.soundfont, synthesizer=f.synthesizer)
 
 
-def write_melody(melody, out_dir, stem, f, swing=1.0):
+def write_melody(melody, out_dir, stem, f):
   """Every output format of a melody, played as the flags say; returns {format: path}."""
-  return render.write_all(melody, out_dir, stem, swing=swing, **playing(f))
+  return render.write_all(melody, out_dir, stem, **playing(f))
 
 
 def one_line(error):
@@ -82,8 +63,8 @@ def one_line(error):
   return text or type(error).__name__
 
 
-def run_then_exit(main):
-  """app.run(main) for a program that ends with TensorFlow loaded.
+def run_then_exit(main, doc):
+  """shared_flags.run(main, doc) for a program that ends with TensorFlow loaded.
 
   The process ends as soon as `main` returns, its output flushed, without tearing
   TensorFlow down: that takes 1.7 s once two models are loaded, and every file is
@@ -95,14 +76,15 @@ def run_then_exit(main):
     sys.stderr.flush()
     os._exit(status or 0)  # pylint: disable=protected-access
 
-  app.run(main_then_exit)
+  shared_flags.run(main_then_exit, doc)
 
 
 def report_errors(program, function, *args):
   """Runs function(*args); a known error becomes one line on stderr and exit status 1."""
   try:
     function(*args)
-  except (melody_lib.MelodyError, CommandError, loading.ModelNotFoundError,
+  except (melody_lib.MelodyError, CommandError, controls.RequestError,
+          loading.ModelNotFoundError,
           loading.UnknownGenreError, loading.BrokenModelError, atomic.OutputError) as error:
     print(f'{program}: error: {one_line(error)}', file=sys.stderr)
     return 1

@@ -23,7 +23,6 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
-from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
 
@@ -157,7 +156,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  app.run(main)
+  shared_flags.run(main, __doc__)
 
 
 if __name__ == '__main__':

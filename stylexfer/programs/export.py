@@ -10,7 +10,6 @@ in stylexfer.serving.genre.
 
 import os
 
-from absl import app
 from absl import flags
 import keras
 
@@ -38,7 +37,7 @@ def main(argv):
 def run():
   define_flags()
   flags.mark_flags_as_required(['run_dir', 'models_dir', 'name'])
-  app.run(main)
+  shared_flags.run(main, __doc__)
 
 
 if __name__ == '__main__':

@@ -26,10 +26,11 @@ from music21 import meter
 
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
+from stylexfer.serving import controls
 from stylexfer.serving import loading
 
 PROGRAM = 'stylexfer-generate'
-MAX_COUNT = 256
+MAX_COUNT = 256  # as stylexfer.api.models.MAX_COUNT, checked before TensorFlow starts
 CommandError = common.CommandError
 
 
@@ -39,7 +40,7 @@ def define_flags(flag_values=flags.FLAGS):
   flags.DEFINE_string('genre', None, 'Genre of the pitches (folk, jazz).', **define)
   flags.DEFINE_string('rhythm', None, 'Genre of the rhythm (default: --genre).', **define)
   flags.DEFINE_integer('count', 1, 'How many melodies.', **define)
-  flags.DEFINE_integer('length', 64, 'Notes per melody.', **define)
+  flags.DEFINE_integer('length', controls.LENGTH, 'Notes per melody.', **define)
   flags.DEFINE_integer('first_pitch', None, 'MIDI pitch of the first note (default: G4 '
                        'for folk, F4 for jazz).', **define)
   flags.DEFINE_string('time_signature', None, 'Time signature, e.g. 3/4 (default: chosen '
@@ -64,29 +65,21 @@ def generate_tunes(f, out=None):
     except Exception:  # music21 raises several types for a bad signature
       raise CommandError(f'--time_signature {f.time_signature!r} is not a time signature '
                          '(e.g. 4/4, 6/8)') from None
+  controls.check('--', length=f.length)
+  if f.first_pitch is not None and not 0 <= f.first_pitch <= 127:
+    raise CommandError(f'--first_pitch must be a MIDI pitch in [0, 127], got {f.first_pitch}')
   common.check_sampling(f)
-  # Imported once the flags are known to be good: they start TensorFlow.
-  from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
-  from stylexfer.serving import sampling  # pylint: disable=g-import-not-at-top
-  if not 1 <= f.length <= sampling.MAX_LENGTH:
-    raise CommandError(f'--length must be in [1, {sampling.MAX_LENGTH}], got {f.length}')
-  first_pitch = (client.FIRST_PITCH.get(genre, 67) if f.first_pitch is None
-                 else f.first_pitch)
-  if not 0 <= first_pitch <= 127:
-    raise CommandError(f'--first_pitch must be a MIDI pitch in [0, 127], got {first_pitch}')
-
   pitch_path = loading.find_model(genre, f.models_dir)
   rhythm_path = loading.find_model(rhythm, f.models_dir)
-  pitch_model = loading.load(pitch_path)
-  rhythm_model = pitch_model if rhythm_path == pitch_path else loading.load(rhythm_path)
-  label = genre if rhythm == genre else f'{genre} with {rhythm} rhythm'
-  melodies = client.generate_melodies(pitch_model, rhythm_model, f.count, f.length, first_pitch,
-                                      rhythm, f.temperature, f.top_p, f.seed,
-                                      f.time_signature, label.capitalize())
+  # Imported once the flags are known to be good: it starts TensorFlow.
+  from stylexfer.api import models  # pylint: disable=g-import-not-at-top
+  pitch_model = models.Model(loading.load(pitch_path), pitch_path)
+  rhythm_model = models.Model(loading.load(rhythm_path), rhythm_path)
+  melodies = pitch_model.generate(f.count, f.length, rhythm_model, f.first_pitch,
+                                  f.time_signature, f.swing, f.temperature, f.top_p, f.seed)
   written = []
   for n, melody in enumerate(melodies):
-    files = common.write_melody(melody, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f,
-                                common.swing_of(f, rhythm))
+    files = common.write_melody(melody, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f)
     written.append(files)
     print(f'{melody.title}: {len(melody)} notes, {melody.time_signature}: ' +
           ' '.join(files[k] for k in sorted(files)), file=out)
@@ -104,7 +97,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  common.run_then_exit(main)
+  common.run_then_exit(main, __doc__)
 
 
 if __name__ == '__main__':

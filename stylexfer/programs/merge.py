@@ -10,7 +10,6 @@ next free integer). The signatures are listed in stylexfer.serving.merged.
 
 import sys
 
-from absl import app
 from absl import flags
 
 from stylexfer.programs import shared_flags
@@ -41,7 +40,7 @@ def main(argv):
 def run():
   define_flags()
   flags.mark_flags_as_required(['pitch_model', 'rhythm_model', 'models_dir'])
-  app.run(main)
+  shared_flags.run(main, __doc__)
 
 
 if __name__ == '__main__':

@@ -95,7 +95,7 @@ def main(argv):
 
 def run():
   define_flags()
-  app.run(main)
+  shared_flags.run(main, __doc__)
 
 
 if __name__ == '__main__':

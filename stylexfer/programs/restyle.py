@@ -30,6 +30,7 @@ from absl import flags
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
+from stylexfer.serving import controls
 from stylexfer.serving import loading
 from stylexfer.tokens import vocabulary
 from stylexfer.writers import render
@@ -53,13 +54,13 @@ def define_flags(flag_values=flags.FLAGS):
                       'both genres, before and after.', **define)
   shared_flags.define_sampling_flags(flag_values)
   shared_flags.define_playing_flags(flag_values)
-  flags.DEFINE_float('strength', 1.0, 'How far the rhythm moves to the target genre, in '
+  flags.DEFINE_float('strength', controls.STRENGTH, 'How far the rhythm moves to the target genre, in '
                      '[0, 1]: 0 keeps it, 1 is the full transfer; every note in between '
                      "blends the melody's own duration with the genre's.", **define)
   flags.DEFINE_enum('structure', 'bars', ['bars', 'free'], 'bars: every note stays in the '
                     'bar it had, on a place a score writes, and repeated bars keep one '
                     'rhythm; free: the rhythm is drawn without bars (for comparison).', **define)
-  flags.DEFINE_float('push', 0.0, 'Quarter notes (at most 0.5, an eighth) that the first '
+  flags.DEFINE_float('push', controls.PUSH, 'Quarter notes (at most 0.5, an eighth) that the first '
                      'note of a bar may start before its bar line, as jazz players '
                      'anticipate; 0 keeps every note in its bar.', **define)
   flags.DEFINE_string('out', 'restyled', 'Output folder.', **define)
@@ -71,14 +72,10 @@ def restyle_file(f, out=None, err=None):
   out, err = out or sys.stdout, err or sys.stderr
   if f.to is None:
     raise CommandError('no target genre: pass --to=GENRE (folk or jazz)')
-  if not 0 <= f.strength <= 1:
-    raise CommandError(f'--strength must be in [0, 1], got {f.strength}')
-  if not 0 <= f.push <= 0.5:
-    raise CommandError(f'--push must be in [0, 0.5] quarter notes, got {f.push}')
+  controls.check('--', strength=f.strength, push=f.push)
   common.check_sampling(f)
   target = loading.check_genre(f.to, f.models_dir)
   source = loading.check_genre(f['from'].value, f.models_dir) if f['from'].value else None
-  swing = common.swing_of(f, target)
   if not f.input:
     raise CommandError('no input file: pass --input=FILE (ABC, MIDI or MusicXML)')
   # A missing file or tune is said at once, before TensorFlow starts and prints its
@@ -102,40 +99,30 @@ def restyle_file(f, out=None, err=None):
       for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
         if warning:
           print(warning, file=err)
-    original = melody.durations()
-    own_sounding = [min(length, d) for length, d in zip(melody.lengths, original)]
     title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
     melody = dataclasses.replace(melody, title=title)
     stem = render.slug(title)
-    form = melody.form()
     before = writer.write(melody, f.out, f'{stem}.before', **common.playing(f))
     if not writer.elsewhere:
       before.result()
-    saved_models = {target: loaded.result()}
     # Imported once the request is known to be good: it starts TensorFlow, which the
     # loader has done by now.
-    from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
-    durations, sounding = client.restyle_durations(
-        saved_models[target], melody.pitches, original, f.strength, f.temperature, f.top_p,
-        f.seed, like=like and (like.pitches, like.durations()),
-        form=form if f.structure == 'bars' else None, push=f.push)
-    # A note that kept its duration keeps its own articulation; a new one sounds as the
-    # genre plays that duration.
-    sounding = [own if new == old else genre_sounding for own, new, old, genre_sounding
-                in zip(own_sounding, durations, original, sounding)]
-    after = writer.write(melody.with_rhythm(durations, sounding, f'{title} ({target})'),
-                         f.out, f'{stem}.{target}', swing=swing, **common.playing(f))
+    from stylexfer.api import models  # pylint: disable=g-import-not-at-top
+    model = models.Model(loaded.result(), paths[target])
+    restyled = model.restyle(melody, f.strength, like, f.push, f.structure, f.swing,
+                             f.temperature, f.top_p, f.seed)
+    after = writer.write(restyled, f.out, f'{stem}.{target}', **common.playing(f))
     table = []
     if source:
-      if source not in saved_models:
-        saved_models[source] = loading.load(paths[source])
-      snapped = [vocabulary.snap_duration(d) for d in original]
-      table = client.likelihood_table({g: saved_models[g] for g in (source, target)},
-                                      (melody.pitches, snapped), (melody.pitches, durations),
-                                      form)
+      scorer = model if source == target else models.Model(loading.load(paths[source]),
+                                                             paths[source])
+      table = models.rhythm_report(scorer, model, melody, restyled)
     written = {'before': before.result(), target: after.result()}
+  changed = sum(vocabulary.snap_duration(old) != new
+                for old, new in zip(melody.durations(), restyled.durations()))
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
-        f'(strength {f.strength:g}, seed {f.seed}, {f.structure}) with {paths[target]}'
+        f'(strength {f.strength:g}, seed {f.seed}, {f.structure}; {changed} of '
+        f'{len(melody)} durations changed) with {paths[target]}'
         + (f', like {f.like}' if like else ''), file=out)
   for line in table:
     print(line, file=out)
@@ -154,7 +141,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  common.run_then_exit(main)
+  common.run_then_exit(main, __doc__)
 
 
 if __name__ == '__main__':

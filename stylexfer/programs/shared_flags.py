@@ -10,7 +10,12 @@ Every program names its folders the same way:
                  evaluate's report)
 """
 
+import sys
+
+from absl import app
 from absl import flags
+
+from stylexfer.serving import controls
 
 
 def define_models_dir(flag_values=flags.FLAGS):
@@ -23,11 +28,11 @@ def define_sampling_flags(flag_values=flags.FLAGS):
   """The models and how they draw: shared by restyle and generate."""
   define = dict(flag_values=flag_values)
   define_models_dir(flag_values)
-  flags.DEFINE_float('temperature', 1.0, 'Sampling temperature (> 0); 1.0 with top_p 0.9 '
+  flags.DEFINE_float('temperature', controls.TEMPERATURE, 'Sampling temperature (> 0); 1.0 with top_p 0.9 '
                      "gives restyles as coherent as the target genre's own melodies "
                      '(BUILD_NOTES.md); higher is more adventurous.', **define)
-  flags.DEFINE_float('top_p', 0.9, 'Nucleus sampling mass, in (0, 1].', **define)
-  flags.DEFINE_integer('seed', 0, 'Random seed: the same seed gives the same result.',
+  flags.DEFINE_float('top_p', controls.TOP_P, 'Nucleus sampling mass, in (0, 1].', **define)
+  flags.DEFINE_integer('seed', controls.SEED, 'Random seed: the same seed gives the same result.',
                        **define)
 
 
@@ -71,3 +76,36 @@ def define_threads(flag_values=flags.FLAGS):
   flags.DEFINE_integer('inter_op_threads', 0, 'TensorFlow ops run at once; 0: 2 when '
                        'training on CPUs alone, else TensorFlow\'s choice.', lower_bound=0,
                        flag_values=flag_values)
+
+
+HELP_FLAGS = ('--help', '-h', '-help', '--helpshort', '-?', '--help=true')
+
+
+def help_text(doc, flag_values=flags.FLAGS):
+  """A program's help: its docstring, then every flag it takes with its default."""
+  modules = flag_values.flags_by_module_dict()
+  # A program run as `python -m` defines its flags under its file's path.
+  ours = [name for name in modules
+          if name.startswith('stylexfer') or name in ('__main__', sys.argv[0])]
+  # The program's own flags first, then the shared ones.
+  ours.sort(key=lambda name: (name.endswith('shared_flags'), name))
+  lines = [doc.strip(), '', 'flags:']
+  for name in ours:
+    for flag in sorted(modules[name], key=lambda flag: flag.name):
+      default = '' if flag.default is None else f' (default: {flag.default_as_str})'
+      lines.append(f'  --{flag.name}: {" ".join(flag.help.split())}{default}')
+  lines += ['', "TensorFlow's and absl's own flags (--verbosity, --logtostderr, ...): "
+            '--helpfull']
+  return '\n'.join(lines) + '\n'
+
+
+def run(main, doc, flag_values=flags.FLAGS):
+  """app.run(main), with --help (and -h, --helpshort) printing help_text and exiting 0.
+
+  absl's own --help lists only the flags of the file that was run (none for a
+  console script) and exits 1.
+  """
+  if any(argument in HELP_FLAGS for argument in sys.argv[1:]):
+    sys.stdout.write(help_text(doc, flag_values))
+    sys.exit(0)
+  app.run(main)

@@ -12,7 +12,6 @@ duration (stylexfer.tokens.articulation), which the export writes back as rests.
 import dataclasses
 import sys
 
-from absl import app
 from absl import flags
 import tensorflow_datasets as tfds
 
@@ -122,7 +121,7 @@ def run():
   """Console-script entry point."""
   define_flags()
   flags.mark_flags_as_required(['run_dir'])
-  app.run(main)
+  shared_flags.run(main, __doc__)
 
 
 if __name__ == '__main__':

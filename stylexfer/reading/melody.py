@@ -102,6 +102,9 @@ class Melody:
   spellings: list = dataclasses.field(default_factory=list)
   # Meter changes the file states, by bar number: {bar: '2/4'}.
   meters: dict = dataclasses.field(default_factory=dict)
+  # How its eighth pairs are played: a long-short ratio (1: straight; None: straight, as
+  # a file states no swing). A restyle plays its target genre's.
+  swing: float = None
 
   @classmethod
   def from_durations(cls, pitches, durations, time_signature='4/4', pickup=0, title='',
@@ -154,7 +157,7 @@ class Melody:
         durations[-1] = end - last_onset
         sounding[-1] = max(min(stops - last_onset, durations[-1]), sounding[-1])
         sounding[-1] = min(sounding[-1], durations[-1])
-    melody = Melody.from_durations(
+    melody = type(self).from_durations(
         self.pitches, durations, self.time_signature, pickup,
         self.title if title is None else title, sounding, list(bar_lengths),
         self.bar_marks, self.bars[0] if self.bars else 0, self.source, self.tune_id)
@@ -165,7 +168,7 @@ class Melody:
     return dataclasses.replace(
         melody, phrases=list(self.phrases), tempo=self.tempo, key=key, clef=self.clef,
         header=list(self.header), spellings=list(self.spellings), meters=dict(self.meters),
-        chords=[(onset - shift, text) for onset, text in self.chords])
+        swing=self.swing, chords=[(onset - shift, text) for onset, text in self.chords])
 
   def __len__(self):
     return len(self.pitches)

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylexfer.dataset import windows
+from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
@@ -136,7 +137,34 @@ def rhythm_in_bars(rhythm_model, drawn, temperature=1.0, top_p=1.0, seed=0, titl
   for n, melody in enumerate(drawn):
     new, sounding = restyle_durations(rhythm_model, melody.pitches, melody.durations(), 1.0,
                                       temperature, top_p, seed + n, form=melody.form())
-    melodies.append(melody.with_rhythm(new, sounding, title=f'{title} {seed}-{n + 1}'.strip()))
+    written = melody.with_rhythm(new, sounding, title=f'{title} {seed}-{n + 1}'.strip())
+    # The key signature is chosen from the melody as written, as for a merged model's
+    # melodies (generated_in_bars), whose drawn rhythm never leaves the graph.
+    written.key = lead_sheet.key_for(written.pitches, written.durations())
+    melodies.append(written)
+  return melodies
+
+
+def generated_in_bars(merged_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
+                      seed=0, title=''):
+  """`count` Melodies from a merged SavedModel's generate_notes, which draws them in its
+  graph as generate_melodies does with the two genres' models: the same melodies for
+  the same seed."""
+  outputs = merged_model.signatures['generate_notes'](
+      batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
+      first_pitch=tf.constant(first_pitch, tf.int32),
+      temperature=tf.constant(temperature, tf.float32),
+      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+  melodies = []
+  for n in range(count):
+    melody = melody_lib.Melody.from_durations(
+        outputs['pitches'][n].numpy(),
+        # On the grid but the last, which lasts to the bar line.
+        [melody_lib.fraction(q) for q in outputs['quarter_lengths'][n].numpy()],
+        outputs['time_signatures'][n].numpy().decode(), title=f'{title} {seed}-{n + 1}'.strip(),
+        sounding=_sounding(outputs['sounding_lengths'][n].numpy()))
+    melody.key = lead_sheet.key_for(melody.pitches, melody.durations())
+    melodies.append(melody)
   return melodies
 
 
@@ -157,35 +185,37 @@ def choose_time_signature(rhythm, durations):
 
   6/8 when the notes' onsets, weighted by their lengths (and scaled by the beat's
   length), fall on dotted-quarter beats clearly (by a quarter) more than on quarter
-  beats, else 4/4.
+  beats, else 4/4. A merged SavedModel makes the same choice in its graph
+  (stylexfer.serving.merged).
   """
   if rhythm != 'folk':
     return '4/4'
   onsets, position = [], fractions.Fraction(0)
   for d in durations:
-    onsets.append((position, d))
-    position += d
+    onsets.append((position, fractions.Fraction(d)))
+    position += fractions.Fraction(d)
 
-  def fit(beat):
-    # Length-weighted share of notes starting on a beat, scaled by the beat's length so
-    # that evenly running notes score the same on both grids.
-    on_beat = sum(d for onset, d in onsets if onset % beat == 0)
-    return on_beat / max(position, 1) * beat
+  def on_beat(beat):
+    return sum((d for onset, d in onsets if onset % beat == 0), fractions.Fraction(0))
 
-  # A clear margin: evenly running eighths fit both grids about equally and stay in 4/4.
-  return '6/8' if fit(fractions.Fraction(3, 2)) > 1.25 * fit(fractions.Fraction(1)) else '4/4'
+  # Each share scaled by its beat's length, so that evenly running notes score the same
+  # on both grids; a clear margin (a quarter) keeps evenly running eighths in 4/4:
+  # 1.5 * on_beat(3/2) > 1.25 * on_beat(1), in whole numbers.
+  return '6/8' if 6 * on_beat(fractions.Fraction(3, 2)) > 5 * on_beat(1) else '4/4'
 
 
-def rhythm_log_likelihood(saved_model, pitches, durations, form=None):
-  """Mean log-probability (nats per note) of the durations under a model's duration head.
+def note_log_probs(saved_model, pitches, durations, form=None):
+  """Each note's log-probability (nats) under a model's heads: (pitch [n - 1], rhythm [n]).
 
-  Uses the `serving_default` signature on the tokens the models were trained on, with
-  the metre of the rhythm laid on the bars of `form` ((bars, bar_lengths, pickup); the
-  head hears no metre without it); returns None when the SavedModel has no such
+  `pitch[i]` is that of note i + 1's interval from note i under the pitch head,
+  `rhythm[i]` that of note i's duration under the duration head. Uses the
+  `serving_default` signature on the tokens the models were trained on, with the metre
+  of the rhythm laid on the bars of `form` ((bars, bar_lengths, pickup); the heads hear
+  no metre without it). Raises MissingSignatureError when the SavedModel has no such
   signature.
   """
   if 'serving_default' not in saved_model.signatures:
-    return None
+    raise MissingSignatureError('the model has no serving_default signature to score with')
   encoding = vocabulary.encode(list(pitches), list(durations))
   ids = None if form is None else metre.rhythm_ids(
       [float(d) for d in durations], form[1], form[2])
@@ -193,11 +223,24 @@ def rhythm_log_likelihood(saved_model, pitches, durations, form=None):
   try:
     outputs = saved_model.signatures['serving_default'](
         **{name: framed[name][None] for name in windows.FEATURES})
-  except (TypeError, ValueError, tf.errors.InvalidArgumentError):
-    return None  # another signature under the same key
-  log_probs = outputs['duration_log_probs'][0].numpy()
-  targets = np.array(encoding.durations)
-  return float(np.mean(log_probs[np.arange(len(targets)), targets]))
+  except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
+    raise MissingSignatureError('the model\'s serving_default signature does not score '
+                                'melodies') from error
+  intervals, notes = np.array(encoding.intervals), len(encoding.durations)
+  pitch = outputs['pitch_log_probs'][0].numpy()[1:notes]
+  rhythm = outputs['duration_log_probs'][0].numpy()[:notes]
+  return (pitch[np.arange(len(intervals)), intervals],
+          rhythm[np.arange(notes), np.array(encoding.durations)])
+
+
+def rhythm_log_likelihood(saved_model, pitches, durations, form=None):
+  """Mean log-probability (nats per note) of the durations under a model's duration head,
+  or None when the SavedModel cannot score melodies (see note_log_probs)."""
+  try:
+    _, rhythm = note_log_probs(saved_model, pitches, durations, form)
+  except MissingSignatureError:
+    return None
+  return float(np.mean(rhythm))
 
 
 def likelihood_table(saved_models, before, after, form=None):

@@ -12,11 +12,12 @@ another, written by stylexfer.programs.merge) is found under the name `<pitch ge
 """
 
 import functools
+import importlib.resources
 import os
 
 GENRES = ('folk', 'jazz')
-PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              'pretrained')
+# Found through the package, wherever it is installed and whatever the working folder.
+PRETRAINED_DIR = str(importlib.resources.files('stylexfer') / 'pretrained')
 _MERGE_SEPARATORS = ('_', '-', '+')
 
 

@@ -12,13 +12,19 @@ Signatures (dtypes as in stylexfer.serving.genre; the inputs of `generate`,
 a client can take either):
   generate        batch_size, length, temperature, top_p, seed
                   -> intervals [B, L-1], durations [B, L]
-      The pitch model's own `generate` (its tones are sampled with its own rhythm, which
-      its pitch head listens to), then the rhythm model's free restyle of those intervals
-      and durations with the same seed and strength 1 (generated melodies have no bars).
+      What stylexfer-generate writes with the two genres' models
+      (stylexfer.serving.client.generate_melodies), in the graph: the pitch model's own
+      `generate` (its tones drawn with its own rhythm, which its pitch head listens to);
+      those notes laid into bars (4/4, or 6/8 for a folk rhythm whose onsets fall on
+      dotted quarters); melody n's rhythm redrawn by the rhythm model's `restyle` in those
+      bars with seed + n and strength 1.
   generate_blended  as generate, plus strength: a blend of the pitch model's own rhythm
                   and the rhythm model's (see stylexfer.serving.sampling.restyle)
   generate_notes  batch_size, length, first_pitch, temperature, top_p, seed
-                  -> pitches [B, L] (MIDI), quarter_lengths, sounding_lengths [B, L]
+                  -> pitches [B, L] (MIDI, folded into 36..96 as the library folds them),
+                  quarter_lengths, sounding_lengths [B, L] (the last note lasting to the
+                  bar line), time_signatures [B] ('4/4' or '6/8'): the same melodies as
+                  client.generate_melodies for the same seed
   generate_notes_blended  as generate_notes, plus strength
   restyle, restyle_notes, restyle_like, restyle_notes_like, restyle_free,
   restyle_notes_free   the rhythm model's, with the rhythm model's rests (see
@@ -36,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylexfer.model import melody_model
+from stylexfer.serving import client
 from stylexfer.serving import sampling
 from stylexfer.serving import saving
 from stylexfer.serving import signatures
@@ -85,6 +92,7 @@ class MergedModule(signatures.MelodyModule):
     self.genre = tf.Variable(f'{pitch_genre}_{rhythm_genre}', trainable=False, name='genre')
     self.pitch_genre = tf.Variable(pitch_genre, trainable=False, name='pitch_genre')
     self.rhythm_genre = tf.Variable(rhythm_genre, trainable=False, name='rhythm_genre')
+    self.rhythm_genre_name = rhythm_genre  # chooses the time signatures, at trace time
     # State sizes fix the shapes of the loop's zero states: Python ints at trace time.
     self._pitch_heads = (sampling.Head.of(pitch_model, 'pitch'),
                          sampling.Head.of(pitch_model, 'duration'))
@@ -102,10 +110,71 @@ class MergedModule(signatures.MelodyModule):
 
   def _generate(self, batch_size, length, temperature, top_p, seed, strength=1.0,
                 compiled=False):
+    # Tokens need no first pitch; the middle of the folded range moves fewest notes.
+    middle = (client.LOWEST + client.HIGHEST) // 2
+    drawn = self._generate_in_bars(batch_size, length, middle, strength, temperature, top_p,
+                                   seed, compiled)
+    return drawn['intervals'], drawn['durations']
+
+  def _generate_in_bars(self, batch_size, length, first_pitch, strength, temperature, top_p,
+                        seed, compiled=False):
+    """stylexfer.serving.client.generate_melodies in the graph: the same melodies.
+
+    The pitch model draws tones and a rhythm; the rhythm lays the notes into bars (a time
+    signature chosen as client.choose_time_signature does, the last note lasting to the
+    bar line); melody n's rhythm is then redrawn by the rhythm model in those bars with
+    seed + n, and its last note lasts to the same bar line.
+    """
     intervals, durations = sampling.generate(*self._pitch_heads, batch_size, length,
                                              temperature, top_p, seed, compiled=compiled)
-    return intervals, self._restyle(intervals, durations, strength, temperature, top_p, seed,
-                                    compiled=compiled)
+    pitches, quarters = self.tokens_to_notes(tf.fill([tf.shape(durations)[0]], first_pitch),
+                                             intervals, durations)
+    pitches = fold_pitches(pitches)
+    units = _grid_units(quarters)
+    onsets = tf.cumsum(units, axis=1, exclusive=True)
+    natural_ends = onsets[:, -1] + units[:, -1]
+    bar = self._bar_units(units, onsets)
+    ends = (natural_ends + bar - 1) // bar * bar
+    units = tf.concat([units[:, :-1], (ends - onsets[:, -1])[:, None]], 1)
+    bars = tf.cast(onsets // bar[:, None], tf.int32)
+    drawn_quarters = _quarters(units)
+
+    def restyle_one(n, written_quarters, written_sounding):
+      bar_count = bars[n, -1] + 1
+      restyled = self._restyle_notes(
+          pitches[n:n + 1], drawn_quarters[n:n + 1], strength, temperature, top_p,
+          seed + tf.cast(n, tf.int64),
+          (bars[n:n + 1], tf.fill([1, bar_count], tf.cast(bar[n], tf.float32) / GRID),
+           tf.zeros([1], tf.float32)))
+      return (n + 1, written_quarters.write(n, restyled['quarter_lengths'][0]),
+              written_sounding.write(n, restyled['sounding_lengths'][0]))
+
+    arrays = [tf.TensorArray(tf.float32, size=tf.shape(durations)[0]) for _ in range(2)]
+    _, *arrays = tf.while_loop(lambda n, *_: n < tf.shape(durations)[0], restyle_one,
+                               [tf.constant(0)] + arrays)
+    new_quarters, sounding = (array.stack() for array in arrays)
+    _, new_durations = self.notes_to_tokens(pitches, new_quarters)
+    # The last note lasts, and sounds at least as long as the drawn one did, to the bar
+    # line (stylexfer.reading.melody.Melody.with_rhythm).
+    new_units = _grid_units(new_quarters)
+    last_onsets = tf.reduce_sum(new_units[:, :-1], axis=1)
+    last = _quarters(ends - last_onsets)
+    last_sounding = tf.minimum(tf.maximum(tf.minimum(_quarters(natural_ends - last_onsets),
+                                                     last), sounding[:, -1]), last)
+    signatures_ = tf.where(tf.equal(bar, FOUR_FOUR), '4/4', '6/8')
+    return {'pitches': pitches, 'intervals': intervals, 'durations': new_durations,
+            'quarter_lengths': tf.concat([new_quarters[:, :-1], last[:, None]], 1),
+            'sounding_lengths': tf.concat([sounding[:, :-1], last_sounding[:, None]], 1),
+            'time_signatures': signatures_}
+
+  def _bar_units(self, units, onsets):
+    """Each melody's bar in grid units: client.choose_time_signature's choice."""
+    four_four = tf.fill(tf.shape(units)[:1], tf.constant(FOUR_FOUR, tf.int64))
+    if self.rhythm_genre_name != 'folk':
+      return four_four
+    dotted = tf.reduce_sum(tf.where(onsets % (3 * GRID // 2) == 0, units, 0), axis=1)
+    plain = tf.reduce_sum(tf.where(onsets % GRID == 0, units, 0), axis=1)
+    return tf.where(6 * dotted > 5 * plain, tf.constant(SIX_EIGHT, tf.int64), four_four)
 
   @tf.function(input_signature=[signatures._tokens(n) for n in melody_model.SEQUENCE_INPUTS])
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,
@@ -128,8 +197,23 @@ class MergedModule(signatures.MelodyModule):
                + signatures.STRENGTH + signatures.CONTROLS)
   def generate_notes_blended(self, batch_size, length, first_pitch, strength, temperature,
                              top_p, seed):
-    return self._generate_notes(first_pitch, lambda: self._generate(
-        batch_size, length, temperature, top_p, seed, strength))
+    return self._notes_in_bars(batch_size, length, first_pitch, strength, temperature, top_p,
+                               seed)
+
+  @tf.function(input_signature=signatures.SIZE + [signatures._scalar(tf.int32, 'first_pitch')]
+               + signatures.CONTROLS)
+  def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed):
+    return self._notes_in_bars(batch_size, length, first_pitch, 1.0, temperature, top_p, seed)
+
+  def _notes_in_bars(self, batch_size, length, first_pitch, strength, temperature, top_p,
+                     seed):
+    first_pitch, = sampling.after([lambda: signatures.require_midi(first_pitch,
+                                                                  'first_pitch')],
+                                  first_pitch)
+    drawn = self._generate_in_bars(batch_size, length, first_pitch, strength, temperature,
+                                   top_p, seed)
+    return {name: drawn[name] for name in ('pitches', 'quarter_lengths', 'sounding_lengths',
+                                           'time_signatures')}
 
   def _generate_tokens(self, batch_size, length, strength, temperature, top_p, seed):
     intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
@@ -140,6 +224,27 @@ class MergedModule(signatures.MelodyModule):
     return {'serving_default': self.score, 'generate': self.generate,
             'generate_blended': self.generate_blended,
             'generate_notes_blended': self.generate_notes_blended, **super().signatures()}
+
+
+# Durations in 24ths of a quarter note are whole numbers (stylexfer.tokens.vocabulary).
+GRID = 24
+FOUR_FOUR, SIX_EIGHT = 4 * GRID, 3 * GRID  # bar lengths in grid units
+
+
+def _grid_units(quarters):
+  return tf.cast(tf.round(tf.cast(quarters, tf.float64) * GRID), tf.int64)
+
+
+def _quarters(units):
+  # Through float64, as a Fraction of the grid becomes a Python float, then float32.
+  return tf.cast(tf.cast(units, tf.float64) / GRID, tf.float32)
+
+
+def fold_pitches(pitches):
+  """Pitches moved by octaves into client.LOWEST..HIGHEST, as client.fold_pitches."""
+  low, high = client.LOWEST, client.HIGHEST
+  pitches = tf.where(pitches < low, pitches + 12 * ((low - pitches + 11) // 12), pitches)
+  return tf.where(pitches > high, pitches - 12 * ((pitches - high + 11) // 12), pitches)
 
 
 def merge(pitch_model_dir, rhythm_model_dir, models_dir, name=None, version=None):

@@ -31,14 +31,15 @@ import functools
 
 import tensorflow as tf
 
+from stylexfer.serving import controls
 from stylexfer.tokens import beats
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 
-MAX_LENGTH = 4096  # notes per melody; a request above it is refused, not run for hours
+MAX_LENGTH = controls.MAX_LENGTH
 MAX_BATCH = 65_536  # melodies per request; 2**17 rows of memory would kill a server
 MAX_NOTES = 2 ** 22  # notes per request (batch_size * length): about 100 MB of tokens
-MAX_PUSH = 0.5     # quarter notes a bar's first note may anticipate its bar line (an eighth)
+MAX_PUSH = controls.MAX_PUSH
 _NEGATIVE = -1e9   # a logit that no draw can pick, yet finite (no NaN in softmax)
 # Philox on every device: 'auto_select' would pick another generator on TPU, and the
 # same seed would no longer give the same melody there.

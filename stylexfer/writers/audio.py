@@ -125,6 +125,21 @@ def save_wav(samples, path, sample_rate=SAMPLE_RATE):
   return path
 
 
+def wav_to_mp3(wav_path, path):
+  """The WAV file as an MP3 file (about a tenth of its size), written whole or not at all.
+
+  Through libsndfile (the soundfile package), block by block: a long melody's samples are
+  never all in memory at once.
+  """
+  import soundfile  # pylint: disable=g-import-not-at-top
+  with atomic.replace_with(path) as temporary, soundfile.SoundFile(wav_path) as wav:
+    with soundfile.SoundFile(temporary, 'w', wav.samplerate, wav.channels,
+                             format='MP3') as mp3:
+      for block in wav.blocks(blocksize=_WAV_BLOCK, dtype='float32'):
+        mp3.write(block)
+  return path
+
+
 def _fluidsynth(midi_path, path, soundfont):
   """Renders a MIDI file through fluidsynth; False when it fails."""
   program = shutil.which('fluidsynth')

@@ -674,8 +674,10 @@ def performance(tune):
   return notes
 
 
-def layout(melody, swing=1.0):
-  """A reading.melody.Melody laid into its bars, to be played with `swing`."""
+def layout(melody, swing=None):
+  """A reading.melody.Melody laid into its bars, to be played with `swing` (None: the
+  melody's own, else straight)."""
+  swing = swing or melody.swing or 1.0
   _, bar_lengths, pickup = melody.form()
   first = melody.bars[0] if melody.bars else 0
   marks = {number - first: mark for number, mark in melody.bar_marks.items()

@@ -21,8 +21,10 @@ from stylexfer.writers import audio
 from stylexfer.writers import midi_writer
 from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
-# The order write_all lists its files in, whichever finishes first.
-_ORDER = ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
+# The formats write_all writes unless asked, in the order it lists them, whichever
+# finishes first; MP3 (the audio a web page or a notebook carries) on request.
+FORMATS = ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
+ALL_FORMATS = FORMATS + ('mp3',)
 
 
 def render_svg(musicxml_path, svg_path, page_width=2100, page_height=2970):
@@ -170,19 +172,19 @@ def slug(text):
   return re.sub(r'[^A-Za-z0-9]+', '-', text).strip('-').lower() or 'melody'
 
 
-def write_all(melody, out_dir, stem, swing=1.0, tempo=None, soundfont=None, formats=None,
+def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, formats=None,
               synthesizer='auto'):
   """Writes <stem>.mid/.musicxml/.abc/.svg/.png/.wav under out_dir; returns {format: path}.
 
   `melody` is a reading.melody.Melody; MIDI and audio play its eighths with `swing` (a
-  long-short ratio, 1 straight) and its repeats played out, at `tempo` quarter notes a
+  long-short ratio, 1 straight; None: the melody's own) and its repeats played out, at `tempo` quarter notes a
   minute (None: the melody's own tempo, else 120), which every format writes.
 
   PNG is skipped (absent from the result) when no rasterizer is installed. Each file is
   written under a temporary name and renamed into place, so a full disk or a kill leaves
   no partial file; a place that cannot be written raises atomic.OutputError naming it.
   """
-  formats = formats or ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
+  formats = formats or FORMATS
   atomic.make_folder(out_dir)
   base = os.path.join(out_dir, stem)
   tune = notation.layout(melody, swing)
@@ -210,17 +212,22 @@ def write_all(melody, out_dir, stem, swing=1.0, tempo=None, soundfont=None, form
     if 'abc' in formats:
       text = abc_writer.to_abc(tune)
       written['abc'] = atomic.write_text(base + '.abc', text)
-    if 'wav' in formats:
+    if {'wav', 'mp3'} & set(formats):
       with atomic.replace_with(base + '.wav') as temporary:
         audio.write_wav(played, temporary, tempo=tune.tempo,
                         soundfont=soundfont, midi_path=written.get('mid'),
                         synthesizer=synthesizer)
-      written['wav'] = base + '.wav'
+        if 'mp3' in formats:
+          written['mp3'] = audio.wav_to_mp3(temporary, base + '.mp3')
+        if 'wav' not in formats:
+          raise atomic.Discard  # the WAV was only the MP3's source
+      if 'wav' in formats:
+        written['wav'] = base + '.wav'
     if rasterizing is not None:
       data = rasterizing.result()
       if data is not None:  # no rasterizer: no PNG rather than an empty one
         written['png'] = atomic.write_bytes(base + '.png', data)
-  return {name: written[name] for name in _ORDER if name in written}
+  return {name: written[name] for name in ALL_FORMATS if name in written}
 
 
 class _Here:

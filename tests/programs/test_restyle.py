@@ -2,6 +2,7 @@
 
 import fractions
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,7 +136,9 @@ def test_restyle_abc_tune_keeps_pitches_pickup_and_meter(model_dir, inputs, tmp_
       f'--input={inputs["abc"]}', '--to=jazz', '--from=folk', '--seed=3',
       f'--models_dir={model_dir}', f'--out={out}', '--synthesizer=pluck'], capsys)
   assert status == 0, stderr
-  assert 'log-likelihood' in stdout and 'folk' in stdout and 'jazz' in stdout
+  assert 'duration head' in stdout and 'heard as' in stdout and 'jazz - folk' in stdout
+  assert re.search(r'restyled to jazz \(strength 1, seed 3, bars; \d+ of 32 durations '
+                   r'changed\)', stdout), stdout
   assert stderr == ''
   restyled = check_outputs(files_of(out, 'pickup-jig.jazz'), fixtures.JIG_PITCHES, '6/8',
                            Fraction(5, 2), JAZZ_SWING)
@@ -286,7 +289,11 @@ def test_restyle_as_a_command_prints_everything_and_leaves_no_process_behind(tmp
   assert done.returncode == 0, done.stderr[-2000:]
   lines = done.stdout.splitlines()
   assert lines[0].startswith('The Stylexfer Reel: ') and 'restyled to jazz' in lines[0]
-  assert lines[1].startswith('rhythm log-likelihood')
+  # How far the rhythm moved, and which genre each rhythm is heard as, said in words.
+  assert lines[1].startswith("rhythm, mean log-probability per note under each genre's")
+  assert re.match(r'\s+before\s+-\d+\.\d+\s+-\d+\.\d+\s+[-+]\d+\.\d+\s+heard as (folk|jazz)$',
+                  lines[3]), lines[3]
+  assert lines[5].startswith('A rhythm is heard as the genre whose head')
   assert lines[-2].startswith('before: ') and lines[-1].startswith('jazz: ')
   written = lines[-2].split()[1:] + lines[-1].split()[1:]
   assert len(written) == 12 and sorted(written) == sorted(str(p) for p in tmp_path.iterdir())

@@ -18,6 +18,7 @@ from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 from stylexfer.dataset import windows
 import fixtures
+from stylexfer.serving import client
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving import merged as merged_lib
 
@@ -122,53 +123,54 @@ def merged_outputs(loaded):
   return {name: _call(merged.signatures[name], inputs) for name, inputs in REQUESTS.items()}
 
 
-def _by_hand(folk, jazz, inputs):
-  """The folk export's generate, then the jazz export's free restyle with the same seed.
-
-  Generated melodies have no bars, so the rhythm model restyles them without any.
-  """
-  tones = _call(folk.signatures['generate'], _without(inputs, 'strength'))
-  rhythm = _call(jazz.signatures['restyle_free'], {
-      'intervals': tones['intervals'], 'durations': tones['durations'],
-      'strength': np.float32(1.0), **_without(inputs, 'batch_size', 'length')})
-  return tones, rhythm['durations']
+def _library(folk, jazz, inputs, first_pitch):
+  """The melodies stylexfer-generate writes with the folk and jazz exports: the folk
+  model's draw laid into bars, its rhythm redrawn by the jazz model in them."""
+  controls = _without(inputs, 'batch_size', 'length', 'first_pitch', 'strength')
+  return client.generate_melodies(
+      folk, jazz, int(inputs['batch_size']), int(inputs['length']), first_pitch, 'jazz',
+      float(controls['temperature']), float(controls['top_p']), int(controls['seed']))
 
 
 def test_merged_signatures(loaded):
   assert sorted(loaded['merged'].signatures) == sorted(REQUESTS)
 
 
-def test_generate_is_pitch_models_generate_then_rhythm_models_restyle(loaded,
-                                                                      merged_outputs):
-  for signature in ('generate', 'generate_blended'):
-    tones, durations = _by_hand(loaded['folk'], loaded['jazz'], REQUESTS[signature])
-    outputs = merged_outputs[signature]
-    np.testing.assert_array_equal(outputs['intervals'], tones['intervals'])
-    np.testing.assert_array_equal(outputs['durations'], durations)
-    # The jazz head chose another rhythm than the folk model's own...
-    assert not np.array_equal(durations, tones['durations'])
+def test_generate_is_the_librarys_generation_in_the_graph(loaded, merged_outputs):
+  """The folk model's own draw, its notes in bars, the jazz model's restyle in them."""
+  tones = _call(loaded['folk'].signatures['generate'], REQUESTS['generate'])
+  middle = (client.LOWEST + client.HIGHEST) // 2  # the merge's `generate` has no pitch
+  library = _library(loaded['folk'], loaded['jazz'], REQUESTS['generate'], middle)
+  outputs = merged_outputs['generate']
+  np.testing.assert_array_equal(outputs['intervals'], tones['intervals'])
+  # Every duration the jazz model drew; the library's last note then lasts to the bar line.
+  np.testing.assert_array_equal(
+      vocabulary.duration_table()[outputs['durations'][:, :-1]],
+      np.array([[float(d) for d in melody.durations()[:-1]] for melody in library],
+               np.float32))
+  # The jazz head chose another rhythm than the folk model's own...
+  assert not np.array_equal(outputs['durations'], tones['durations'])
   # ... and at strength 0.5 it kept some of the folk durations, but not all of them.
   blended = merged_outputs['generate_blended']['durations']
   assert (blended == tones['durations']).any()
-  assert not np.array_equal(blended, merged_outputs['generate']['durations'])
+  assert not np.array_equal(blended, outputs['durations'])
 
 
-def test_generate_notes_follows_generate(loaded, merged_outputs):
-  for signature in ('generate_notes', 'generate_notes_blended'):
-    inputs = REQUESTS[signature]
-    tones, durations = _by_hand(loaded['folk'], loaded['jazz'],
-                                _without(inputs, 'first_pitch'))
-    notes = merged_outputs[signature]
-    steps = vocabulary.interval_table()[tones['intervals']]
-    np.testing.assert_array_equal(notes['pitches'][:, 0], [62, 62])
-    np.testing.assert_array_equal(np.diff(notes['pitches'], axis=1), steps)
-    np.testing.assert_array_equal(notes['quarter_lengths'],
-                                  vocabulary.duration_table()[durations])
-    # Notes sound as long as the rhythm model's rests say, never past the next onset.
-    np.testing.assert_array_equal(
-        notes['sounding_lengths'],
-        np.minimum(loaded['jazz'].sounding_values.numpy()[durations],
-                   notes['quarter_lengths']))
+def test_generate_notes_are_the_librarys_melodies(loaded, merged_outputs):
+  inputs = REQUESTS['generate_notes']
+  notes = merged_outputs['generate_notes']
+  library = _library(loaded['folk'], loaded['jazz'], inputs, int(inputs['first_pitch']))
+  np.testing.assert_array_equal(notes['pitches'][:, 0], [62, 62])
+  for n, melody in enumerate(library):
+    assert notes['pitches'][n].tolist() == melody.pitches
+    np.testing.assert_array_equal(notes['quarter_lengths'][n],
+                                  np.array(melody.durations(), np.float32))
+    np.testing.assert_array_equal(notes['sounding_lengths'][n],
+                                  np.array(melody.lengths, np.float32))
+    assert notes['time_signatures'][n].decode() == melody.time_signature == '4/4'
+  blended = merged_outputs['generate_notes_blended']
+  np.testing.assert_array_equal(blended['pitches'], notes['pitches'])
+  assert not np.array_equal(blended['quarter_lengths'], notes['quarter_lengths'])
 
 
 def test_restyle_is_rhythm_models_restyle(loaded, merged_outputs):
@@ -206,7 +208,10 @@ def test_fresh_tensorflow_only_python_gives_the_same(merged_path, merged_outputs
   outputs = fresh_tensorflow(merged_path, REQUESTS)
   for signature, values in merged_outputs.items():
     for name, value in values.items():
-      np.testing.assert_allclose(outputs[signature][name], value, rtol=1e-6, atol=1e-6)
+      if value.dtype == object:  # time signatures
+        np.testing.assert_array_equal(outputs[signature][name], value.astype(bytes))
+      else:
+        np.testing.assert_allclose(outputs[signature][name], value, rtol=1e-6, atol=1e-6)
 
 
 def test_saved_model_cli_runs_the_merge(merged_path, merged_outputs, saved_model_cli_run):
