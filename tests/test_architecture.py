@@ -11,7 +11,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).parent.parent / 'stylexfer'
 # Data-flow order: a module may import its own stage and earlier ones.
 STAGES = ('atomic', 'reading', 'tokens', 'dataset', 'model', 'training', 'serving',
-          'writers', 'api', 'evaluation', 'programs')
+          'writers', 'api', 'studio', 'evaluation', 'programs')
 # The TFDS builder (datasets/melodies, imported as stylexfer_datasets) is the dataset stage.
 BUILDER = 'stylexfer_datasets'
 

@@ -17,6 +17,7 @@ from stylexfer.serving import client
 from stylexfer.serving import controls
 from stylexfer.serving import loading
 from stylexfer.tokens import articulation
+from stylexfer.tokens import vocabulary
 
 STRUCTURES = ('bars', 'free')
 
@@ -162,6 +163,12 @@ class Model:
 
 
 MAX_COUNT = 256  # melodies a generate request writes
+
+
+def changed_durations(before, after):
+  """How many notes of a restyle have another duration than before (on the grid)."""
+  return sum(vocabulary.snap_duration(old) != new
+             for old, new in zip(before.durations(), after.durations()))
 
 
 def rhythm_report(source, target, before, after):

@@ -32,7 +32,6 @@ from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import controls
 from stylexfer.serving import loading
-from stylexfer.tokens import vocabulary
 from stylexfer.writers import render
 
 PROGRAM = 'stylexfer-restyle'
@@ -87,7 +86,6 @@ def restyle_file(f, out=None, err=None):
   # while this one starts TensorFlow and loads the target's model, then writes the
   # melody as it was, and later the restyled one while the source's model loads and
   # scores the rhythms. Else the melody is read and written here while a thread loads.
-  # (Verovio must stay on a main thread: it fails to read files from a second one.)
   with render.Writer() as writer:
     reading = writer.run(melody_lib.read_melody, f.input, f.tune)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
@@ -118,8 +116,7 @@ def restyle_file(f, out=None, err=None):
                                                              paths[source])
       table = models.rhythm_report(scorer, model, melody, restyled)
     written = {'before': before.result(), target: after.result()}
-  changed = sum(vocabulary.snap_duration(old) != new
-                for old, new in zip(melody.durations(), restyled.durations()))
+  changed = models.changed_durations(melody, restyled)
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
         f'(strength {f.strength:g}, seed {f.seed}, {f.structure}; {changed} of '
         f'{len(melody)} durations changed) with {paths[target]}'

@@ -8,6 +8,7 @@ sounds like a guitar or harp rather than a beep, and needs nothing beyond numpy.
 """
 
 import glob
+import io
 import os
 import shutil
 import subprocess
@@ -125,19 +126,25 @@ def save_wav(samples, path, sample_rate=SAMPLE_RATE):
   return path
 
 
-def wav_to_mp3(wav_path, path):
-  """The WAV file as an MP3 file (about a tenth of its size), written whole or not at all.
+def mp3_bytes(wav):
+  """A WAV file (a path or its bytes) encoded as MP3, about a tenth of its size.
 
   Through libsndfile (the soundfile package), block by block: a long melody's samples are
   never all in memory at once.
   """
   import soundfile  # pylint: disable=g-import-not-at-top
-  with atomic.replace_with(path) as temporary, soundfile.SoundFile(wav_path) as wav:
-    with soundfile.SoundFile(temporary, 'w', wav.samplerate, wav.channels,
-                             format='MP3') as mp3:
-      for block in wav.blocks(blocksize=_WAV_BLOCK, dtype='float32'):
-        mp3.write(block)
-  return path
+  source = io.BytesIO(wav) if isinstance(wav, bytes) else wav
+  encoded = io.BytesIO()
+  with soundfile.SoundFile(source) as samples, soundfile.SoundFile(
+      encoded, 'w', samples.samplerate, samples.channels, format='MP3') as mp3:
+    for block in samples.blocks(blocksize=_WAV_BLOCK, dtype='float32'):
+      mp3.write(block)
+  return encoded.getvalue()
+
+
+def wav_to_mp3(wav_path, path):
+  """The WAV file as an MP3 file, written whole or not at all."""
+  return atomic.write_bytes(path, mp3_bytes(wav_path))
 
 
 def _fluidsynth(midi_path, path, soundfont):

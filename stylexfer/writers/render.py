@@ -37,6 +37,9 @@ def render_svg(musicxml_path, svg_path, page_width=2100, page_height=2970):
   import verovio  # pylint: disable=g-import-not-at-top
   verovio.enableLog(verovio.LOG_OFF)
   toolkit = verovio.toolkit()
+  # Its fonts, named outright: off the main thread Verovio looks for them in the folder
+  # its wheel was built in, and fails to read any score.
+  toolkit.setResourcePath(os.path.join(os.path.dirname(verovio.__file__), 'data'))
   # Tuplet numbers on the noteheads' side: above, they ran into the tempo mark.
   toolkit.setOptions({'pageWidth': page_width, 'pageHeight': page_height,
                       'adjustPageHeight': True, 'scale': 40, 'footer': 'none',

@@ -144,9 +144,11 @@ def test_a_merged_model_generates_what_the_two_models_do(tiny_models, pitch, rhy
   assert outputs[0] == outputs[1]
 
 
-def _readme_python():
+def _readme_python(studio=False):
+  """README's Python blocks: those that call a running studio, or the others."""
   with open(README) as f:
-    return re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+  return [block for block in blocks if ('http://127.0.0.1:8000' in block) == studio]
 
 
 @pytest.mark.slow

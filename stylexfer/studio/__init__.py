@@ -1,0 +1,1 @@
+"""The studio: restyle in the browser with the models loaded once (`app.make_app`)."""
