@@ -100,16 +100,19 @@ def readable_abc(text):
   or beside the staff, not music, and music21's ABC reader drops the note after some of
   them (">"a2 loses the a); the fermata shorthand H loses the rest of the line; inline
   key and unit length changes ([K:D], [L:1/16]) are misread, so they become lines of
-  their own, as ABC allows. Chord symbols stay; header fields, other inline fields and
-  comments are left as they are.
+  their own, as ABC allows; a double repeat written :: or :|: loses the note before it
+  (and :|: the repeat after it), so it is written :||:. Chord symbols stay; header fields,
+  other inline fields and comments are left as they are.
   """
   lines, body = [], False
-  piece = re.compile(r'"([^"\n]*)"|\[([KL]:[^\]\n]*)\]|\[[A-Za-z]:[^\]\n]*\]|(H)')
+  piece = re.compile(r'"([^"\n]*)"|\[([KL]:[^\]\n]*)\]|\[[A-Za-z]:[^\]\n]*\]|(H)|'
+                     r'(?<![|:])(::|:\|:)(?![|:])')
   for line in text.splitlines(keepends=True):
     field = re.match(r'[A-Za-z]:', line)
     if body and not field and not line.lstrip().startswith('%'):
       line = piece.sub(lambda found: (
           '!fermata!' if found.group(3) else
+          ':||:' if found.group(4) else
           f'\n{found.group(2)}\n' if found.group(2) else
           '' if found.group(1) is not None and not chord(found.group(1))
           else found.group(0)), line)

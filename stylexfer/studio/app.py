@@ -334,6 +334,7 @@ def _restyle(studio, to, upload, abc, example, tune, like_upload, like_tune, str
     stem = render.slug(melody.title)
     source = hashlib.sha256(repr((upload, abc, example, tune, tempo)).encode()).hexdigest()
     return {'genre': to, 'seed': settings.get('seed', controls.SEED),
+            'strength': settings.get('strength', controls.STRENGTH),
             'changed': models.changed_durations(melody, restyled),
             'before': studio.shown_before(source, melody, folder, f'{stem}.before', tempo),
             'after': studio.shown(restyled, folder, f'{stem}.{to}', tempo)}

@@ -35,6 +35,11 @@ _WIDEST_BAR = 18
 # ... but no smaller than this: at 0.5 a line of a long solo holds more than abcm2ps's
 # output buffer ("Possible buffer overflow").
 _SMALLEST_SCALE = 0.55
+# abcm2ps keeps a page's engraving in a buffer of its own size (its -k option, which a
+# file cannot set): a long solo's continuous lines overflow it ("Possible buffer
+# overflow") unless a page is ended now and then. 48 bars of 16ths fit at the smallest
+# scale; 96 overflowed.
+_BARS_PER_PAGE = 48
 _MOST_IN_GROUP = 9
 _MODES = {'major': '', 'minor': 'm', 'dorian': 'dor', 'phrygian': 'phr', 'lydian': 'lyd',
           'mixolydian': 'mix', 'aeolian': 'aeo', 'ionian': 'ion', 'locrian': 'loc'}
@@ -170,6 +175,8 @@ def to_abc(tune, number=1):
     if len(line) == _BARS_PER_LINE or last:
       body.append(' '.join(line))
       line = []
+      if (index + 1) % _BARS_PER_PAGE == 0 and not last:
+        body.append('%%newpage')
   widest = max((len(pieces) + sum(shown for _, shown in bar_pitches)
                 for pieces, bar_pitches in zip(all_bars, pitches)), default=0)
   return '\n'.join(_header(tune, number, unit, widest) + body) + '\n'

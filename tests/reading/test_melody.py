@@ -216,3 +216,15 @@ def test_midi_as_keyboards_record_it_is_one_line_on_the_written_grid(tmp_path):
       fractions.Fraction(1, 6)] * 3
   assert not melody.counts.get(melody_lib.POLYPHONIC)
   assert melody.key is not None and melody.spellings == []
+
+
+@pytest.mark.parametrize('double', ['::', ':|:'])
+def test_a_double_repeat_keeps_the_note_before_it_and_both_repeats(tmp_path, double):
+  """As the Nottingham tunes write it: "G"G:: in the middle of a line."""
+  path = tmp_path / 'double.abc'
+  path.write_text('X:1\nT:Double\nM:4/4\nL:1/4\nK:G\n|:g/2e/2|dB AG|"D7"AG "G"G' + double +
+                  '\ng/2a/2|b2 ag|"C"ag "G"g:|\n')
+  melody = melody_lib.read_melody(str(path))
+  assert melody.pitches == [79, 76, 74, 71, 69, 67, 69, 67, 67, 79, 81, 83, 81, 79, 81, 79, 79]
+  marks = melody.bar_marks
+  assert marks[2]['right'] == 'repeat' and marks[3]['left'] == 'repeat'

@@ -91,9 +91,9 @@ def test_upload_the_reel_move_the_slider_restyle_hear_and_download(studio, brows
   # Moving the slider again restyles again, without a page load.
   browser.execute_script(
       "arguments[0].value = 1; arguments[0].dispatchEvent(new Event('input'));", slider)
-  wait.until(lambda b: b.find_element(By.TAG_NAME, 'body').get_attribute(
-      'data-restyled') == '2')
-  assert 'of 110 durations changed' in after.find_element(By.CLASS_NAME, 'changed').text
+  changed = after.find_element(By.CLASS_NAME, 'changed')
+  wait.until(lambda b: '(strength 1, seed 0)' in changed.text)
+  assert int(changed.text.split()[0]) > 10, changed.text  # the full transfer changes many
   if SCREENSHOT:
     browser.execute_script("document.getElementById('after').scrollIntoView()")
     browser.save_screenshot(SCREENSHOT)
@@ -107,3 +107,18 @@ def test_a_bad_file_says_why_on_the_page(studio, browser, tmp_path):
   browser.find_element(By.ID, 'restyle').click()
   ui.WebDriverWait(browser, 60).until(
       expected_conditions.text_to_be_present_in_element((By.ID, 'error'), 'notes.mid'))
+
+
+def test_a_title_with_markup_is_shown_as_text(studio, browser):
+  title = '<img src=x onerror="document.body.dataset.hacked=1">'
+  browser.get(studio)
+  wait = ui.WebDriverWait(browser, 120)
+  wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, '#to option[value=jazz]'))
+  pasted = browser.find_element(By.ID, 'abc')
+  pasted.send_keys(f'X:1\nT:{title}\nM:4/4\nL:1/8\nK:G\nGABc d2B2|c2A2 G4|]\n')
+  browser.find_element(By.ID, 'tune').click()  # leaves the text box: its change event
+  browser.find_element(By.ID, 'restyle').click()
+  wait.until(lambda b: b.find_element(By.TAG_NAME, 'body').get_attribute('data-restyled'))
+  assert title in browser.find_element(By.CSS_SELECTOR, '#before .title').text
+  assert browser.find_element(By.TAG_NAME, 'body').get_attribute('data-hacked') is None
+  assert not browser.find_elements(By.CSS_SELECTOR, '#results img')
