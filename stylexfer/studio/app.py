@@ -20,7 +20,6 @@ bytes) with {"error": "..."}, the CLI's message without any path on this machine
 
 import asyncio
 import collections
-import concurrent.futures
 import hashlib
 import functools
 import os
@@ -44,7 +43,7 @@ from stylexfer.writers import audio
 from stylexfer.writers import render
 
 MAX_UPLOAD = 2 * 2**20        # bytes of a melody file
-MAX_ANSWERS = 32              # answers whose files can still be downloaded (~7 MB each)
+MAX_ANSWERS = 16              # answers whose files can still be downloaded (~7 MB each)
 TIME_LIMIT = 60.0             # seconds a request may take
 MAX_NOTES = 4096              # notes of a melody the studio restyles
 SUFFIXES = melody_lib.ABC_SUFFIXES + melody_lib.MIDI_SUFFIXES + melody_lib.MUSICXML_SUFFIXES
@@ -62,9 +61,23 @@ class BadRequest(ValueError):
     self.status = status
 
 
+class Once:
+  """A file made when first asked for, once, whoever asks (the MP3)."""
+
+  def __init__(self, make):
+    self._make, self._data = make, None
+    self._lock = threading.Lock()
+
+  def __call__(self):
+    with self._lock:
+      if self._data is None:
+        self._data, self._make = self._make(), None
+      return self._data
+
+
 class Answers:
   """The files of the last answers, in memory, by answer id (the least recently used
-  dropped first). A file may be a future: the MP3, encoded while the answer travels."""
+  dropped first). A file may be a Once: made when first downloaded."""
 
   def __init__(self, limit=MAX_ANSWERS):
     self._files = collections.OrderedDict()
@@ -72,7 +85,7 @@ class Answers:
     self._lock = threading.Lock()
 
   def keep(self, files):
-    """Stores {name: bytes or future of bytes}; returns the answer's id."""
+    """Stores {name: bytes or Once}; returns the answer's id."""
     answer = uuid.uuid4().hex
     with self._lock:
       self._files[answer] = files
@@ -91,9 +104,7 @@ class Answers:
   def get(self, answer, name):
     with self._lock:
       data = self._files.get(answer, {}).get(name)
-    if isinstance(data, concurrent.futures.Future):
-      data = data.result(timeout=TIME_LIMIT)
-    return data
+    return data() if isinstance(data, Once) else data
 
 
 def _safe_name(filename):
@@ -117,10 +128,6 @@ class Studio:
   def __init__(self, models_dir=None):
     self.models_dir = models_dir
     self.answers = Answers()
-    # MP3 is the slowest file to make (1.1 s for the reel's 70 s, against 65 ms for the
-    # WAV the page plays): it is encoded here while the answer, with its address, goes
-    # back; a download of it waits for it.
-    self._encoder = concurrent.futures.ThreadPoolExecutor(2)
     # The melody as it was, shown once per input: moving a slider restyles only.
     self._shown_before = collections.OrderedDict()
     self._lock = threading.Lock()
@@ -171,7 +178,9 @@ class Studio:
     for fmt in ('mid', 'musicxml', 'abc', 'wav'):
       with open(files[fmt], 'rb') as f:
         stored[f'{stem}.{fmt}'] = f.read()
-    stored[f'{stem}.mp3'] = self._encoder.submit(audio.mp3_bytes, stored[f'{stem}.wav'])
+    # MP3 is the slowest file to make (1.1 s for the reel's 70 s, against 65 ms for the
+    # WAV the page plays): it is encoded when it is downloaded, not for every answer.
+    stored[f'{stem}.mp3'] = Once(functools.partial(audio.mp3_bytes, stored[f'{stem}.wav']))
     answer = self.answers.keep(stored)
     return {'title': melody.title, 'notes': len(melody),
             'time_signature': melody.time_signature,
