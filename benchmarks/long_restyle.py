@@ -93,12 +93,14 @@ def write_abc(path, pitches, eighths):
 
 
 def write_midi(path, pitches, eighths):
+  import fractions  # pylint: disable=g-import-not-at-top
+  from stylexfer.reading import melody as melody_lib  # pylint: disable=g-import-not-at-top
   from stylexfer.writers import midi_writer  # pylint: disable=g-import-not-at-top
-  notes, onset = [], 0.0
-  for pitch, value in zip(pitches, eighths):
-    notes.append((onset, value / 2, pitch))
-    onset += value / 2
-  midi_writer.write_midi(notes, path, tempo=120, title='Long Walk')
+  from stylexfer.writers import notation  # pylint: disable=g-import-not-at-top
+  walk = melody_lib.Melody.from_durations(
+      pitches, [fractions.Fraction(value, 2) for value in eighths], '4/4', title='Long Walk')
+  walk.tempo = 120
+  midi_writer.write_midi(notation.layout(walk), path)
 
 
 def _restyle_command(path, out):

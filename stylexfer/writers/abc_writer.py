@@ -136,9 +136,10 @@ def _bar_words(pieces, pitches, signature, unit, whole_bar):
   return words
 
 
-def to_abc(tune, number=1):
-  """ABC text of a notation.Layout (one tune: the header, then four bars a line)."""
-  all_bars = notation.bars(tune)
+def to_abc(tune, number=1, bars=None):
+  """ABC text of a notation.Layout (one tune: the header, then four bars a line);
+  `bars` are notation.bars(tune) when the caller has them already."""
+  all_bars = notation.bars(tune) if bars is None else bars
   meters = notation.meter_changes(tune, len(all_bars))
   in_force = notation.signatures(tune, len(all_bars))
   shortest = min((piece.written for pieces in all_bars for piece in pieces),

@@ -55,9 +55,10 @@ def _sub(parent, tag, content=None, **attributes):
   return element
 
 
-def musicxml_bytes(tune):
-  """The MusicXML document of a notation.Layout, as bytes."""
-  bars = notation.bars(tune)
+def musicxml_bytes(tune, bars=None):
+  """The MusicXML document of a notation.Layout, as bytes; `bars` are notation.bars(tune)
+  when the caller has them already."""
+  bars = notation.bars(tune) if bars is None else bars
   meters = notation.meter_changes(tune, len(bars))
   in_force = notation.signatures(tune, len(bars))
   divisions = math.lcm(*[piece.quarters.denominator for pieces in bars for piece in pieces],
@@ -109,10 +110,10 @@ def musicxml_bytes(tune):
           + ET.tostring(root, encoding='utf-8') + b'\n')
 
 
-def write_musicxml(tune, path):
-  """Writes musicxml_bytes(tune) to `path`; returns the path."""
+def write_musicxml(tune, path, bars=None):
+  """Writes musicxml_bytes(tune, bars) to `path`; returns the path."""
   with open(path, 'wb') as f:
-    f.write(musicxml_bytes(tune))
+    f.write(musicxml_bytes(tune, bars))
   return path
 
 

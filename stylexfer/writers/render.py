@@ -8,6 +8,7 @@ notation's performance (repeats played out, eighths swung for jazz).
 """
 
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import re
@@ -193,6 +194,9 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
   tune = notation.layout(melody, swing)
   tune.tempo = tempo or tune.tempo or midi_writer.DEFAULT_TEMPO
   played = notation.performance(tune)
+  # Cut into written bars once, for both the MusicXML and the ABC (a 4,000-note tune's
+  # bars take a second).
+  written_bars = functools.lru_cache(maxsize=1)(lambda: notation.bars(tune))
   written = {}
   # The PNG is drawn in another process (a thread waits for it) while the MIDI, ABC and
   # audio are written here: a long score's page takes seconds.
@@ -200,7 +204,7 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
     rasterizing = None
     if {'musicxml', 'svg', 'png'} & set(formats):
       with atomic.replace_with(base + '.musicxml') as temporary:
-        musicxml_writer.write_musicxml(tune, temporary)
+        musicxml_writer.write_musicxml(tune, temporary, written_bars())
       written['musicxml'] = base + '.musicxml'
     if {'svg', 'png'} & set(formats):
       with atomic.replace_with(base + '.svg') as temporary:
@@ -213,7 +217,7 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
         midi_writer.write_midi(tune, temporary)
       written['mid'] = base + '.mid'
     if 'abc' in formats:
-      text = abc_writer.to_abc(tune)
+      text = abc_writer.to_abc(tune, bars=written_bars())
       written['abc'] = atomic.write_text(base + '.abc', text)
     if {'wav', 'mp3'} & set(formats):
       with atomic.replace_with(base + '.wav') as temporary:
