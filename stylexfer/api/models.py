@@ -179,15 +179,15 @@ def rhythm_report(source, target, before, after):
   rhythm is heard.
   """
   genres = (source.rhythm_genre, target.rhythm_genre)
-  lines = [f'rhythm, mean log-probability per note under each genre\'s duration head '
-           f'(nats; higher: likelier):',
+  lines = ["rhythm, mean log-probability per note under each genre's duration head "
+           '(nats; higher: likelier):',
            f'          {genres[0]:>10}{genres[1]:>10}{f"{genres[1]} - {genres[0]}":>16}']
   for label, melody in (('before', before), ('after', after)):
     values = [float(np.mean(model.score(melody).rhythm)) for model in (source, target)]
     heard = genres[values[1] > values[0]]
     lines.append(f'  {label:<8}{values[0]:>10.3f}{values[1]:>10.3f}'
                  f'{values[1] - values[0]:>+16.3f}   heard as {heard}')
-  lines += [f'A rhythm is heard as the genre whose head finds it likelier (the last column). '
+  lines += ['A rhythm is heard as the genre whose head finds it likelier (the last column). '
             'Compare within a row:',
             f'a plain rhythm is likely under every head, so a busy {genres[1]} rhythm can '
             f'score lower than a plain one even under the {genres[1]} head.']

@@ -14,8 +14,8 @@ Models come from --models_dir (<dir>/<genre>/<version>/, the newest version) or 
 package's stylexfer/pretrained/. The tune keeps its form: every note stays in the bar it
 had and starts where a score writes an onset (--structure=free draws the rhythm without
 bars, for comparison), repeated bars keep one rhythm, and the time signatures, pickup,
-repeat signs, endings and double bars are the source's. Rests are written where the target genre rests; MIDI and audio play the
-repeats, and jazz swings its eighths (--swing).
+repeat signs, endings and double bars are the source's. Rests are written where the
+target genre rests; MIDI and audio play the repeats, and jazz swings its eighths (--swing).
 """
 
 import concurrent.futures
@@ -53,15 +53,15 @@ def define_flags(flag_values=flags.FLAGS):
                       'both genres, before and after.', **define)
   shared_flags.define_sampling_flags(flag_values)
   shared_flags.define_playing_flags(flag_values)
-  flags.DEFINE_float('strength', controls.STRENGTH, 'How far the rhythm moves to the target genre, in '
-                     '[0, 1]: 0 keeps it, 1 is the full transfer; every note in between '
-                     "blends the melody's own duration with the genre's.", **define)
+  flags.DEFINE_float('strength', controls.STRENGTH, 'How far the rhythm moves to the target '
+                     'genre, in [0, 1]: 0 keeps it, 1 is the full transfer; every note in '
+                     "between blends the melody's own duration with the genre's.", **define)
   flags.DEFINE_enum('structure', 'bars', ['bars', 'free'], 'bars: every note stays in the '
                     'bar it had, on a place a score writes, and repeated bars keep one '
                     'rhythm; free: the rhythm is drawn without bars (for comparison).', **define)
-  flags.DEFINE_float('push', controls.PUSH, 'Quarter notes (at most 0.5, an eighth) that the first '
-                     'note of a bar may start before its bar line, as jazz players '
-                     'anticipate; 0 keeps every note in its bar.', **define)
+  flags.DEFINE_float('push', controls.PUSH, 'Quarter notes (at most 0.5, an eighth) that '
+                     'the first note of a bar may start before its bar line, as jazz '
+                     'players anticipate; 0 keeps every note in its bar.', **define)
   flags.DEFINE_string('out', 'restyled', 'Output folder.', **define)
 
 

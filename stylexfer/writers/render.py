@@ -181,8 +181,9 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
   """Writes <stem>.mid/.musicxml/.abc/.svg/.png/.wav under out_dir; returns {format: path}.
 
   `melody` is a reading.melody.Melody; MIDI and audio play its eighths with `swing` (a
-  long-short ratio, 1 straight; None: the melody's own) and its repeats played out, at `tempo` quarter notes a
-  minute (None: the melody's own tempo, else 120), which every format writes.
+  long-short ratio, 1 straight; None: the melody's own) and its repeats played out, at
+  `tempo` quarter notes a minute (None: the melody's own tempo, else 120), which every
+  format writes.
 
   PNG is skipped (absent from the result) when no rasterizer is installed. Each file is
   written under a temporary name and renamed into place, so a full disk or a kill leaves

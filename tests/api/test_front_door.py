@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import stylexfer
-from stylexfer.api import models
 from stylexfer.model import melody_model
 from stylexfer.programs import generate
 from stylexfer.serving import controls
