@@ -12,7 +12,6 @@ import os
 import numpy as np
 
 from stylexfer.api import melodies
-from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import client
 from stylexfer.serving import controls
 from stylexfer.serving import loading
@@ -118,21 +117,11 @@ class Model:
     middle), `time_signature` e.g. '3/4' (default: chosen from the drawn rhythm).
     """
     rhythm = rhythm or self
-    controls.check(length=length, swing=swing, temperature=temperature, top_p=top_p,
-                   seed=seed)
-    if not 1 <= count <= MAX_COUNT:
-      raise controls.RequestError(f'count must be in [1, {MAX_COUNT}], got {count}')
+    controls.check(count=count, length=length, first_pitch=first_pitch, swing=swing,
+                   temperature=temperature, top_p=top_p, seed=seed)
+    controls.check_time_signature(time_signature)
     if first_pitch is None:
       first_pitch = client.FIRST_PITCH.get(self.pitch_genre, 67)
-    if not 0 <= first_pitch <= 127:
-      raise controls.RequestError(f'first_pitch must be a MIDI pitch in [0, 127], got '
-                                  f'{first_pitch}')
-    if time_signature is not None:
-      try:
-        melody_lib.signature_length(time_signature)
-      except Exception:  # music21 raises several types for a bad signature
-        raise controls.RequestError(f'time_signature {time_signature!r} is not a time '
-                                    'signature (e.g. 4/4, 6/8)') from None
     if title is None:
       title = (self.pitch_genre if rhythm.rhythm_genre == self.pitch_genre else
                f'{self.pitch_genre} with {rhythm.rhythm_genre} rhythm').capitalize()
@@ -160,9 +149,6 @@ class Model:
     pitch, rhythm = client.note_log_probs(self.saved_model, melody.pitches,
                                           melody.durations(), melody.form())
     return Scores(pitch, rhythm)
-
-
-MAX_COUNT = 256  # melodies a generate request writes
 
 
 def changed_durations(before, after):

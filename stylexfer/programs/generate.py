@@ -22,7 +22,6 @@ import sys
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
 from absl import flags
-from music21 import meter
 
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
@@ -30,7 +29,6 @@ from stylexfer.serving import controls
 from stylexfer.serving import loading
 
 PROGRAM = 'stylexfer-generate'
-MAX_COUNT = 256  # as stylexfer.api.models.MAX_COUNT, checked before TensorFlow starts
 CommandError = common.CommandError
 
 
@@ -57,17 +55,9 @@ def generate_tunes(f, out=None):
     raise CommandError('no genre: pass --genre=GENRE (folk or jazz)')
   genre = loading.check_genre(f.genre, f.models_dir)
   rhythm = loading.check_genre(f.rhythm or f.genre, f.models_dir)
-  if not 1 <= f.count <= MAX_COUNT:
-    raise CommandError(f'--count must be in [1, {MAX_COUNT}], got {f.count}')
-  if f.time_signature:
-    try:
-      meter.TimeSignature(f.time_signature)
-    except Exception:  # music21 raises several types for a bad signature
-      raise CommandError(f'--time_signature {f.time_signature!r} is not a time signature '
-                         '(e.g. 4/4, 6/8)') from None
-  controls.check('--', length=f.length)
-  if f.first_pitch is not None and not 0 <= f.first_pitch <= 127:
-    raise CommandError(f'--first_pitch must be a MIDI pitch in [0, 127], got {f.first_pitch}')
+  controls.check('--', count=f.count)
+  controls.check_time_signature(f.time_signature or None, '--')
+  controls.check('--', length=f.length, first_pitch=f.first_pitch)
   common.check_sampling(f)
   pitch_path = loading.find_model(genre, f.models_dir)
   rhythm_path = loading.find_model(rhythm, f.models_dir)

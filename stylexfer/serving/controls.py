@@ -8,6 +8,7 @@ the same restyle. A value outside its range is a RequestError that names the kno
 import math
 
 # Imported by the programs before TensorFlow starts: nothing here imports it.
+from stylexfer.reading import melody as melody_lib
 
 # 1.0 with top-p 0.9 gives restyles as coherent as the target genre's own melodies
 # (the evaluation report's coherence table); a lower top-p writes blander rhythms.
@@ -21,6 +22,7 @@ TEMPO_RANGE = (20, 400)   # quarter notes a minute; --tempo=0.0001 would ask for
 SWING_RANGE = (1, 4)      # long-short ratio of eighth pairs
 MAX_LENGTH = 4096  # notes per melody; a request above it is refused, not run for hours
 MAX_PUSH = 0.5     # quarter notes a bar's first note may anticipate its bar line (an eighth)
+MAX_COUNT = 256    # melodies a generate request writes
 
 
 class RequestError(ValueError):
@@ -42,6 +44,8 @@ RANGES = {
     'swing': (lambda v: SWING_RANGE[0] <= v <= SWING_RANGE[1],
               f'a long-short ratio in [{SWING_RANGE[0]}, {SWING_RANGE[1]}] (1: straight)'),
     'length': (lambda v: 1 <= v <= MAX_LENGTH, f'in [1, {MAX_LENGTH}]'),
+    'count': (lambda v: 1 <= v <= MAX_COUNT, f'in [1, {MAX_COUNT}]'),
+    'first_pitch': (lambda v: 0 <= v <= 127, 'a MIDI pitch in [0, 127]'),
 }
 
 
@@ -61,3 +65,14 @@ def check(prefix='', **values):
         raise RequestError(f'{prefix}{name} must be a number, got {value!r}') from None
     if not in_range(value):
       raise RequestError(f'{prefix}{name} must be {words}, got {value}')
+
+
+def check_time_signature(time_signature, prefix=''):
+  """Raises RequestError unless `time_signature` (None: chosen later) is one music21 reads."""
+  if time_signature is None:
+    return
+  try:
+    melody_lib.signature_length(time_signature)
+  except Exception:  # music21 raises several types for a bad signature
+    raise RequestError(f'{prefix}time_signature {time_signature!r} is not a time signature '
+                       '(e.g. 4/4, 6/8)') from None

@@ -8,7 +8,6 @@ notation's performance (repeats played out, eighths swung for jazz).
 """
 
 import concurrent.futures
-import functools
 import multiprocessing
 import os
 import re
@@ -197,7 +196,8 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
   played = notation.performance(tune)
   # Cut into written bars once, for both the MusicXML and the ABC (a 4,000-note tune's
   # bars take a second).
-  written_bars = functools.lru_cache(maxsize=1)(lambda: notation.bars(tune))
+  written_bars = (notation.bars(tune) if {'musicxml', 'svg', 'png', 'abc'} & set(formats)
+                  else None)
   written = {}
   # The PNG is drawn in another process (a thread waits for it) while the MIDI, ABC and
   # audio are written here: a long score's page takes seconds.
@@ -205,7 +205,7 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
     rasterizing = None
     if {'musicxml', 'svg', 'png'} & set(formats):
       with atomic.replace_with(base + '.musicxml') as temporary:
-        musicxml_writer.write_musicxml(tune, temporary, written_bars())
+        musicxml_writer.write_musicxml(tune, temporary, written_bars)
       written['musicxml'] = base + '.musicxml'
     if {'svg', 'png'} & set(formats):
       with atomic.replace_with(base + '.svg') as temporary:
@@ -218,7 +218,7 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
         midi_writer.write_midi(tune, temporary)
       written['mid'] = base + '.mid'
     if 'abc' in formats:
-      text = abc_writer.to_abc(tune, bars=written_bars())
+      text = abc_writer.to_abc(tune, bars=written_bars)
       written['abc'] = atomic.write_text(base + '.abc', text)
     if {'wav', 'mp3'} & set(formats):
       with atomic.replace_with(base + '.wav') as temporary:
