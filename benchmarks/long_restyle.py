@@ -143,7 +143,7 @@ def profile(path, out, top):
 # The steps --phases times: (module, function, label). Each is timed where the program
 # calls it; steps on the second thread (model loading, the PNG) overlap the others.
 _PHASES = [
-    ('stylexfer.reading.melody', 'read_melody', 'read the input'),
+    ('stylexfer.reading.readers', 'read_melody', 'read the input'),
     ('stylexfer.serving.loading', 'load', 'load a model (thread)'),
     ('stylexfer.serving.client', 'restyle_durations', 'sample the rhythm'),
     ('stylexfer.serving.client', 'likelihood_table', 'log-likelihoods'),

@@ -16,7 +16,7 @@ import pytest
 
 import fixtures
 from stylexfer.programs import generate
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.model import melody_model
 from stylexfer.serving import loading
 from stylexfer.writers import notation
@@ -74,7 +74,7 @@ def run_program(module, args, capsys):
 
 def read_back(path):
   """The one melody in a written file, as stylexfer reads it."""
-  melodies = melody_lib.read_melodies(path)
+  melodies = readers.read_melodies(path)
   assert len(melodies) == 1
   return melodies[0]
 

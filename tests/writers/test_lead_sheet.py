@@ -8,8 +8,9 @@ from music21 import converter, key as m21_key, meter, note, stream, tempo
 import pytest
 
 import fixtures
+from stylexfer.reading import abc_reader
 from stylexfer.reading import lead_sheet
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.writers import abc_writer
 from stylexfer.writers import midi_writer
 from stylexfer.writers import notation
@@ -20,7 +21,7 @@ Fraction = fractions.Fraction
 
 @pytest.fixture(scope='module')
 def lead():
-  return melody_lib.parse_abc_tune(fixtures.LEAD_SHEET, 'lead.abc', '1', 'Lead Sheet')
+  return abc_reader.parse_abc_tune(fixtures.LEAD_SHEET, 'lead.abc', '1', 'Lead Sheet')
 
 
 def _chords_by_bar(melody):
@@ -47,7 +48,7 @@ def test_every_format_writes_it_back(lead, tmp_path):
     assert re.search(f'(?m)^{re.escape(line)}$', text), line
   assert 'fine' not in text
   for fmt in ('abc', 'musicxml'):
-    back = melody_lib.read_melody(files[fmt])
+    back = readers.read_melody(files[fmt])
     assert back.pitches == lead.pitches and back.durations() == lead.durations(), fmt
     assert back.tempo == 96 and back.key.sharps == 1, fmt
     assert back.spellings == lead.spellings, fmt  # G sharp stays G sharp
@@ -69,7 +70,7 @@ def test_every_format_writes_it_back(lead, tmp_path):
   # The pickup is a bar of its own meter; the tune's meter follows it.
   signatures = [ts.ratioString for ts in midi.flatten().getElementsByClass(meter.TimeSignature)]
   assert signatures[:2] == ['1/8', '4/4']
-  assert melody_lib.read_melody(files['mid']).time_signature == '4/4'
+  assert readers.read_melody(files['mid']).time_signature == '4/4'
 
 
 def test_a_new_rhythm_keeps_the_lead_sheet_and_its_chords_in_their_bars(lead, tmp_path):
@@ -79,7 +80,7 @@ def test_a_new_rhythm_keeps_the_lead_sheet_and_its_chords_in_their_bars(lead, tm
   assert _chords_by_bar(eighths) == _chords_by_bar(lead)
   files = render.write_all(eighths, str(tmp_path), 'new', formats=('musicxml', 'abc'))
   for fmt in ('abc', 'musicxml'):
-    assert _chords_by_bar(melody_lib.read_melody(files[fmt])) == _chords_by_bar(lead), fmt
+    assert _chords_by_bar(readers.read_melody(files[fmt])) == _chords_by_bar(lead), fmt
 
 
 def test_a_midi_melody_gets_one_key_in_both_scores(tmp_path):
@@ -87,7 +88,7 @@ def test_a_midi_melody_gets_one_key_in_both_scores(tmp_path):
       note.Note(p, quarterLength=1) for p in (62, 64, 66, 67, 69, 71, 73, 74)])
   path = str(tmp_path / 'no-key.mid')
   stream.Score([part]).write('midi', fp=path)
-  melody = melody_lib.read_melody(path)
+  melody = readers.read_melody(path)
   assert melody.key.sharps == 2  # D major or B minor, chosen once when read
   restyled = melody.with_rhythm([Fraction(1, 3)] * 6 + [Fraction(1, 2), Fraction(1, 2)] +
                                 [])
@@ -171,7 +172,7 @@ def test_rests_lie_on_their_own_values(place, quarters, pieces):
 
 
 def test_a_tune_ends_where_its_input_ended_and_no_bar_is_short():
-  melody = melody_lib.parse_abc_tune(
+  melody = abc_reader.parse_abc_tune(
       'X:1\nT:End\nM:4/4\nL:1/8\nK:D\nA|D2 FA dAFA|cAec d3 z|]\n', 'end.abc', '1', 'End')
   # The same bars (the pickup, eight eighths) and a busier last bar ending early.
   busy = melody.with_rhythm([Fraction(1, 2)] * 9 + [Fraction(1, 4)] * 4)
@@ -189,7 +190,7 @@ def test_the_clef_follows_the_input_or_the_range():
   assert lead_sheet.clef_for([52, 55, 57, 60, 64, 67]) == 'treble-8'
   assert lead_sheet.clef_for(low) == 'bass'
   assert lead_sheet.clef_for(low, 'alto') == 'alto'
-  melody = melody_lib.parse_abc_tune('X:1\nT:C\nM:4/4\nL:1/4\nK:C clef=bass\nC,D,E,F,|]\n',
+  melody = abc_reader.parse_abc_tune('X:1\nT:C\nM:4/4\nL:1/4\nK:C clef=bass\nC,D,E,F,|]\n',
                                      'c.abc', '1', 'C')
   assert melody.clef == 'bass'
   assert 'K:C clef=bass' in abc_writer.to_abc(notation.layout(melody))
@@ -202,7 +203,7 @@ def test_chords_are_chords_and_annotations_are_not():
   assert lead_sheet.chord('G7alt').kind == 'other'
   for text in ('SEGUE', '^text', '>', 'Fine', 'D.C. al fine'):
     assert lead_sheet.chord(text) is None
-  read = melody_lib.parse_abc_tune(
+  read = abc_reader.parse_abc_tune(
       'X:1\nT:A\nM:4/4\nL:1/4\nK:C\n"SEGUE"C ">"D "^hi"E "Dm7"F|]\n', 'a.abc', '1', 'A')
   assert read.pitches == [60, 62, 64, 65] and read.chords == [(3, 'Dm7')]
 
@@ -217,7 +218,7 @@ def test_the_midi_file_carries_the_meters_the_key_and_the_tempo(tmp_path):
   assert signatures[:2] == [('1/4', 0.0), ('3/4', 1.0)]
   assert read.flatten().getElementsByClass(m21_key.KeySignature)[0].sharps == -1
   assert read.flatten().getElementsByClass(tempo.MetronomeMark)[0].number == 84
-  back = melody_lib.read_melody(path)
+  back = readers.read_melody(path)
   assert (back.time_signature, back.beats[0], back.tempo) == ('3/4', 2, 84)
 
 
@@ -228,7 +229,7 @@ def test_abc_tuplet_groups_hold_at_most_nine_notes_and_keep_their_times():
   text = abc_writer.to_abc(tune)
   counts = [int(n) for n in re.findall(r'\(3:2:(\d+)', text)]
   assert max(counts) <= 9 and sum(counts) == 24
-  back = melody_lib.parse_abc_tune(text, 'x.abc', '1', 'x')
+  back = abc_reader.parse_abc_tune(text, 'x.abc', '1', 'x')
   assert back.durations()[:-1] == tune.durations[:-1]
 
 

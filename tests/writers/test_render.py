@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import fixtures
+from stylexfer.reading import abc_reader
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.tokens import vocabulary
 from stylexfer.writers import abc_writer
 from stylexfer.writers import audio
@@ -99,7 +101,7 @@ def test_abc_parses_back_to_the_same_melody(tune):
   text = abc_writer.to_abc(tune)
   assert text.startswith('X:1\nT:') and f'M:{tune.time_signature}\n' in text
   assert re.search(r'(?m)^L:1/(8|16)$', text)
-  melody = melody_lib.parse_abc_tune(text, 'written.abc', '1', tune.title)
+  melody = abc_reader.parse_abc_tune(text, 'written.abc', '1', tune.title)
   assert melody.pitches == tune.pitches
   # The last note is followed by a rest where it ends inside a beat of triplets (the
   # bracket's beat is written whole): the rest lengthens its duration, not its sound.
@@ -112,7 +114,7 @@ def test_abc_parses_back_to_the_same_melody(tune):
 @pytest.mark.parametrize('tune', TUNES[:4], ids=[t.title for t in TUNES[:4]])
 def test_musicxml_and_midi_read_back(tune, tmp_path):
   path = musicxml_writer.write_musicxml(tune, str(tmp_path / 'tune.musicxml'))
-  melody = melody_lib.read_melodies(path)[0]
+  melody = readers.read_melodies(path)[0]
   assert melody.pitches == tune.pitches
   assert melody.durations()[:-1] == tune.durations[:-1]  # a rest may close the last beat
   assert (melody.time_signature, melody.beats[0]) == (tune.time_signature, tune.pickup)
@@ -238,7 +240,7 @@ def test_rests_repeats_endings_and_meter_changes_read_back_from_abc():
   text = abc_writer.to_abc(FORM)
   assert '|:' in text and ':|' in text and '[1' in text and '[2' in text
   assert '[M:3/4]' in text and 'z' in text
-  melody = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  melody = abc_reader.parse_abc_tune(text, 'form.abc', '1', 'Form')
   assert melody.pitches == FORM.pitches
   assert melody.durations()[:-1] == FORM.durations[:-1]
   # A note sounds as long as written; the rest after it is part of its duration.
@@ -251,7 +253,7 @@ def test_rests_repeats_endings_and_meter_changes_read_back_from_abc():
 
 def test_musicxml_keeps_rests_repeats_and_endings(tmp_path):
   path = musicxml_writer.write_musicxml(FORM, str(tmp_path / 'form.musicxml'))
-  melody = melody_lib.read_melodies(path)[0]
+  melody = readers.read_melodies(path)[0]
   assert melody.pitches == FORM.pitches
   assert melody.lengths[:-1] == FORM.sounding[:-1]
   assert melody.bar_marks[melody.bars[0]] == {'left': 'repeat'}
@@ -292,10 +294,10 @@ def test_play_order(marks, count, order):
 def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
   text = ('X:1\nT:Tuplets\nM:4/4\nL:1/8\nK:C\n'
           '(3abc d2 (3efg a2|(3:2:4 ABcd e4|(5abcde f4|]\n')
-  melody = melody_lib.parse_abc_tune(text, 'tuplets.abc', '1', 'Tuplets')
+  melody = abc_reader.parse_abc_tune(text, 'tuplets.abc', '1', 'Tuplets')
   files = render.write_all(melody, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
   for fmt in ('musicxml', 'abc'):
-    assert melody_lib.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
+    assert readers.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
 
 
 def _without_date(path):
