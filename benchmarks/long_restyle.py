@@ -148,7 +148,7 @@ _PHASES = [
     ('stylexfer.serving.client', 'restyle_durations', 'sample the rhythm'),
     ('stylexfer.serving.client', 'likelihood_table', 'log-likelihoods'),
     ('stylexfer.reading.lead_sheet', 'key_for', 'choose the key'),
-    ('stylexfer.writers.notation', 'bars', 'lay out the bars'),
+    ('stylexfer.writers.measures', 'bars', 'lay out the bars'),
     ('stylexfer.writers.musicxml_writer', 'write_musicxml', 'MusicXML'),
     ('stylexfer.writers.render', 'render_svg', 'SVG (verovio)'),
     ('stylexfer.writers.render', 'png_bytes_elsewhere', 'PNG (another process)'),

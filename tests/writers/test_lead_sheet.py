@@ -12,8 +12,10 @@ from stylexfer.reading import abc_reader
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import readers
 from stylexfer.writers import abc_writer
+from stylexfer.writers import measures
 from stylexfer.writers import midi_writer
 from stylexfer.writers import notation
+from stylexfer.writers import note_values
 from stylexfer.writers import render
 
 Fraction = fractions.Fraction
@@ -109,7 +111,7 @@ def test_a_tuplet_bracket_covers_one_beat_and_rests_in_it_a_third_at_most():
                Fraction(1, 3), Fraction(1, 3), Fraction(2, 3), Fraction(2, 3), Fraction(1)]
   sounding = [Fraction(1, 6), Fraction(1, 6), Fraction(1, 3)] + durations[3:]
   tune = _tune(durations, sounding, pickup=Fraction(1, 3))
-  for pieces in notation.bars(tune):
+  for pieces in measures.bars(tune):
     groups = _groups(pieces)
     for group in groups:
       span = sum(p.quarters for p in group)
@@ -118,7 +120,7 @@ def test_a_tuplet_bracket_covers_one_beat_and_rests_in_it_a_third_at_most():
       assert all(p.quarters <= span / 3 for p in group if p.pitch is None)
       assert group[0].place % (span if span <= 1 else 1) == 0  # it starts on its beat
       assert len({p.tuplet_span for p in group}) == 1
-    assert all(p.written in notation.NOTATABLE for p in pieces)
+    assert all(p.written in note_values.NOTATABLE for p in pieces)
 
 
 def _groups(pieces):
@@ -143,7 +145,7 @@ def _groups(pieces):
      [Fraction(1, 2)] * 3),                           # 16th triplets: half a beat
 ])
 def test_triplets_are_grouped_by_the_beat(durations, spans):
-  pieces = notation.bars(_tune(durations))[0]
+  pieces = measures.bars(_tune(durations))[0]
   groups = _groups(pieces)
   assert [sum(p.quarters for p in group) for group in groups] == spans
   assert all(p.tie == '' for p in pieces)  # nothing written in pieces
@@ -153,10 +155,10 @@ def test_no_note_is_tied_over_a_repeat_sign_an_ending_or_a_double_bar():
   # The last note of bar 0 sounds into bar 1, over a right repeat sign.
   marks = {0: {'left': 'repeat', 'right': 'repeat'}, 1: {'ending': '1'}}
   tune = _tune([1, 1, 1, 2, 3], marks=marks)
-  bars = notation.bars(tune)
+  bars = measures.bars(tune)
   assert bars[0][-1].tie == '' and bars[1][0].pitch is None  # a rest opens bar 1
-  assert notation.section_ends(tune.marks, 3) == {0, 1}
-  plain = notation.bars(_tune([1, 1, 1, 2, 3]))
+  assert measures.section_ends(tune.marks, 3) == {0, 1}
+  plain = measures.bars(_tune([1, 1, 1, 2, 3]))
   assert plain[0][-1].tie == 'start'  # without the repeat sign it is tied
 
 
@@ -168,7 +170,7 @@ def test_no_note_is_tied_over_a_repeat_sign_an_ending_or_a_double_bar():
     (2, 2, [2]),
 ])
 def test_rests_lie_on_their_own_values(place, quarters, pieces):
-  assert notation.rest_pieces(place, quarters, Fraction(4)) == pieces
+  assert note_values.rest_pieces(place, quarters, Fraction(4)) == pieces
 
 
 def test_a_tune_ends_where_its_input_ended_and_no_bar_is_short():
@@ -177,7 +179,7 @@ def test_a_tune_ends_where_its_input_ended_and_no_bar_is_short():
   # The same bars (the pickup, eight eighths) and a busier last bar ending early.
   busy = melody.with_rhythm([Fraction(1, 2)] * 9 + [Fraction(1, 4)] * 4)
   tune = notation.layout(busy)
-  bars = notation.bars(tune)
+  bars = measures.bars(tune)
   assert [sum(p.quarters for p in bar) for bar in bars] == [Fraction(1, 2), 4, 4]
   last = [p for p in bars[-1] if p.pitch is not None][-1]
   assert (last.pitch, last.place + last.quarters) == (melody.pitches[-1], Fraction(7, 2))

@@ -24,6 +24,7 @@ from stylexfer.reading import readers
 from stylexfer.serving import client
 from stylexfer.serving import loading
 from stylexfer.writers import notation
+from stylexfer.writers import playing
 from stylexfer.writers import render
 
 pytestmark = pytest.mark.slow
@@ -189,7 +190,7 @@ def test_what_musescore_exports_reads_back(name, tmp_path):
   assert back.form()[2] == melody.form()[2] and list(back.form()[1]) == list(melody.form()[1])
   played = readers.read_melody(exported['mid'])
   tune = notation.layout(melody)
-  performance = notation.performance(tune)
+  performance = playing.performance(tune)
   assert played.pitches == [pitch for _, _, pitch in performance]
   onsets = [fractions.Fraction(onset).limit_denominator(48) for onset, _, _ in performance]
   assert [o - played.onsets[0] for o in played.onsets] == onsets

@@ -18,9 +18,12 @@ from stylexfer.reading import readers
 from stylexfer.tokens import vocabulary
 from stylexfer.writers import abc_writer
 from stylexfer.writers import audio
+from stylexfer.writers import measures
 from stylexfer.writers import midi_writer
 from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
+from stylexfer.writers import note_values
+from stylexfer.writers import playing
 from stylexfer.writers import render
 
 Fraction = fractions.Fraction
@@ -36,14 +39,14 @@ Fraction = fractions.Fraction
     (Fraction(8), [Fraction(8)]),
 ])
 def test_notatable_pieces(quarters, pieces):
-  assert notation.notatable_pieces(quarters) == pieces
+  assert note_values.notatable_pieces(quarters) == pieces
 
 
 def test_every_grid_value_splits_into_notatable_pieces():
   for value in vocabulary.DURATION_GRID:
-    pieces = notation.notatable_pieces(value)
+    pieces = note_values.notatable_pieces(value)
     assert sum(pieces) == value
-    assert all(piece in notation.NOTATABLE for piece in pieces)
+    assert all(piece in note_values.NOTATABLE for piece in pieces)
 
 
 @pytest.mark.parametrize('place,quarters,pieces', [
@@ -62,13 +65,13 @@ def test_every_grid_value_splits_into_notatable_pieces():
     (Fraction(1, 4), Fraction(1, 2), [Fraction(1, 2)]),
 ])
 def test_beat_pieces_cut_at_the_beats_a_duration_crosses(place, quarters, pieces):
-  assert notation.beat_pieces(place, quarters) == pieces
+  assert note_values.beat_pieces(place, quarters) == pieces
 
 
 def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
   tune = notation.Layout([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
                          pickup=Fraction(3))
-  bars = notation.bars(tune)
+  bars = measures.bars(tune)
   assert [[(p.pitch, p.quarters, p.tie) for p in bar] for bar in bars] == [
       [(60, 1, '')],
       [(62, 3, ''), (64, 1, 'start')],
@@ -274,9 +277,9 @@ def test_midi_plays_the_repeats_and_the_rests(tmp_path):
 def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tmp_path):
   straight = notation.Layout([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths')
   swung = notation.Layout([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths', swing=2.0)
-  assert [round(n[0], 3) for n in notation.performance(swung)] == [0, 0.667, 1, 1.667]
-  assert [n[0] for n in notation.performance(straight)] == [0, 0.5, 1, 1.5]
-  assert notation.bars(swung) == notation.bars(straight)
+  assert [round(n[0], 3) for n in playing.performance(swung)] == [0, 0.667, 1, 1.667]
+  assert [n[0] for n in playing.performance(straight)] == [0, 0.5, 1, 1.5]
+  assert measures.bars(swung) == measures.bars(straight)
 
 
 @pytest.mark.parametrize('marks,count,order', [
@@ -288,7 +291,7 @@ def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tm
      4, [0, 1, 0, 2, 3]),
 ])
 def test_play_order(marks, count, order):
-  assert notation.play_order(marks, count) == order
+  assert playing.play_order(marks, count) == order
 
 
 def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
