@@ -320,6 +320,7 @@ def test_wav_written_in_blocks_holds_every_sample(tmp_path):
 _FORKED_WRITE = '''
 import pickle, sys
 from stylexfer.reading import melody
+from stylexfer.reading import readers
 from stylexfer.writers import render
 tune, out, stem = pickle.loads(bytes.fromhex(sys.argv[1]))
 with render.Writer() as writer:
@@ -334,9 +335,9 @@ with render.Writer() as writer:
     print(type(error).__name__)
   print(type(third).__name__, sorted(third.result()))
   # Any function runs there in turn: reading a melody back, or failing to.
-  print(writer.run(melody.read_melody, out + '/jig.abc').result().pitches == tune.pitches)
+  print(writer.run(readers.read_melody, out + '/jig.abc').result().pitches == tune.pitches)
   try:
-    writer.run(melody.read_melody, out + '/none.abc').result()
+    writer.run(readers.read_melody, out + '/none.abc').result()
   except melody.MelodyError as error:
     print(type(error).__name__, str(error).endswith('none.abc: no such file'))
 '''
