@@ -143,12 +143,12 @@ def profile(path, out, top):
 # The steps --phases times: (module, function, label). Each is timed where the program
 # calls it; steps on the second thread (model loading, the PNG) overlap the others.
 _PHASES = [
-    ('stylexfer.reading.melody', 'read_melody', 'read the input'),
+    ('stylexfer.reading.readers', 'read_melody', 'read the input'),
     ('stylexfer.serving.loading', 'load', 'load a model (thread)'),
     ('stylexfer.serving.client', 'restyle_durations', 'sample the rhythm'),
     ('stylexfer.serving.client', 'likelihood_table', 'log-likelihoods'),
     ('stylexfer.reading.lead_sheet', 'key_for', 'choose the key'),
-    ('stylexfer.writers.notation', 'bars', 'lay out the bars'),
+    ('stylexfer.writers.measures', 'bars', 'lay out the bars'),
     ('stylexfer.writers.musicxml_writer', 'write_musicxml', 'MusicXML'),
     ('stylexfer.writers.render', 'render_svg', 'SVG (verovio)'),
     ('stylexfer.writers.render', 'png_bytes_elsewhere', 'PNG (another process)'),

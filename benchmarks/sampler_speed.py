@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 import turns
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.tokens import vocabulary
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,7 +72,7 @@ def _medians(fns, repeats):
 
 
 def reel_request(batch_size):
-  melody = melody_lib.read_melody(REEL)
+  melody = readers.read_melody(REEL)
   encoded = vocabulary.encode(melody.pitches, melody.durations())
   bars, bar_lengths, pickup = melody.form()
   tile = lambda values, dtype: tf.constant(np.tile(np.asarray([values], dtype),

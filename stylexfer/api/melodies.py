@@ -7,6 +7,7 @@ import os
 import tempfile
 
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.writers import render
 
 FORMATS = render.ALL_FORMATS
@@ -65,7 +66,7 @@ def read(path, tune=None):
   """The melody of an ABC (one tune: a 1-based position or a title; default the first),
   MIDI or MusicXML file; raises stylexfer.reading.melody.MelodyError naming the file."""
   path = os.fspath(path)
-  melody = melody_lib.read_melody(path, tune)
+  melody = readers.read_melody(path, tune)
   if not melody.title:
     melody.title = os.path.splitext(os.path.basename(path))[0]
   return Melody.of(melody)

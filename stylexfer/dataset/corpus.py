@@ -18,14 +18,17 @@ import hashlib
 import multiprocessing
 import os
 
+from stylexfer.reading import abc_reader
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import melody_files
+from stylexfer.reading import score_reader
 from stylexfer.tokens import vocabulary
 from stylexfer.reading import wjazzd
 
 MIN_NOTES = 8  # shorter tunes are fragments (incipits, chord-only bars)
 SPLITS = (('train', 80), ('validation', 90), ('test', 100))
-SCORE_SUFFIXES = melody_lib.MIDI_SUFFIXES + melody_lib.MUSICXML_SUFFIXES
-MELODY_SUFFIXES = melody_lib.ABC_SUFFIXES + SCORE_SUFFIXES
+SCORE_SUFFIXES = melody_files.MIDI_SUFFIXES + melody_files.MUSICXML_SUFFIXES
+MELODY_SUFFIXES = melody_files.ABC_SUFFIXES + SCORE_SUFFIXES
 
 _DROP_REASONS = {
     melody_lib.NoNotesError: 'no notes',
@@ -104,7 +107,7 @@ def tunes_of_file(corpus_file, count):
   if corpus_file.kind == 'wjazzd':
     return _wjazzd_tunes(corpus_file, count)
   source = f'{corpus_file.collection}/{corpus_file.name}'
-  if not corpus_file.name.lower().endswith(melody_lib.ABC_SUFFIXES):
+  if not corpus_file.name.lower().endswith(melody_files.ABC_SUFFIXES):
     return [Tune((corpus_file.order, 0), source, path=path)]
   try:
     with open(path, 'rb') as f:
@@ -124,7 +127,7 @@ def tunes_of_file(corpus_file, count):
     # ABC from before UTF-8 is mostly Latin-1; every byte string decodes as Latin-1.
     text = data.decode('latin-1')
     count('files read as Latin-1')
-  tunes = melody_lib.split_abc(text)
+  tunes = abc_reader.split_abc(text)
   if not tunes:
     count('dropped files: no ABC tune (no X: line)')
   return [Tune((corpus_file.order, i), source, number=number, title=title, text=tune_text)
@@ -151,12 +154,12 @@ def parse_tune(tune, count):
     if tune.melody is not None:
       return tune.melody
     if tune.path:
-      melody = melody_lib.read_score(tune.path)
+      melody = score_reader.read_score(tune.path)
       # Ids and sources relative to the corpus, so that records do not depend on where
       # the corpus lies.
       melody.tune_id = melody.source = tune.source
       return melody
-    return melody_lib.parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
+    return abc_reader.parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
   except melody_lib.MelodyError as error:
     count(f'dropped tunes: {_DROP_REASONS.get(type(error), type(error).__name__)}')
     return None

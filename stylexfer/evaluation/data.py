@@ -15,7 +15,9 @@ import os
 
 import numpy as np
 
+from stylexfer.reading import abc_reader
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import melody_files
 from stylexfer.tokens import vocabulary
 
 Fraction = fractions.Fraction
@@ -268,7 +270,7 @@ def source_tune(tune_id, manual_dir=None):
   for folder in _ABC_COLLECTIONS.get(collection, lambda _: [])(manual_dir):
     path = os.path.join(folder, name)
     if number and os.path.isfile(path):
-      for found, _, text in melody_lib.split_abc(melody_lib.read_text(path)):
+      for found, _, text in abc_reader.split_abc(melody_files.read_text(path)):
         if found == number:
           return text, path
   return None
@@ -282,7 +284,7 @@ def source_melody(melody, manual_dir=None):
     return melody, None
   text, path = found
   try:
-    read = melody_lib.parse_abc_tune(text, path, melody.tune_id.rsplit('#X:', 1)[1],
+    read = abc_reader.parse_abc_tune(text, path, melody.tune_id.rsplit('#X:', 1)[1],
                                      melody.title)
   except melody_lib.MelodyError:
     return melody, None

@@ -30,6 +30,7 @@ from absl import flags
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.serving import controls
 from stylexfer.serving import loading
 from stylexfer.writers import render
@@ -79,7 +80,7 @@ def restyle_file(f, out=None, err=None):
     raise CommandError('no input file: pass --input=FILE (ABC, MIDI or MusicXML)')
   # A missing file or tune is said at once, before TensorFlow starts and prints its
   # notices; music that cannot be parsed is found beside the start.
-  melody_lib.find_tune(f.input, f.tune)
+  readers.find_tune(f.input, f.tune)
   paths = {genre: loading.find_model(genre, f.models_dir)
            for genre in dict.fromkeys(filter(None, [target, source]))}
   # A forked copy of this process (render.Writer), where it can be, reads the melody
@@ -87,12 +88,12 @@ def restyle_file(f, out=None, err=None):
   # melody as it was, and later the restyled one while the source's model loads and
   # scores the rhythms. Else the melody is read and written here while a thread loads.
   with render.Writer() as writer:
-    reading = writer.run(melody_lib.read_melody, f.input, f.tune)
+    reading = writer.run(readers.read_melody, f.input, f.tune)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     loaded = pool.submit(loading.load, paths[target])
     pool.shutdown(wait=False)  # a melody refused is said at once, not after the load
     melody = reading.result()
-    like = melody_lib.read_melody(f.like, f.like_tune) if f.like else None
+    like = readers.read_melody(f.like, f.like_tune) if f.like else None
     for read in filter(None, [melody, like]):
       for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
         if warning:

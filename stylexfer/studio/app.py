@@ -36,7 +36,9 @@ import stylexfer
 from stylexfer import atomic
 from stylexfer.api import melodies
 from stylexfer.api import models
+from stylexfer.reading import abc_reader
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import melody_files
 from stylexfer.serving import controls
 from stylexfer.serving import loading
 from stylexfer.writers import audio
@@ -46,7 +48,7 @@ MAX_UPLOAD = 2 * 2**20        # bytes of a melody file
 MAX_ANSWERS = 16              # answers whose files can still be downloaded (~7 MB each)
 TIME_LIMIT = 60.0             # seconds a request may take
 MAX_NOTES = 4096              # notes of a melody the studio restyles
-SUFFIXES = melody_lib.ABC_SUFFIXES + melody_lib.MIDI_SUFFIXES + melody_lib.MUSICXML_SUFFIXES
+SUFFIXES = melody_files.ABC_SUFFIXES + melody_files.MIDI_SUFFIXES + melody_files.MUSICXML_SUFFIXES
 DOWNLOADS = ('mid', 'musicxml', 'abc', 'mp3', 'wav')
 MEDIA_TYPES = {'mid': 'audio/midi', 'musicxml': 'application/vnd.recordare.musicxml+xml',
                'abc': 'text/vnd.abc; charset=utf-8', 'mp3': 'audio/mpeg', 'wav': 'audio/wav'}
@@ -268,10 +270,10 @@ def make_app(models_dir=None):
     else:
       text = abc or ''
     if upload is not None and os.path.splitext(upload[0])[1].lower() not in (
-        melody_lib.ABC_SUFFIXES):
+        melody_files.ABC_SUFFIXES):
       return {'tunes': []}  # MIDI and MusicXML hold one melody
     return {'tunes': [{'number': n, 'title': title} for n, (_, title, _) in
-                      enumerate(melody_lib.split_abc(text), 1)]}
+                      enumerate(abc_reader.split_abc(text), 1)]}
 
   @app.post('/v1/restyle')
   async def restyle(to: str = fastapi.Form(...), file: fastapi.UploadFile = None,

@@ -3,7 +3,7 @@
 The unit note length is L:1/8, or L:1/16 where the tune has values shorter than an
 eighth: a power of two, as the standard asks, so abc2midi, abcm2ps and abcjs read it.
 Triplets are tuplet groups, one per beat, `(3:2:n` followed by the n notes and rests of
-the beat (stylexfer.writers.notation makes the groups); the notes of a beat are written
+the beat (stylexfer.writers.measures makes the groups); the notes of a beat are written
 together, so they are beamed together. Notes tied over a bar line or a beat are written
 `c2-|c2`; accidentals are written explicitly on every note whose letter was already
 altered in the bar, so the tune reads the same whether a reader carries accidentals by
@@ -19,7 +19,10 @@ import re
 
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
-from stylexfer.writers import notation
+from stylexfer.writers import beaming
+from stylexfer.writers import measures
+from stylexfer.writers import spelling
+from stylexfer.writers import time_signatures
 
 Fraction = fractions.Fraction
 
@@ -84,7 +87,7 @@ def _header(tune, number, unit, widest):
       lines.append(f'{lead_sheet.ABC_LETTERS[name]}:{_text(value)}')
   lines += [f'M:{tune.time_signature}', f'L:1/{int(4 / unit)}']
   if tune.tempo:
-    if notation.compound_time(tune.time_signature):
+    if time_signatures.compound_time(tune.time_signature):
       lines.append(f'Q:3/8={round(tune.tempo / 1.5)}')
     else:
       lines.append(f'Q:1/4={round(tune.tempo)}')
@@ -99,7 +102,7 @@ def _bar_words(pieces, pitches, signature, unit, whole_bar):
   """One bar's notes and rests as ABC words: a beat's (or a tuplet's) notes in one word."""
   if whole_bar and not pieces[0].chords:
     return ['Z']
-  beamed = {index: group[0] for group in notation.beam_groups(pieces, signature)
+  beamed = {index: group[0] for group in beaming.beam_groups(pieces, signature)
             for index in group}
   words, tokens, left = [], [], 0
   for index, (piece, (spelled, explicit)) in enumerate(zip(pieces, pitches)):
@@ -138,17 +141,17 @@ def _bar_words(pieces, pitches, signature, unit, whole_bar):
 
 def to_abc(tune, number=1, bars=None):
   """ABC text of a notation.Layout (one tune: the header, then four bars a line);
-  `bars` are notation.bars(tune) when the caller has them already."""
-  all_bars = notation.bars(tune) if bars is None else bars
-  meters = notation.meter_changes(tune, len(all_bars))
-  in_force = notation.signatures(tune, len(all_bars))
+  `bars` are measures.bars(tune) when the caller has them already."""
+  all_bars = measures.bars(tune) if bars is None else bars
+  meters = time_signatures.meter_changes(tune, len(all_bars))
+  in_force = time_signatures.signatures(tune, len(all_bars))
   shortest = min((piece.written for pieces in all_bars for piece in pieces),
                  default=Fraction(1, 2))
   unit = Fraction(1, 2) if shortest >= Fraction(1, 2) else Fraction(1, 4)
   body, line = [], []
-  pitches = notation.written_pitches(all_bars, tune.key.sharps, by_letter=True)
+  pitches = spelling.written_pitches(all_bars, tune.key.sharps, by_letter=True)
   for index, pieces in enumerate(all_bars):
-    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index),
+    whole_bar = measures.whole_bar_rest(pieces, tune.bar_length_at(index),
                                         melody_lib.signature_length(in_force[index]))
     words = _bar_words(pieces, pitches[index], in_force[index], unit, whole_bar)
     mark = tune.marks.get(index, {})

@@ -1,4 +1,4 @@
-"""Writes a melody's performance (stylexfer.writers.notation.performance) as a Standard MIDI File.
+"""Writes a melody's performance (stylexfer.writers.playing.performance) as a Standard MIDI File.
 
 Straight from the notes, one event each, rather than through a music21 score: the score
 would split notes at bar lines and join them again (stripTies), and the performance holds
@@ -12,7 +12,8 @@ import fractions
 
 from music21 import midi
 
-from stylexfer.writers import notation
+from stylexfer.writers import playing
+from stylexfer.writers import time_signatures
 
 TICKS_PER_QUARTER = 960
 VELOCITY = 90
@@ -39,7 +40,7 @@ def midi_bytes(tune):
   program = midi.MidiEvent(track, type=midi.ChannelVoiceMessages.PROGRAM_CHANGE, channel=1)
   program.data = PROGRAM
   events.append((0, 0, program))
-  for onset, length, pitch in notation.performance(tune):
+  for onset, length, pitch in playing.performance(tune):
     start = int(round(onset * TICKS_PER_QUARTER))
     end = max(start + 1, int(round((onset + length) * TICKS_PER_QUARTER)))
     # Offs before ons at the same tick: a repeated pitch is struck again, not cut short.
@@ -69,9 +70,9 @@ def _time_signatures(tune):
   """
   count = len(tune.bar_starts(tune.pickup + tune.quarters)) - 1
   changes, clock, current = [], fractions.Fraction(0), None
-  for index in notation.play_order(tune.marks, count):
+  for index in playing.play_order(tune.marks, count):
     length = tune.bar_length_at(index) - (tune.pickup if index == 0 else 0)
-    meter = notation.signature_of(length, tune.time_signature)
+    meter = time_signatures.signature_of(length, tune.time_signature)
     if meter != current:
       changes.append((int(round(clock * TICKS_PER_QUARTER)), meter))
       current = meter

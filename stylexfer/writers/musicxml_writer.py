@@ -1,6 +1,6 @@
 """Writes a melody as MusicXML (3.1, partwise) that notation programs open without a message.
 
-Written from the notation's bars (stylexfer.writers.notation.bars) element by element,
+Written from the tune's bars (stylexfer.writers.measures.bars) element by element,
 rather than through music21's exporter, which would choose the tuplet brackets itself
 (over two beats and mixed values), name music21 as the composer, mark a pickup as a
 full bar and leave the part without a name, an instrument or a clef. What is written:
@@ -19,7 +19,10 @@ import xml.etree.ElementTree as ET
 
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
-from stylexfer.writers import notation
+from stylexfer.writers import beaming
+from stylexfer.writers import measures
+from stylexfer.writers import spelling
+from stylexfer.writers import time_signatures
 
 Fraction = fractions.Fraction
 
@@ -56,18 +59,18 @@ def _sub(parent, tag, content=None, **attributes):
 
 
 def musicxml_bytes(tune, bars=None):
-  """The MusicXML document of a notation.Layout, as bytes; `bars` are notation.bars(tune)
+  """The MusicXML document of a notation.Layout, as bytes; `bars` are measures.bars(tune)
   when the caller has them already."""
-  bars = notation.bars(tune) if bars is None else bars
-  meters = notation.meter_changes(tune, len(bars))
-  in_force = notation.signatures(tune, len(bars))
+  bars = measures.bars(tune) if bars is None else bars
+  meters = time_signatures.meter_changes(tune, len(bars))
+  in_force = time_signatures.signatures(tune, len(bars))
   divisions = math.lcm(*[piece.quarters.denominator for pieces in bars for piece in pieces],
                        *[tune.bar_length_at(i).denominator for i in range(len(bars))])
   root = ET.Element('score-partwise', version='3.1')
   _header(root, tune)
   part = _sub(root, 'part', id=PART_ID)
-  unit = notation.tuplet_unit(tune.time_signature)
-  pitches = notation.written_pitches(bars, tune.key.sharps)
+  unit = time_signatures.tuplet_unit(tune.time_signature)
+  pitches = spelling.written_pitches(bars, tune.key.sharps)
   for index, pieces in enumerate(bars):
     measure = _sub(part, 'measure', number=index if tune.pickup else index + 1)
     if index == 0 and tune.pickup:
@@ -95,7 +98,7 @@ def musicxml_bytes(tune, bars=None):
           _sub(clef, 'clef-octave-change', octave)
         if tune.tempo:
           _tempo(measure, tune)
-    whole_bar = notation.whole_bar_rest(pieces, tune.bar_length_at(index),
+    whole_bar = measures.whole_bar_rest(pieces, tune.bar_length_at(index),
                                         melody_lib.signature_length(in_force[index]))
     beams = _beams(pieces, in_force[index])
     for piece, (pitch, shown), beam in zip(pieces, pitches[index], beams):
@@ -160,7 +163,7 @@ def _tempo(measure, tune):
   """A metronome mark in the meter's beat (a dotted quarter in compound time)."""
   direction = _sub(measure, 'direction', placement='above')
   metronome = _sub(_sub(direction, 'direction-type'), 'metronome')
-  compound = notation.compound_time(tune.time_signature)
+  compound = time_signatures.compound_time(tune.time_signature)
   _sub(metronome, 'beat-unit', 'quarter')
   if compound:
     _sub(metronome, 'beat-unit-dot')
@@ -237,7 +240,7 @@ def _note(measure, piece, pitch, shown, beam, divisions, unit, whole_bar):
 def _beams(pieces, time_signature):
   """Per piece, its (beam number, begin|continue|end|forward hook|backward hook) list."""
   beams = [[] for _ in pieces]
-  for group in notation.beam_groups(pieces, time_signature):
+  for group in beaming.beam_groups(pieces, time_signature):
     levels = [_beam_count(pieces[i].written) for i in group]
     for level in range(1, max(levels) + 1):
       for k, index in enumerate(group):

@@ -1,10 +1,11 @@
 """Writes a melody as MIDI, MusicXML, ABC, an engraved score (SVG, PNG) and audio (WAV).
 
-`write_all` takes a reading.melody.Melody and lays it out once (stylexfer.writers.notation):
-its bars, ties, rests and repeats are cut there, so every format shows the same bars; the
-functions that write one format take that layout. The engraved score is Verovio's
-engraving of the MusicXML (stylexfer.writers.musicxml_writer); MIDI and audio play the
-notation's performance (repeats played out, eighths swung for jazz).
+`write_all` takes a reading.melody.Melody and lays it out once (stylexfer.writers.notation)
+and cuts it into bars once (stylexfer.writers.measures): its bars, ties, rests and repeats,
+so every format shows the same bars; the functions that write one format take that layout.
+The engraved score is Verovio's engraving of the MusicXML
+(stylexfer.writers.musicxml_writer); MIDI and audio play the layout's performance
+(stylexfer.writers.playing: repeats played out, eighths swung for jazz).
 """
 
 import concurrent.futures
@@ -18,9 +19,11 @@ import threading
 from stylexfer import atomic
 from stylexfer.writers import abc_writer
 from stylexfer.writers import audio
+from stylexfer.writers import measures
 from stylexfer.writers import midi_writer
 from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
+from stylexfer.writers import playing
 # The formats write_all writes unless asked, in the order it lists them, whichever
 # finishes first; MP3 (the audio a web page or a notebook carries) on request.
 FORMATS = ('mid', 'musicxml', 'abc', 'svg', 'png', 'wav')
@@ -193,10 +196,10 @@ def write_all(melody, out_dir, stem, swing=None, tempo=None, soundfont=None, for
   base = os.path.join(out_dir, stem)
   tune = notation.layout(melody, swing)
   tune.tempo = tempo or tune.tempo or midi_writer.DEFAULT_TEMPO
-  played = notation.performance(tune)
+  played = playing.performance(tune)
   # Cut into written bars once, for both the MusicXML and the ABC (a 4,000-note tune's
   # bars take a second).
-  written_bars = (notation.bars(tune) if {'musicxml', 'svg', 'png', 'abc'} & set(formats)
+  written_bars = (measures.bars(tune) if {'musicxml', 'svg', 'png', 'abc'} & set(formats)
                   else None)
   written = {}
   # The PNG is drawn in another process (a thread waits for it) while the MIDI, ABC and

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fixtures
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import abc_reader
 from stylexfer.tokens import vocabulary
 from stylexfer.reading import wjazzd
 from stylexfer.evaluation import data
@@ -17,8 +17,8 @@ F = fractions.Fraction
 
 
 def _jig():
-  number, title, text = melody_lib.split_abc(fixtures.ABC_TUNES)[0]
-  return melody_lib.parse_abc_tune(text, 'fixture', number, title)
+  number, title, text = abc_reader.split_abc(fixtures.ABC_TUNES)[0]
+  return abc_reader.parse_abc_tune(text, 'fixture', number, title)
 
 
 def test_a_record_reads_back_as_the_melody_it_was_made_of():

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 
 from stylexfer.evaluation import notation_check
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.serving import client
 from stylexfer.serving import loading
 
@@ -86,7 +86,7 @@ def test_the_readme_reel_and_generated_jazz_read_clean():
   """The README's jazz restyle of the reel, at 1 and 0.5, and generated melodies of every
   combination by the shipped models: nothing a copyist would correct."""
   models = {genre: loading.load(loading.find_model(genre, None)) for genre in ('folk', 'jazz')}
-  reel = melody_lib.read_melody(str(REEL))
+  reel = readers.read_melody(str(REEL))
   for strength in (1.0, 0.5):
     durations, sounding = client.restyle_durations(models['jazz'], reel.pitches,
                                                    reel.durations(), strength, 1.0, 0.9, 1,

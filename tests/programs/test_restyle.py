@@ -16,10 +16,11 @@ import pytest
 
 import fixtures
 from stylexfer.programs import generate
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.model import melody_model
 from stylexfer.serving import loading
 from stylexfer.writers import notation
+from stylexfer.writers import playing
 from stylexfer.programs import restyle
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import client
@@ -74,7 +75,7 @@ def run_program(module, args, capsys):
 
 def read_back(path):
   """The one melody in a written file, as stylexfer reads it."""
-  melodies = melody_lib.read_melodies(path)
+  melodies = readers.read_melodies(path)
   assert len(melodies) == 1
   return melodies[0]
 
@@ -96,7 +97,7 @@ def check_outputs(files, pitches, time_signature=None, pickup=None, swing=1.0):
   for fmt in ('musicxml', 'abc'):
     melody = read_back(files[fmt])
     if fmt == 'musicxml':
-      played = notation.performance(notation.layout(melody, swing))
+      played = playing.performance(notation.layout(melody, swing))
     assert melody.pitches == pitches, fmt
     # Every duration is drawn from the grid but the last, which ends where the tune ends.
     assert set(melody.durations()[:-1]) <= GRID, fmt

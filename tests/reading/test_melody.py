@@ -6,8 +6,12 @@ from music21 import converter
 from music21 import corpus
 import pytest
 
+from stylexfer.reading import abc_reader
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import melody_files
+from stylexfer.reading import readers
+from stylexfer.reading import score_reader
 import fixtures
 
 
@@ -17,15 +21,15 @@ def abc_path(tmp_path_factory):
 
 
 def test_split_abc_keeps_the_header_and_numbers_the_tunes(abc_path):
-  tunes = melody_lib.split_abc(open(abc_path).read())
+  tunes = abc_reader.split_abc(open(abc_path).read())
   assert [(number, title) for number, title, _ in tunes] == [
       ('1', 'Pickup Jig'), ('2', 'Double Stops'), ('3', 'Only Rests'), ('4', 'Too Short')]
   assert all(text.startswith('%abc-2.1') for _, _, text in tunes)
 
 
 def test_abc_tune_reads_pitches_rhythm_bars_and_sections(abc_path):
-  text = melody_lib.split_abc(open(abc_path).read())[0][2]
-  jig = melody_lib.parse_abc_tune(text, abc_path, '1', 'Pickup Jig')
+  text = abc_reader.split_abc(open(abc_path).read())[0][2]
+  jig = abc_reader.parse_abc_tune(text, abc_path, '1', 'Pickup Jig')
   assert jig.pitches == fixtures.JIG_PITCHES
   assert jig.durations() == [fractions.Fraction(d) for d in fixtures.JIG_DURATIONS]
   assert jig.time_signature == '6/8'
@@ -37,8 +41,8 @@ def test_abc_tune_reads_pitches_rhythm_bars_and_sections(abc_path):
 
 
 def test_abc_chords_keep_the_top_note_and_are_counted(abc_path):
-  text = melody_lib.split_abc(open(abc_path).read())[1][2]
-  tune = melody_lib.parse_abc_tune(text, abc_path, '2', 'Double Stops')
+  text = abc_reader.split_abc(open(abc_path).read())[1][2]
+  tune = abc_reader.parse_abc_tune(text, abc_path, '2', 'Double Stops')
   assert tune.pitches == fixtures.DOUBLE_STOP_PITCHES
   assert tune.durations() == [fractions.Fraction(d).limit_denominator(3)
                               for d in fixtures.DOUBLE_STOP_DURATIONS]
@@ -48,13 +52,13 @@ def test_abc_chords_keep_the_top_note_and_are_counted(abc_path):
 
 def test_abc_tune_without_notes_names_the_file_and_tune(abc_path):
   with pytest.raises(melody_lib.NoNotesError, match=r"tunes.abc: tune X:3 'Only Rests' has no"):
-    melody_lib.read_abc(abc_path)
+    abc_reader.read_abc(abc_path)
 
 
 @pytest.mark.parametrize('suffix', ['.mid', '.musicxml'])
 def test_score_files_read_back_the_top_line(tmp_path, suffix):
   path = fixtures.write_score(str(tmp_path / f'tune{suffix}'))
-  melody, = melody_lib.read_melodies(path)
+  melody, = readers.read_melodies(path)
   assert melody.pitches == fixtures.SCORE_PITCHES
   assert melody.durations() == [fractions.Fraction(d) for d in fixtures.SCORE_DURATIONS]
   assert melody.time_signature == '3/4'
@@ -66,25 +70,25 @@ def test_score_files_read_back_the_top_line(tmp_path, suffix):
 
 def test_missing_empty_and_corrupt_files_are_named(tmp_path):
   with pytest.raises(melody_lib.UnreadableFileError, match='nowhere.mid: no such file'):
-    melody_lib.read_melodies(str(tmp_path / 'nowhere.mid'))
+    readers.read_melodies(str(tmp_path / 'nowhere.mid'))
   empty = tmp_path / 'empty.mid'
   empty.write_bytes(b'')
   with pytest.raises(melody_lib.UnreadableFileError, match='empty.mid: the file is empty'):
-    melody_lib.read_melodies(str(empty))
+    readers.read_melodies(str(empty))
   corrupt = tmp_path / 'corrupt.mid'
   corrupt.write_bytes(b'MThd\x00\x00\x00\x06garbage' + os.urandom(64))
   with pytest.raises(melody_lib.UnreadableFileError, match='corrupt.mid: cannot be parsed'):
-    melody_lib.read_melodies(str(corrupt))
+    readers.read_melodies(str(corrupt))
   with pytest.raises(melody_lib.UnreadableFileError, match="unknown melody format '.txt'"):
-    melody_lib.read_melodies(str(tmp_path / 'notes.txt'))
+    readers.read_melodies(str(tmp_path / 'notes.txt'))
   with pytest.raises(melody_lib.UnreadableFileError, match='missing.abc: cannot be read'):
-    melody_lib.read_melodies(str(tmp_path / 'missing.abc'))
+    readers.read_melodies(str(tmp_path / 'missing.abc'))
 
 
 def test_bar_lengths_and_the_form_are_read_from_the_bar_lines():
   text = ('X:1\nT:Form\nM:4/4\nL:1/8\nK:G\n'
           '|:GABc d2B2|[1 A4 G4:|[2 A4 D4||\n[M:3/4] ABc def|g6|]\n')
-  tune = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  tune = abc_reader.parse_abc_tune(text, 'form.abc', '1', 'Form')
   by_bar = dict(zip(tune.bars, tune.bar_lengths))
   # music21 drops the [M:3/4] inside the tune; the bars' own lengths keep it.
   assert by_bar == {0: 4, 1: 4, 2: 4, 3: 3, 4: 3}
@@ -94,8 +98,8 @@ def test_bar_lengths_and_the_form_are_read_from_the_bar_lines():
 
 
 def test_a_pickup_bar_counts_whole(abc_path):
-  number, title, text = melody_lib.split_abc(open(abc_path).read())[0]
-  jig = melody_lib.parse_abc_tune(text, abc_path, number, title)
+  number, title, text = abc_reader.split_abc(open(abc_path).read())[0]
+  jig = abc_reader.parse_abc_tune(text, abc_path, number, title)
   assert jig.bar_lengths[0] == jig.bar_lengths[1] == fractions.Fraction(3)
 
 
@@ -111,14 +115,14 @@ _TRANSLATOR_TUNES = [
 
 
 @pytest.mark.parametrize('text', _TRANSLATOR_TUNES + [
-    text for _, _, text in melody_lib.split_abc(fixtures.ABC_TUNES)[:2]])
+    text for _, _, text in abc_reader.split_abc(fixtures.ABC_TUNES)[:2]])
 def test_abc_reader_reads_what_music21_converter_reads(text):
   """The unbeamed ABC reader gives exactly the melody of music21's full converter, on the
   text as music21 reads it right (lead_sheet.readable_abc), and adds what the converter
   drops: the header fields and clef of the text, the meters written inline."""
-  fast = melody_lib.parse_abc_tune(text, 'tune.abc', '1', 'T')
+  fast = abc_reader.parse_abc_tune(text, 'tune.abc', '1', 'T')
   score = converter.parse(lead_sheet.readable_abc(text), format='abc')
-  full = melody_lib.melody_from_score(score, 'tune.abc', tune_id='tune.abc#X:1', title='T')
+  full = score_reader.melody_from_score(score, 'tune.abc', tune_id='tune.abc#X:1', title='T')
   fast.warnings = full.warnings = []
   assert fast == dataclasses.replace(full, header=lead_sheet.abc_header(text),
                                      clef=lead_sheet.abc_clef(text), meters=fast.meters)
@@ -128,11 +132,11 @@ def test_abc_reader_reads_what_music21_converter_reads(text):
 
 def test_abc_reader_reads_oneills_as_music21_converter_does():
   path = str(sorted(corpus.getWork('oneills1850'))[0])
-  tunes = melody_lib.split_abc(melody_lib.read_text(path))
+  tunes = abc_reader.split_abc(melody_files.read_text(path))
   for number, title, text in tunes[:6]:
-    fast = melody_lib.parse_abc_tune(text, path, number, title)
-    full = melody_lib.melody_from_score(converter.parse(text, format='abc'), path,
-                                        tune_id=fast.tune_id, title=title)
+    fast = abc_reader.parse_abc_tune(text, path, number, title)
+    full = score_reader.melody_from_score(converter.parse(text, format='abc'), path,
+                                          tune_id=fast.tune_id, title=title)
     assert (fast.pitches, fast.onsets, fast.lengths, fast.bars, fast.beats, fast.phrases,
             fast.bar_lengths, fast.bar_marks, fast.time_signature, fast.counts) == (
                 full.pitches, full.onsets, full.lengths, full.bars, full.beats, full.phrases,
@@ -141,8 +145,8 @@ def test_abc_reader_reads_oneills_as_music21_converter_does():
 
 def test_reading_a_score_in_place_leaves_the_same_melody():
   score = fixtures.melody_stream(fixtures.SCORE_PITCHES, fixtures.SCORE_DURATIONS, '3/4')
-  copied = melody_lib.melody_from_score(score, 'a')
-  assert melody_lib.melody_from_score(score, 'a', in_place=True) == copied
+  copied = score_reader.melody_from_score(score, 'a')
+  assert score_reader.melody_from_score(score, 'a', in_place=True) == copied
 
 
 # One melody type: a melody made from durations, and the same tones with a new rhythm.
@@ -162,7 +166,7 @@ def test_a_melody_from_durations_lies_in_its_bars():
 
 def test_with_rhythm_keeps_tones_bars_form_and_the_last_rest():
   text = 'X:1\nT:Form\nM:4/4\nL:1/4\nK:G\n|:GABc|d2B2:|\n'
-  melody = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  melody = abc_reader.parse_abc_tune(text, 'form.abc', '1', 'Form')
   new = melody.with_rhythm([fractions.Fraction(1, 2)] * 2 + [1, 2] + [2, 1, 1],
                            sounding=[fractions.Fraction(1, 2)] * 2 + [1, 2, 2, 1, 1],
                            title='Form (jazz)')
@@ -173,7 +177,7 @@ def test_with_rhythm_keeps_tones_bars_form_and_the_last_rest():
   longer = melody.with_rhythm([1] * 5 + [2], sounding=[1] * 6)
   assert longer.durations()[-1] == 3 and longer.lengths[-1] == 3
   # ... and where the tune ended on a rest, the rest stays.
-  rest = melody_lib.parse_abc_tune(text.replace('B2:|', 'B z:|'), 'form.abc', '1', 'Form')
+  rest = abc_reader.parse_abc_tune(text.replace('B2:|', 'B z:|'), 'form.abc', '1', 'Form')
   assert rest.durations()[-1] == 2 and rest.lengths[-1] == 1
   shorter = rest.with_rhythm([1] * 5 + [fractions.Fraction(1, 2)])
   assert shorter.durations()[-1] == 3 and shorter.lengths[-1] == 2
@@ -209,8 +213,8 @@ def test_midi_as_keyboards_record_it_is_one_line_on_the_written_grid(tmp_path):
   # Legato: each note held a tenth of a quarter into the next; then 16th-note triplets.
   legato = [(i / 2, 0.6, p) for i, p in enumerate([60, 62, 64, 65, 67])]
   triplets = [(2.5 + i / 6, 1 / 6, p) for i, p in enumerate([69, 71, 72])]
-  melody = melody_lib.read_melody(_midi_file(tmp_path / 'keys.mid',
-                                             legato + triplets + [(3, 1, 74)]))
+  melody = readers.read_melody(_midi_file(tmp_path / 'keys.mid',
+                                          legato + triplets + [(3, 1, 74)]))
   assert melody.pitches == [60, 62, 64, 65, 67, 69, 71, 72, 74]
   assert melody.durations()[:8] == [fractions.Fraction(1, 2)] * 5 + [
       fractions.Fraction(1, 6)] * 3
@@ -224,7 +228,7 @@ def test_a_double_repeat_keeps_the_note_before_it_and_both_repeats(tmp_path, dou
   path = tmp_path / 'double.abc'
   path.write_text('X:1\nT:Double\nM:4/4\nL:1/4\nK:G\n|:g/2e/2|dB AG|"D7"AG "G"G' + double +
                   '\ng/2a/2|b2 ag|"C"ag "G"g:|\n')
-  melody = melody_lib.read_melody(str(path))
+  melody = readers.read_melody(str(path))
   assert melody.pitches == [79, 76, 74, 71, 69, 67, 69, 67, 67, 79, 81, 83, 81, 79, 81, 79, 79]
   marks = melody.bar_marks
   assert marks[2]['right'] == 'repeat' and marks[3]['left'] == 'repeat'

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from stylexfer.dataset import corpus
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import abc_reader
 from stylexfer.serving import loading
 from stylexfer.model import ngram
 from stylexfer.tokens import vocabulary
@@ -38,9 +38,9 @@ def test_shipped_models_are_the_two_genres(shipped):
 
 
 def test_each_genre_finds_its_own_rhythms_more_likely(shipped, tmp_path):
-  folk = [_tokens(m) for m in melody_lib.read_abc(EXAMPLE)]
-  jig = melody_lib.split_abc(fixtures.ABC_TUNES)[0]
-  folk.append(_tokens(melody_lib.parse_abc_tune(jig[2], 'fixture', jig[0], jig[1])))
+  folk = [_tokens(m) for m in abc_reader.read_abc(EXAMPLE)]
+  jig = abc_reader.split_abc(fixtures.ABC_TUNES)[0]
+  folk.append(_tokens(abc_reader.parse_abc_tune(jig[2], 'fixture', jig[0], jig[1])))
   jazz = [_tokens(m) for m in wjazzd.read_wjazzd(
       fixtures.write_wjazzd_csv(str(tmp_path / 'solos.csv')))[0]]
   scores = {(genre, data): quality.evaluate_saved_model(loaded, melodies)['duration']['nll']

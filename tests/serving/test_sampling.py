@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import abc_reader
 from stylexfer.tokens import beats
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
@@ -31,7 +31,7 @@ TUNES = {
 
 
 def _melody(body, title='Form'):
-  return melody_lib.parse_abc_tune(f'X:1\nT:{title}\n{body}', 'form.abc', '1', title)
+  return abc_reader.parse_abc_tune(f'X:1\nT:{title}\n{body}', 'form.abc', '1', title)
 
 
 @pytest.fixture(scope='module')

@@ -14,7 +14,7 @@ from fastapi import testclient
 
 import fixtures
 import stylexfer
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.studio import app as app_lib
 
 README = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, 'README.md')
@@ -57,8 +57,8 @@ def test_restyle_the_reel_gives_the_clis_melody(client, tmp_path):
   assert mp3.headers['content-type'] == 'audio/mpeg' and len(mp3.content) > 10_000
   for label in ('before', 'after'):  # the MIDI plays the repeats: the reel's notes as played
     (tmp_path / f'{label}.mid').write_bytes(client.get(body[label]['files']['mid']).content)
-  played = melody_lib.read_melody(str(tmp_path / 'before.mid')).pitches
-  assert melody_lib.read_melody(str(tmp_path / 'after.mid')).pitches == played
+  played = readers.read_melody(str(tmp_path / 'before.mid')).pitches
+  assert readers.read_melody(str(tmp_path / 'after.mid')).pitches == played
   assert set(played) == set(stylexfer.read(stylexfer.REEL).pitches)
   subprocess.run([sys.executable, '-m', 'stylexfer.programs.restyle',
                   f'--input={stylexfer.REEL}', '--to=jazz', '--seed=1', f'--out={tmp_path}'],

@@ -20,7 +20,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support import ui
 
 import stylexfer
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 
 pytestmark = pytest.mark.slow
 # STYLEXFER_SCREENSHOT=docs/studio.png keeps the page's picture (README shows it).
@@ -86,7 +86,7 @@ def test_upload_the_reel_move_the_slider_restyle_hear_and_download(studio, brows
   while not midi.is_file() and time.time() < deadline:
     time.sleep(0.2)
   assert midi.is_file(), os.listdir(tmp_path)
-  assert set(melody_lib.read_melody(str(midi)).pitches) == set(
+  assert set(readers.read_melody(str(midi)).pitches) == set(
       stylexfer.read(stylexfer.REEL).pitches)
   # Moving the slider again restyles again, without a page load.
   browser.execute_script(

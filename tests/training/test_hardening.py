@@ -27,7 +27,10 @@ import tensorflow as tf
 import breakage
 import fixtures
 from stylexfer import atomic
+from stylexfer.reading import abc_reader
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import melody_files
+from stylexfer.reading import score_reader
 from stylexfer.model import melody_model
 from stylexfer.dataset import windows
 from stylexfer.training import checkpoints
@@ -291,15 +294,15 @@ def test_atomic_write_over_a_folder_and_discard(tmp_path):
 def test_a_truncated_midi_file_warns_how_many_notes_it_read(tmp_path, share):
   whole = fixtures.write_score(str(tmp_path / 'whole.mid'), chords=())
   data = open(whole, 'rb').read()
-  assert melody_lib.midi_truncation(whole) is None
-  assert not melody_lib.read_score(whole).warnings
+  assert score_reader.midi_truncation(whole) is None
+  assert not score_reader.read_score(whole).warnings
   cut = tmp_path / 'cut.mid'
   cut.write_bytes(data[:int(len(data) * share)])
-  melody = melody_lib.read_score(str(cut))
+  melody = score_reader.read_score(str(cut))
   assert 0 < len(melody) < len(fixtures.SCORE_PITCHES)
   assert melody.counts[melody_lib.TRUNCATED_MIDI] == 1
   assert melody.warnings == [
-      f'warning: {cut}: the MIDI file is cut short ({melody_lib.midi_truncation(str(cut))}); '
+      f'warning: {cut}: the MIDI file is cut short ({score_reader.midi_truncation(str(cut))}); '
       f'read the {len(melody)} notes before the cut, the rest is missing']
 
 
@@ -308,7 +311,7 @@ def test_a_midi_file_cut_before_its_first_note_says_so(tmp_path):
   cut = tmp_path / 'cut.mid'
   cut.write_bytes(data[:int(len(data) * 0.4)])
   with pytest.raises(melody_lib.NoNotesError, match='cut short .* before its first note'):
-    melody_lib.read_score(str(cut))
+    score_reader.read_score(str(cut))
 
 
 @pytest.mark.parametrize('key,unknown', [
@@ -317,18 +320,18 @@ def test_a_midi_file_cut_before_its_first_note_says_so(tmp_path):
     ('Gmajor', []), ('none', []), ('Hp', []), ('C clef=bass', []), ('^f _b', []),
     ('clef=treble', []), ('', []), ('D % a comment', [])])
 def test_unknown_abc_keys(key, unknown):
-  assert melody_lib.unknown_abc_keys(f'X:1\nT:t\nK:{key}\nabc|\n') == unknown
+  assert abc_reader.unknown_abc_keys(f'X:1\nT:t\nK:{key}\nabc|\n') == unknown
 
 
 def test_an_unknown_abc_key_warns(tmp_path):
   path = fixtures.write_abc(str(tmp_path), 'odd.abc',
                             'X:1\nT:Odd\nM:4/4\nL:1/8\nK:Xyz\nABcd efga|[K:Qq]gfed cBAG|]\n')
-  melody, = melody_lib.read_abc(path)
+  melody, = abc_reader.read_abc(path)
   assert melody.counts[melody_lib.UNKNOWN_KEYS] == 2
   assert melody.warnings == [
       f"warning: {path}: tune X:1 'Odd' has an unknown key K:{name} (read as C major, no "
       'sharps or flats)' for name in ('Xyz', 'Qq')]
-  well, = melody_lib.read_abc(fixtures.write_abc(
+  well, = abc_reader.read_abc(fixtures.write_abc(
       str(tmp_path), 'fine.abc', 'X:1\nT:Fine\nM:4/4\nL:1/8\nK:Dmix\nABcd efga|]\n'))
   assert not well.warnings and not well.counts[melody_lib.UNKNOWN_KEYS]
 
@@ -346,21 +349,21 @@ def test_a_compressed_musicxml_that_unpacks_too_far_is_refused(tmp_path, monkeyp
                '</rootfiles></container>')
   members = {'META-INF/container.xml': container, 'waltz.xml': open(score).read()}
   fine = _zip(tmp_path / 'waltz.mxl', members)
-  assert len(melody_lib.read_score(fine)) == len(fixtures.SCORE_PITCHES)
+  assert len(score_reader.read_score(fine)) == len(fixtures.SCORE_PITCHES)
   # 65 MiB of zeros pack into about 65 kB.
   bomb = _zip(tmp_path / 'bomb.mxl', {**members, 'padding.xml': bytes(65 * 2**20)})
   assert os.path.getsize(bomb) < 2**20
   read = []
-  monkeypatch.setattr(melody_lib.converter, 'parse', lambda *a, **k: read.append(a))
+  monkeypatch.setattr(score_reader.converter, 'parse', lambda *a, **k: read.append(a))
   with pytest.raises(melody_lib.UnreadableFileError,
                      match=r'bomb.mxl: unpacks to 65 MiB, more than the 64 MiB'):
-    melody_lib.read_score(bomb)
+    score_reader.read_score(bomb)
   assert not read  # refused before music21 unpacked anything
 
 
 def test_music21_scratch_is_private_and_user_files_load_no_pickle(tmp_path, monkeypatch):
   from music21 import converter, environment  # pylint: disable=g-import-not-at-top
-  scratch = melody_lib.use_private_scratch()
+  scratch = melody_files.use_private_scratch()
   info = os.stat(scratch)
   assert info.st_uid == os.getuid() and info.st_mode & 0o777 == 0o700
   assert not scratch.startswith(tempfile.gettempdir() + os.sep + 'music21')
@@ -380,7 +383,7 @@ def test_music21_scratch_is_private_and_user_files_load_no_pickle(tmp_path, monk
       f.write(zlib.compress(pickle.dumps(Planted())))
     os.utime(planted, (time.time() + 60, time.time() + 60))  # newer than the file
     try:
-      assert len(melody_lib.read_score(score)) == len(fixtures.SCORE_PITCHES)
+      assert len(score_reader.read_score(score)) == len(fixtures.SCORE_PITCHES)
     finally:
       os.remove(planted)
   assert not marker.exists()

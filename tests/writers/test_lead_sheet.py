@@ -8,11 +8,14 @@ from music21 import converter, key as m21_key, meter, note, stream, tempo
 import pytest
 
 import fixtures
+from stylexfer.reading import abc_reader
 from stylexfer.reading import lead_sheet
-from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.writers import abc_writer
+from stylexfer.writers import measures
 from stylexfer.writers import midi_writer
 from stylexfer.writers import notation
+from stylexfer.writers import note_values
 from stylexfer.writers import render
 
 Fraction = fractions.Fraction
@@ -20,7 +23,7 @@ Fraction = fractions.Fraction
 
 @pytest.fixture(scope='module')
 def lead():
-  return melody_lib.parse_abc_tune(fixtures.LEAD_SHEET, 'lead.abc', '1', 'Lead Sheet')
+  return abc_reader.parse_abc_tune(fixtures.LEAD_SHEET, 'lead.abc', '1', 'Lead Sheet')
 
 
 def _chords_by_bar(melody):
@@ -47,7 +50,7 @@ def test_every_format_writes_it_back(lead, tmp_path):
     assert re.search(f'(?m)^{re.escape(line)}$', text), line
   assert 'fine' not in text
   for fmt in ('abc', 'musicxml'):
-    back = melody_lib.read_melody(files[fmt])
+    back = readers.read_melody(files[fmt])
     assert back.pitches == lead.pitches and back.durations() == lead.durations(), fmt
     assert back.tempo == 96 and back.key.sharps == 1, fmt
     assert back.spellings == lead.spellings, fmt  # G sharp stays G sharp
@@ -69,7 +72,7 @@ def test_every_format_writes_it_back(lead, tmp_path):
   # The pickup is a bar of its own meter; the tune's meter follows it.
   signatures = [ts.ratioString for ts in midi.flatten().getElementsByClass(meter.TimeSignature)]
   assert signatures[:2] == ['1/8', '4/4']
-  assert melody_lib.read_melody(files['mid']).time_signature == '4/4'
+  assert readers.read_melody(files['mid']).time_signature == '4/4'
 
 
 def test_a_new_rhythm_keeps_the_lead_sheet_and_its_chords_in_their_bars(lead, tmp_path):
@@ -79,7 +82,7 @@ def test_a_new_rhythm_keeps_the_lead_sheet_and_its_chords_in_their_bars(lead, tm
   assert _chords_by_bar(eighths) == _chords_by_bar(lead)
   files = render.write_all(eighths, str(tmp_path), 'new', formats=('musicxml', 'abc'))
   for fmt in ('abc', 'musicxml'):
-    assert _chords_by_bar(melody_lib.read_melody(files[fmt])) == _chords_by_bar(lead), fmt
+    assert _chords_by_bar(readers.read_melody(files[fmt])) == _chords_by_bar(lead), fmt
 
 
 def test_a_midi_melody_gets_one_key_in_both_scores(tmp_path):
@@ -87,7 +90,7 @@ def test_a_midi_melody_gets_one_key_in_both_scores(tmp_path):
       note.Note(p, quarterLength=1) for p in (62, 64, 66, 67, 69, 71, 73, 74)])
   path = str(tmp_path / 'no-key.mid')
   stream.Score([part]).write('midi', fp=path)
-  melody = melody_lib.read_melody(path)
+  melody = readers.read_melody(path)
   assert melody.key.sharps == 2  # D major or B minor, chosen once when read
   restyled = melody.with_rhythm([Fraction(1, 3)] * 6 + [Fraction(1, 2), Fraction(1, 2)] +
                                 [])
@@ -108,7 +111,7 @@ def test_a_tuplet_bracket_covers_one_beat_and_rests_in_it_a_third_at_most():
                Fraction(1, 3), Fraction(1, 3), Fraction(2, 3), Fraction(2, 3), Fraction(1)]
   sounding = [Fraction(1, 6), Fraction(1, 6), Fraction(1, 3)] + durations[3:]
   tune = _tune(durations, sounding, pickup=Fraction(1, 3))
-  for pieces in notation.bars(tune):
+  for pieces in measures.bars(tune):
     groups = _groups(pieces)
     for group in groups:
       span = sum(p.quarters for p in group)
@@ -117,7 +120,7 @@ def test_a_tuplet_bracket_covers_one_beat_and_rests_in_it_a_third_at_most():
       assert all(p.quarters <= span / 3 for p in group if p.pitch is None)
       assert group[0].place % (span if span <= 1 else 1) == 0  # it starts on its beat
       assert len({p.tuplet_span for p in group}) == 1
-    assert all(p.written in notation.NOTATABLE for p in pieces)
+    assert all(p.written in note_values.NOTATABLE for p in pieces)
 
 
 def _groups(pieces):
@@ -142,7 +145,7 @@ def _groups(pieces):
      [Fraction(1, 2)] * 3),                           # 16th triplets: half a beat
 ])
 def test_triplets_are_grouped_by_the_beat(durations, spans):
-  pieces = notation.bars(_tune(durations))[0]
+  pieces = measures.bars(_tune(durations))[0]
   groups = _groups(pieces)
   assert [sum(p.quarters for p in group) for group in groups] == spans
   assert all(p.tie == '' for p in pieces)  # nothing written in pieces
@@ -152,10 +155,10 @@ def test_no_note_is_tied_over_a_repeat_sign_an_ending_or_a_double_bar():
   # The last note of bar 0 sounds into bar 1, over a right repeat sign.
   marks = {0: {'left': 'repeat', 'right': 'repeat'}, 1: {'ending': '1'}}
   tune = _tune([1, 1, 1, 2, 3], marks=marks)
-  bars = notation.bars(tune)
+  bars = measures.bars(tune)
   assert bars[0][-1].tie == '' and bars[1][0].pitch is None  # a rest opens bar 1
-  assert notation.section_ends(tune.marks, 3) == {0, 1}
-  plain = notation.bars(_tune([1, 1, 1, 2, 3]))
+  assert measures.section_ends(tune.marks, 3) == {0, 1}
+  plain = measures.bars(_tune([1, 1, 1, 2, 3]))
   assert plain[0][-1].tie == 'start'  # without the repeat sign it is tied
 
 
@@ -167,16 +170,16 @@ def test_no_note_is_tied_over_a_repeat_sign_an_ending_or_a_double_bar():
     (2, 2, [2]),
 ])
 def test_rests_lie_on_their_own_values(place, quarters, pieces):
-  assert notation.rest_pieces(place, quarters, Fraction(4)) == pieces
+  assert note_values.rest_pieces(place, quarters, Fraction(4)) == pieces
 
 
 def test_a_tune_ends_where_its_input_ended_and_no_bar_is_short():
-  melody = melody_lib.parse_abc_tune(
+  melody = abc_reader.parse_abc_tune(
       'X:1\nT:End\nM:4/4\nL:1/8\nK:D\nA|D2 FA dAFA|cAec d3 z|]\n', 'end.abc', '1', 'End')
   # The same bars (the pickup, eight eighths) and a busier last bar ending early.
   busy = melody.with_rhythm([Fraction(1, 2)] * 9 + [Fraction(1, 4)] * 4)
   tune = notation.layout(busy)
-  bars = notation.bars(tune)
+  bars = measures.bars(tune)
   assert [sum(p.quarters for p in bar) for bar in bars] == [Fraction(1, 2), 4, 4]
   last = [p for p in bars[-1] if p.pitch is not None][-1]
   assert (last.pitch, last.place + last.quarters) == (melody.pitches[-1], Fraction(7, 2))
@@ -189,7 +192,7 @@ def test_the_clef_follows_the_input_or_the_range():
   assert lead_sheet.clef_for([52, 55, 57, 60, 64, 67]) == 'treble-8'
   assert lead_sheet.clef_for(low) == 'bass'
   assert lead_sheet.clef_for(low, 'alto') == 'alto'
-  melody = melody_lib.parse_abc_tune('X:1\nT:C\nM:4/4\nL:1/4\nK:C clef=bass\nC,D,E,F,|]\n',
+  melody = abc_reader.parse_abc_tune('X:1\nT:C\nM:4/4\nL:1/4\nK:C clef=bass\nC,D,E,F,|]\n',
                                      'c.abc', '1', 'C')
   assert melody.clef == 'bass'
   assert 'K:C clef=bass' in abc_writer.to_abc(notation.layout(melody))
@@ -202,7 +205,7 @@ def test_chords_are_chords_and_annotations_are_not():
   assert lead_sheet.chord('G7alt').kind == 'other'
   for text in ('SEGUE', '^text', '>', 'Fine', 'D.C. al fine'):
     assert lead_sheet.chord(text) is None
-  read = melody_lib.parse_abc_tune(
+  read = abc_reader.parse_abc_tune(
       'X:1\nT:A\nM:4/4\nL:1/4\nK:C\n"SEGUE"C ">"D "^hi"E "Dm7"F|]\n', 'a.abc', '1', 'A')
   assert read.pitches == [60, 62, 64, 65] and read.chords == [(3, 'Dm7')]
 
@@ -217,7 +220,7 @@ def test_the_midi_file_carries_the_meters_the_key_and_the_tempo(tmp_path):
   assert signatures[:2] == [('1/4', 0.0), ('3/4', 1.0)]
   assert read.flatten().getElementsByClass(m21_key.KeySignature)[0].sharps == -1
   assert read.flatten().getElementsByClass(tempo.MetronomeMark)[0].number == 84
-  back = melody_lib.read_melody(path)
+  back = readers.read_melody(path)
   assert (back.time_signature, back.beats[0], back.tempo) == ('3/4', 2, 84)
 
 
@@ -228,7 +231,7 @@ def test_abc_tuplet_groups_hold_at_most_nine_notes_and_keep_their_times():
   text = abc_writer.to_abc(tune)
   counts = [int(n) for n in re.findall(r'\(3:2:(\d+)', text)]
   assert max(counts) <= 9 and sum(counts) == 24
-  back = melody_lib.parse_abc_tune(text, 'x.abc', '1', 'x')
+  back = abc_reader.parse_abc_tune(text, 'x.abc', '1', 'x')
   assert back.durations()[:-1] == tune.durations[:-1]
 
 

@@ -18,10 +18,13 @@ import pytest
 import fixtures
 from stylexfer.evaluation import notation_programs
 from stylexfer.programs import generate
+from stylexfer.reading import abc_reader
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.serving import client
 from stylexfer.serving import loading
 from stylexfer.writers import notation
+from stylexfer.writers import playing
 from stylexfer.writers import render
 
 pytestmark = pytest.mark.slow
@@ -51,8 +54,8 @@ c2 A2 F2|(3G2A2B2 c2|[M:2/4] d2 c2|[M:6/8] fed cBA|G3 F3|]
 """
 TUNES = {'reel': REEL.read_text(), 'lead-sheet': fixtures.LEAD_SHEET,
          'triplet-reel': TRIPLET_REEL, 'meters': METERS,
-         'jig': melody_lib.split_abc(fixtures.ABC_TUNES)[0][2],
-         'double-stops': melody_lib.split_abc(fixtures.ABC_TUNES)[1][2]}
+         'jig': abc_reader.split_abc(fixtures.ABC_TUNES)[0][2],
+         'double-stops': abc_reader.split_abc(fixtures.ABC_TUNES)[1][2]}
 
 
 def _require(programs):
@@ -62,7 +65,7 @@ def _require(programs):
 
 
 def _melody(name):
-  return melody_lib.parse_abc_tune(TUNES[name], f'{name}.abc', '1', name)
+  return abc_reader.parse_abc_tune(TUNES[name], f'{name}.abc', '1', name)
 
 
 @pytest.fixture(scope='module')
@@ -181,13 +184,13 @@ def test_what_musescore_exports_reads_back(name, tmp_path):
     exported[fmt] = str(tmp_path / f'{name}.musescore.{fmt}')
     said = notation_programs.convert_with_musescore(ours, exported[fmt])
     assert os.path.exists(exported[fmt]), said
-  back = melody_lib.read_melody(exported['musicxml'])
+  back = readers.read_melody(exported['musicxml'])
   assert (back.pitches, back.durations(), back.time_signature) == (
       melody.pitches, melody.durations(), melody.time_signature)
   assert back.form()[2] == melody.form()[2] and list(back.form()[1]) == list(melody.form()[1])
-  played = melody_lib.read_melody(exported['mid'])
+  played = readers.read_melody(exported['mid'])
   tune = notation.layout(melody)
-  performance = notation.performance(tune)
+  performance = playing.performance(tune)
   assert played.pitches == [pitch for _, _, pitch in performance]
   onsets = [fractions.Fraction(onset).limit_denominator(48) for onset, _, _ in performance]
   assert [o - played.onsets[0] for o in played.onsets] == onsets

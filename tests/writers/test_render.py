@@ -11,14 +11,19 @@ import numpy as np
 import pytest
 
 import fixtures
+from stylexfer.reading import abc_reader
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
+from stylexfer.reading import readers
 from stylexfer.tokens import vocabulary
 from stylexfer.writers import abc_writer
 from stylexfer.writers import audio
+from stylexfer.writers import measures
 from stylexfer.writers import midi_writer
 from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
+from stylexfer.writers import note_values
+from stylexfer.writers import playing
 from stylexfer.writers import render
 
 Fraction = fractions.Fraction
@@ -34,14 +39,14 @@ Fraction = fractions.Fraction
     (Fraction(8), [Fraction(8)]),
 ])
 def test_notatable_pieces(quarters, pieces):
-  assert notation.notatable_pieces(quarters) == pieces
+  assert note_values.notatable_pieces(quarters) == pieces
 
 
 def test_every_grid_value_splits_into_notatable_pieces():
   for value in vocabulary.DURATION_GRID:
-    pieces = notation.notatable_pieces(value)
+    pieces = note_values.notatable_pieces(value)
     assert sum(pieces) == value
-    assert all(piece in notation.NOTATABLE for piece in pieces)
+    assert all(piece in note_values.NOTATABLE for piece in pieces)
 
 
 @pytest.mark.parametrize('place,quarters,pieces', [
@@ -60,13 +65,13 @@ def test_every_grid_value_splits_into_notatable_pieces():
     (Fraction(1, 4), Fraction(1, 2), [Fraction(1, 2)]),
 ])
 def test_beat_pieces_cut_at_the_beats_a_duration_crosses(place, quarters, pieces):
-  assert notation.beat_pieces(place, quarters) == pieces
+  assert note_values.beat_pieces(place, quarters) == pieces
 
 
 def test_bars_tie_notes_over_bar_lines_and_keep_the_pickup():
   tune = notation.Layout([60, 62, 64], [Fraction(1), Fraction(3), Fraction(4)], '4/4',
                          pickup=Fraction(3))
-  bars = notation.bars(tune)
+  bars = measures.bars(tune)
   assert [[(p.pitch, p.quarters, p.tie) for p in bar] for bar in bars] == [
       [(60, 1, '')],
       [(62, 3, ''), (64, 1, 'start')],
@@ -99,7 +104,7 @@ def test_abc_parses_back_to_the_same_melody(tune):
   text = abc_writer.to_abc(tune)
   assert text.startswith('X:1\nT:') and f'M:{tune.time_signature}\n' in text
   assert re.search(r'(?m)^L:1/(8|16)$', text)
-  melody = melody_lib.parse_abc_tune(text, 'written.abc', '1', tune.title)
+  melody = abc_reader.parse_abc_tune(text, 'written.abc', '1', tune.title)
   assert melody.pitches == tune.pitches
   # The last note is followed by a rest where it ends inside a beat of triplets (the
   # bracket's beat is written whole): the rest lengthens its duration, not its sound.
@@ -112,7 +117,7 @@ def test_abc_parses_back_to_the_same_melody(tune):
 @pytest.mark.parametrize('tune', TUNES[:4], ids=[t.title for t in TUNES[:4]])
 def test_musicxml_and_midi_read_back(tune, tmp_path):
   path = musicxml_writer.write_musicxml(tune, str(tmp_path / 'tune.musicxml'))
-  melody = melody_lib.read_melodies(path)[0]
+  melody = readers.read_melodies(path)[0]
   assert melody.pitches == tune.pitches
   assert melody.durations()[:-1] == tune.durations[:-1]  # a rest may close the last beat
   assert (melody.time_signature, melody.beats[0]) == (tune.time_signature, tune.pickup)
@@ -238,7 +243,7 @@ def test_rests_repeats_endings_and_meter_changes_read_back_from_abc():
   text = abc_writer.to_abc(FORM)
   assert '|:' in text and ':|' in text and '[1' in text and '[2' in text
   assert '[M:3/4]' in text and 'z' in text
-  melody = melody_lib.parse_abc_tune(text, 'form.abc', '1', 'Form')
+  melody = abc_reader.parse_abc_tune(text, 'form.abc', '1', 'Form')
   assert melody.pitches == FORM.pitches
   assert melody.durations()[:-1] == FORM.durations[:-1]
   # A note sounds as long as written; the rest after it is part of its duration.
@@ -251,7 +256,7 @@ def test_rests_repeats_endings_and_meter_changes_read_back_from_abc():
 
 def test_musicxml_keeps_rests_repeats_and_endings(tmp_path):
   path = musicxml_writer.write_musicxml(FORM, str(tmp_path / 'form.musicxml'))
-  melody = melody_lib.read_melodies(path)[0]
+  melody = readers.read_melodies(path)[0]
   assert melody.pitches == FORM.pitches
   assert melody.lengths[:-1] == FORM.sounding[:-1]
   assert melody.bar_marks[melody.bars[0]] == {'left': 'repeat'}
@@ -272,9 +277,9 @@ def test_midi_plays_the_repeats_and_the_rests(tmp_path):
 def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tmp_path):
   straight = notation.Layout([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths')
   swung = notation.Layout([60, 62, 64, 65], [0.5] * 4, '4/4', 0, 'Eighths', swing=2.0)
-  assert [round(n[0], 3) for n in notation.performance(swung)] == [0, 0.667, 1, 1.667]
-  assert [n[0] for n in notation.performance(straight)] == [0, 0.5, 1, 1.5]
-  assert notation.bars(swung) == notation.bars(straight)
+  assert [round(n[0], 3) for n in playing.performance(swung)] == [0, 0.667, 1, 1.667]
+  assert [n[0] for n in playing.performance(straight)] == [0, 0.5, 1, 1.5]
+  assert measures.bars(swung) == measures.bars(straight)
 
 
 @pytest.mark.parametrize('marks,count,order', [
@@ -286,16 +291,16 @@ def test_swing_plays_eighth_pairs_long_short_and_leaves_the_notation_straight(tm
      4, [0, 1, 0, 2, 3]),
 ])
 def test_play_order(marks, count, order):
-  assert notation.play_order(marks, count) == order
+  assert playing.play_order(marks, count) == order
 
 
 def test_tuplets_next_to_a_bar_line_are_written_in_every_format(tmp_path):
   text = ('X:1\nT:Tuplets\nM:4/4\nL:1/8\nK:C\n'
           '(3abc d2 (3efg a2|(3:2:4 ABcd e4|(5abcde f4|]\n')
-  melody = melody_lib.parse_abc_tune(text, 'tuplets.abc', '1', 'Tuplets')
+  melody = abc_reader.parse_abc_tune(text, 'tuplets.abc', '1', 'Tuplets')
   files = render.write_all(melody, str(tmp_path), 'tuplets', formats=('musicxml', 'abc'))
   for fmt in ('musicxml', 'abc'):
-    assert melody_lib.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
+    assert readers.read_melodies(files[fmt])[0].pitches == melody.pitches, fmt
 
 
 def _without_date(path):
@@ -315,6 +320,7 @@ def test_wav_written_in_blocks_holds_every_sample(tmp_path):
 _FORKED_WRITE = '''
 import pickle, sys
 from stylexfer.reading import melody
+from stylexfer.reading import readers
 from stylexfer.writers import render
 tune, out, stem = pickle.loads(bytes.fromhex(sys.argv[1]))
 with render.Writer() as writer:
@@ -329,9 +335,9 @@ with render.Writer() as writer:
     print(type(error).__name__)
   print(type(third).__name__, sorted(third.result()))
   # Any function runs there in turn: reading a melody back, or failing to.
-  print(writer.run(melody.read_melody, out + '/jig.abc').result().pitches == tune.pitches)
+  print(writer.run(readers.read_melody, out + '/jig.abc').result().pitches == tune.pitches)
   try:
-    writer.run(melody.read_melody, out + '/none.abc').result()
+    writer.run(readers.read_melody, out + '/none.abc').result()
   except melody.MelodyError as error:
     print(type(error).__name__, str(error).endswith('none.abc: no such file'))
 '''
