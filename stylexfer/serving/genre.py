@@ -43,6 +43,7 @@ from stylexfer.serving.sampling import generate as generate_lib
 from stylexfer.serving.sampling import heads
 from stylexfer.serving import saving
 from stylexfer.serving import signatures
+from stylexfer.tokens import traits as traits_lib
 from stylexfer.tokens import vocabulary
 
 _SEQUENCE_SPECS = [signatures._tokens(name) for name in melody_model.SEQUENCE_INPUTS]
@@ -51,12 +52,13 @@ _SEQUENCE_SPECS = [signatures._tokens(name) for name in melody_model.SEQUENCE_IN
 class GenreModule(signatures.MelodyModule):
   """A trained genre model with its sampling signatures."""
 
-  def __init__(self, model, genre, sounding_values=None):
+  def __init__(self, model, genre, sounding_values=None, traits=None):
     super().__init__(vocabulary.interval_table(), vocabulary.duration_table(),
                      # Without the genre's rests every note sounds its whole duration.
                      vocabulary.duration_table() if sounding_values is None
                      else sounding_values, name=f'{genre}_melodies')
     self.model = model
+    self.genre_traits = traits or traits_lib.Traits()
     # The tf.Variables under the Keras 3 variables, tracked here too: without them the
     # SavedModel loads in TF2 Python but TF Serving and saved_model_cli (the TF1 loader)
     # fail with "Could not find variable" (keras-team/keras#20095).
@@ -131,11 +133,13 @@ class GenreModule(signatures.MelodyModule):
             'generate_primed': self.generate_primed, **super().signatures()}
 
 
-def export(model, genre, models_dir, name=None, version=None, sounding_values=None):
+def export(model, genre, models_dir, name=None, version=None, sounding_values=None,
+           traits=None):
   """Writes the SavedModel to <models_dir>/<name>/<version>/ and returns that path.
 
-  `sounding_values` (see stylexfer.tokens.articulation) are the genre's rests; legato without.
+  `sounding_values` (see stylexfer.tokens.articulation) are the genre's rests; legato
+  without. `traits` (stylexfer.tokens.traits) what else it needs at run time.
   """
-  return saving.save_versioned(GenreModule(model, genre, sounding_values), models_dir,
-                               name or genre, version)
+  return saving.save_versioned(GenreModule(model, genre, sounding_values, traits),
+                               models_dir, name or genre, version)
 

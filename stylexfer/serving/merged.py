@@ -98,7 +98,9 @@ class MergedModule(signatures.MelodyModule):
     self.genre = tf.Variable(f'{pitch_genre}_{rhythm_genre}', trainable=False, name='genre')
     self.pitch_genre = tf.Variable(pitch_genre, trainable=False, name='pitch_genre')
     self.rhythm_genre = tf.Variable(rhythm_genre, trainable=False, name='rhythm_genre')
-    self.rhythm_genre_name = rhythm_genre  # chooses the time signatures, at trace time
+    pitch_traits, rhythm_traits = client.traits_of(pitch_model), client.traits_of(rhythm_model)
+    # The tones' first pitch; the rhythm's swing and time signatures (chosen at trace time).
+    self.genre_traits = dataclasses.replace(rhythm_traits, first_pitch=pitch_traits.first_pitch)
     # State sizes fix the shapes of the loop's zero states: Python ints at trace time.
     self._pitch_heads = (heads.Head.of(pitch_model, 'pitch'),
                          heads.Head.of(pitch_model, 'duration'))
@@ -174,7 +176,7 @@ class MergedModule(signatures.MelodyModule):
   def _bar_units(self, units, onsets):
     """Each melody's bar in grid units: client.choose_time_signature's choice."""
     four_four = tf.fill(tf.shape(units)[:1], tf.constant(FOUR_FOUR, tf.int64))
-    if self.rhythm_genre_name != 'folk':
+    if not self.genre_traits.compound_meter:
       return four_four
     dotted = tf.reduce_sum(tf.where(onsets % (3 * GRID // 2) == 0, units, 0), axis=1)
     plain = tf.reduce_sum(tf.where(onsets % GRID == 0, units, 0), axis=1)

@@ -2,8 +2,8 @@
 
 A genre export (stylexfer.serving.genre) and a merge of two exports
 (stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the
-duration head that restyles (`duration_head`, a stylexfer.serving.sampling.heads.Head), how they
-generate tokens, and how they score. The restyle signatures, the conversions between notes
+duration head that restyles (`duration_head`, a stylexfer.serving.sampling.heads.Head),
+their traits, how they generate tokens, and how they score. The restyle signatures, the conversions between notes
 and tokens and the checks on requests live here, so a client sees one set of inputs and one
 set of errors from either.
 
@@ -25,6 +25,9 @@ still has its length in `bar_lengths`), `pickup` the first note's onset in its b
 Every note keeps its bar; `push` (at most checks.MAX_PUSH quarter notes) lets the first
 note of a bar start that much early. `sounding_lengths` is how long each note sounds:
 shorter than its inter-onset duration where the genre rests.
+
+The genre's traits (stylexfer.tokens.traits), what it needs at run time besides weights:
+  traits              () -> first_pitch (int32), swing_ratio (float32), compound_meter (bool)
 
 Compiled signatures (the inputs and outputs of the signature they are named after):
   generate_compiled, restyle_compiled   the sampling loop compiled by XLA: the same
@@ -66,7 +69,8 @@ LIKE_TOKENS = [_tokens('like_intervals'), _tokens('like_durations')]
 class MelodyModule(tf.Module):
   """The vocabulary tables and every restyle signature over one duration head.
 
-  Subclasses set `duration_head` (a stylexfer.serving.sampling.heads.Head),
+  Subclasses set `genre_traits` (a stylexfer.tokens.traits.Traits), `duration_head` (a
+  stylexfer.serving.sampling.heads.Head),
   `_generate(batch_size, length, controls, compiled=False)` returning
   (intervals, durations), and the `generate` signature over it.
   """
@@ -196,11 +200,19 @@ class MelodyModule(tf.Module):
             'sounding_lengths': tf.minimum(tf.gather(self.sounding_values, durations),
                                            quarter_lengths)}
 
+  @tf.function(input_signature=[])
+  def traits(self):
+    """What the genre needs at run time (stylexfer.tokens.traits), as constants."""
+    return {'first_pitch': tf.constant(self.genre_traits.first_pitch, tf.int32),
+            'swing_ratio': tf.constant(self.genre_traits.swing_ratio, tf.float32),
+            'compound_meter': tf.constant(self.genre_traits.compound_meter)}
+
   def signatures(self):
     """The signatures every export serves; subclasses add their own."""
     return {name: getattr(self, name) for name in (
         'restyle', 'restyle_notes', 'restyle_like', 'restyle_notes_like', 'restyle_free',
-        'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled')}
+        'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled',
+        'traits')}
 
 
 def rests_on_eighths(sounding, quarter_lengths, bars, bar_lengths, pickup):
