@@ -7,8 +7,8 @@
 Variants of the same train step (stylexfer.training.task.Task), on the same batches:
 
   keras  the LSTM layers as keras.layers.LSTM steps them on a CPU (the step before
-         stylexfer.model.melody_model.LSTM)
-  fp32   melody_model.LSTM: the input projection of all steps in one matmul, the
+         stylexfer.model.layers.LSTM)
+  fp32   layers.LSTM: the input projection of all steps in one matmul, the
          gradient written out, float32 matmuls
   bf16   the same with bfloat16 matmuls (TrainingConfig.matmul_dtype='bfloat16')
   xla    keras with the replica step compiled by XLA (jit_compile=True)
@@ -42,6 +42,7 @@ import keras
 import tensorflow as tf
 
 from stylexfer.dataset import windows
+from stylexfer.model import layers
 from stylexfer.model import melody_model
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
@@ -81,13 +82,13 @@ def make_task(variant, config, training):
   keras.utils.set_random_seed(training.seed)
   training = dataclasses.replace(
       training, matmul_dtype='bfloat16' if variant == 'bf16' else 'float32')
-  built = melody_model.LSTM
+  built = layers.LSTM
   if variant in ('keras', 'xla'):
-    melody_model.LSTM = keras.layers.LSTM
+    layers.LSTM = keras.layers.LSTM
   try:
     task = task_lib.Task(config, training, tf.distribute.get_strategy(), 10_000)
   finally:
-    melody_model.LSTM = built
+    layers.LSTM = built
   if variant == 'xla':
     task._replica_train_step = tf.function(  # pylint: disable=protected-access
         task._replica_train_step, jit_compile=True)  # pylint: disable=protected-access

@@ -8,6 +8,7 @@ import sqlite3
 from music21 import chord, meter, note, stream
 import numpy as np
 
+from stylexfer.tokens import traits
 from stylexfer.tokens import vocabulary
 
 # Three tunes that parse and one that does not hold a single note.
@@ -213,3 +214,8 @@ def jig_forms(notes, starts):
   bars = np.array([np.floor(row / 3) - np.floor(row[0] / 3) for row in rows], np.int32)
   pickup = np.array([row[0] % 3 for row in rows], np.float32)
   return bars, np.full([len(rows), int(bars.max()) + 1], 3.0, np.float32), pickup
+
+
+# The shipped genres' traits (stylexfer.tokens.traits), for tiny models exported under
+# their names: folk tunes start around G4 and write 6/8, jazz around F4, swung, in 4/4.
+TRAITS = {'folk': traits.Traits(67, 1.0, True), 'jazz': traits.Traits(65, 1.11, False)}

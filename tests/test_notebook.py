@@ -23,7 +23,7 @@ def test_notebook_shows_scores_and_players_and_restyles_as_the_program(tmp_path,
                                                                        monkeypatch):
   keras.utils.set_random_seed(0)
   genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), 'jazz',
-                   str(tmp_path / 'm'))
+                   str(tmp_path / 'm'), traits=fixtures.TRAITS['jazz'])
   tune = fixtures.write_abc(str(tmp_path))
   for name, value in {'MODELS_DIR': str(tmp_path / 'm'), 'INPUT': tune, 'TUNE': 'Pickup Jig',
                       'TO': 'jazz', 'SEED': '3', 'OUT': str(tmp_path / 'out')}.items():

@@ -15,7 +15,6 @@ from stylexfer.api import melodies
 from stylexfer.serving import client
 from stylexfer.serving import controls
 from stylexfer.serving import loading
-from stylexfer.tokens import articulation
 from stylexfer.tokens import vocabulary
 
 STRUCTURES = ('bars', 'free')
@@ -61,6 +60,8 @@ class Model:
     self.pitch_genre = _text(saved_model, 'pitch_genre') or self.genre
     # A merge of two genres (stylexfer-merge): its own generate keeps the bars.
     self.merged = _text(saved_model, 'rhythm_genre') is not None
+    # What its genre needs at run time: first pitch, swing, compound time.
+    self.traits = client.traits_of(saved_model)
 
   def __repr__(self):
     return f'Model({self.genre!r}, {self.path!r})'
@@ -73,7 +74,7 @@ class Model:
   @property
   def swing(self):
     """The long-short ratio its rhythm's eighth pairs are played with."""
-    return articulation.SWING_RATIOS.get(self.rhythm_genre, 1.0)
+    return self.traits.swing_ratio
 
   def restyle(self, melody, strength=controls.STRENGTH, like=None, push=controls.PUSH,
               structure='bars', swing=None, temperature=controls.TEMPERATURE,
@@ -121,7 +122,7 @@ class Model:
                    temperature=temperature, top_p=top_p, seed=seed)
     controls.check_time_signature(time_signature)
     if first_pitch is None:
-      first_pitch = client.FIRST_PITCH.get(self.pitch_genre, 67)
+      first_pitch = self.traits.first_pitch
     if title is None:
       title = (self.pitch_genre if rhythm.rhythm_genre == self.pitch_genre else
                f'{self.pitch_genre} with {rhythm.rhythm_genre} rhythm').capitalize()
@@ -136,8 +137,8 @@ class Model:
                                            temperature, top_p, seed, title)
     else:
       generated = client.generate_melodies(
-          self.saved_model, rhythm.saved_model, count, length, first_pitch,
-          rhythm.rhythm_genre, temperature, top_p, seed, time_signature, title)
+          self.saved_model, rhythm.saved_model, count, length, first_pitch, temperature,
+          top_p, seed, time_signature, title)
     for melody in generated:
       melody.swing = rhythm.swing if swing is None else swing
     return [melodies.Melody.of(melody) for melody in generated]

@@ -39,8 +39,8 @@ def define_flags(flag_values=flags.FLAGS):
   flags.DEFINE_string('rhythm', None, 'Genre of the rhythm (default: --genre).', **define)
   flags.DEFINE_integer('count', 1, 'How many melodies.', **define)
   flags.DEFINE_integer('length', controls.LENGTH, 'Notes per melody.', **define)
-  flags.DEFINE_integer('first_pitch', None, 'MIDI pitch of the first note (default: G4 '
-                       'for folk, F4 for jazz).', **define)
+  flags.DEFINE_integer('first_pitch', None, "MIDI pitch of the first note (default: the "
+                       "genre's, stored in its model: G4 for folk, F4 for jazz).", **define)
   flags.DEFINE_string('time_signature', None, 'Time signature, e.g. 3/4 (default: chosen '
                       'from the rhythm, see the module docstring).', **define)
   shared_flags.define_sampling_flags(flag_values)

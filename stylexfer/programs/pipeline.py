@@ -26,6 +26,7 @@ from stylexfer.programs import shared_flags
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving import merged
 from stylexfer.tokens import articulation
+from stylexfer.tokens import traits
 from stylexfer.training import config as config_lib
 from stylexfer.training import loop
 from stylexfer.training import strategy as strategy_lib
@@ -64,8 +65,10 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
                         run_info={'dataset': dataset, 'data_dir': data_dir, 'preset': preset})
   sounding = articulation.sounding_values(tfds.as_numpy(splits[0]))
   articulation.save(run_dir, sounding)
+  genre_traits = traits.from_melodies(tfds.as_numpy(splits[0]))
+  traits.save(run_dir, genre_traits)
   path = genre_lib.export(model, genre, os.path.join(work_dir, 'models'),
-                          sounding_values=sounding)
+                          sounding_values=sounding, traits=genre_traits)
   return path, quality.compare(model, *splits)
 
 

@@ -16,9 +16,11 @@ from absl import flags
 import tensorflow_datasets as tfds
 
 from stylexfer.dataset import windows
+from stylexfer.model import layers
 from stylexfer.model import melody_model
 from stylexfer.programs import shared_flags
 from stylexfer.tokens import articulation
+from stylexfer.tokens import traits
 from stylexfer.training import config as config_lib
 from stylexfer.training import files
 from stylexfer.training import loop
@@ -47,7 +49,7 @@ _TRAINING_HELP = {
 }
 _DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string}
 _CHOICES = {'lr_schedule': ['constant', 'cosine'],
-            'matmul_dtype': list(melody_model.MATMUL_DTYPES)}
+            'matmul_dtype': list(layers.MATMUL_DTYPES)}
 
 
 def define_flags():
@@ -111,6 +113,7 @@ def main(argv):
     if not FLAGS.synthetic:
       articulation.save(FLAGS.run_dir, articulation.sounding_values(
           tfds.as_numpy(train_melodies)))
+      traits.save(FLAGS.run_dir, traits.from_melodies(tfds.as_numpy(train_melodies)))
   except files.TrainingError as error:
     print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
     return 1

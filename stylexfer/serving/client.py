@@ -14,9 +14,9 @@ from stylexfer.dataset import windows
 from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
 from stylexfer.tokens import metre
+from stylexfer.tokens import traits as traits_lib
 from stylexfer.tokens import vocabulary
 
-FIRST_PITCH = {'folk': 67, 'jazz': 65}  # G4 and F4: the middle of each corpus's range
 # Where generated pitches are folded by octaves: an untrained model can wander out of
 # the range an instrument plays.
 LOWEST, HIGHEST = 36, 96
@@ -107,18 +107,18 @@ def generate_notes(saved_model, count, length, first_pitch, temperature=1.0, top
            _sounding(outputs['sounding_lengths'][n])) for n in range(count)]
 
 
-def drawn_melodies(pitch_model, count, length, first_pitch, rhythm_genre, temperature=1.0,
+def drawn_melodies(pitch_model, count, length, first_pitch, compound_meter, temperature=1.0,
                    top_p=1.0, seed=0, time_signature=None):
   """`count` Melodies as a model's generate_notes draws them, laid into bars.
 
   The time signature is `time_signature`, else chosen from the drawn rhythm for
-  `rhythm_genre` (choose_time_signature); a tune starts on a downbeat and ends at a bar
+  `compound_meter` (choose_time_signature); a tune starts on a downbeat and ends at a bar
   line (its last bar whole).
   """
   melodies = []
   for pitches, durations, _ in generate_notes(pitch_model, count, length, first_pitch,
                                               temperature, top_p, seed):
-    signature = time_signature or choose_time_signature(rhythm_genre, durations)
+    signature = time_signature or choose_time_signature(compound_meter, durations)
     drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
     bar = melody_lib.signature_length(signature)
     drawn.end = -(-drawn.end // bar) * bar
@@ -168,27 +168,31 @@ def generated_in_bars(merged_model, count, length, first_pitch, temperature=1.0,
   return melodies
 
 
-def generate_melodies(pitch_model, rhythm_model, count, length, first_pitch, rhythm_genre,
+def generate_melodies(pitch_model, rhythm_model, count, length, first_pitch=None,
                       temperature=1.0, top_p=1.0, seed=0, time_signature=None, title=''):
   """`count` new Melodies: the pitch model's tones, the rhythm model's rhythm, in bars.
 
-  The pitch model draws tones and a rhythm (drawn_melodies); the rhythm model, the same
-  or another genre's, redraws the rhythm within the drawn bars (rhythm_in_bars).
+  The pitch model draws tones and a rhythm (drawn_melodies), from `first_pitch` (default
+  its genre's); the rhythm model, the same or another genre's, redraws the rhythm within
+  the drawn bars (rhythm_in_bars), in the time signatures its genre writes.
   """
-  drawn = drawn_melodies(pitch_model, count, length, first_pitch, rhythm_genre, temperature,
-                         top_p, seed, time_signature)
+  if first_pitch is None:
+    first_pitch = traits_of(pitch_model).first_pitch
+  drawn = drawn_melodies(pitch_model, count, length, first_pitch,
+                         traits_of(rhythm_model).compound_meter, temperature, top_p, seed,
+                         time_signature)
   return rhythm_in_bars(rhythm_model, drawn, temperature, top_p, seed, title)
 
 
-def choose_time_signature(rhythm, durations):
-  """'4/4' for jazz; for folk '6/8' or '4/4' by where the onsets fall.
+def choose_time_signature(compound_meter, durations):
+  """'4/4' for a genre that writes no compound time; else '6/8' or '4/4' by the onsets.
 
   6/8 when the notes' onsets, weighted by their lengths (and scaled by the beat's
   length), fall on dotted-quarter beats clearly (by a quarter) more than on quarter
   beats, else 4/4. A merged SavedModel makes the same choice in its graph
   (stylexfer.serving.merged).
   """
-  if rhythm != 'folk':
+  if not compound_meter:
     return '4/4'
   onsets, position = [], fractions.Fraction(0)
   for d in durations:
@@ -202,6 +206,16 @@ def choose_time_signature(rhythm, durations):
   # on both grids; a clear margin (a quarter) keeps evenly running eighths in 4/4:
   # 1.5 * on_beat(3/2) > 1.25 * on_beat(1), in whole numbers.
   return '6/8' if 6 * on_beat(fractions.Fraction(3, 2)) > 5 * on_beat(1) else '4/4'
+
+
+def traits_of(saved_model):
+  """A SavedModel's traits (stylexfer.tokens.traits); the defaults for an export made
+  before it served them."""
+  if 'traits' not in saved_model.signatures:
+    return traits_lib.Traits()
+  served = saved_model.signatures['traits']()
+  return traits_lib.Traits(int(served['first_pitch']), float(served['swing_ratio']),
+                           bool(served['compound_meter']))
 
 
 def note_log_probs(saved_model, pitches, durations, form=None):

@@ -19,15 +19,15 @@ length, first_pitch int32, seed int64, temperature, top_p, strength, push float3
   generate_compiled, restyle_compiled   generate and restyle with their loops compiled by
                    XLA (see stylexfer.serving.signatures): the same melodies, faster where
                    the server runs XLA
-A bad request (a token out of range, length <= 0 or > sampling.MAX_LENGTH, batch_size
-above sampling.MAX_BATCH, temperature <= 0, top_p outside (0, 1], strength outside [0, 1],
+A bad request (a token out of range, length <= 0 or > checks.MAX_LENGTH, batch_size
+above checks.MAX_BATCH, temperature <= 0, top_p outside (0, 1], strength outside [0, 1],
 pitches outside MIDI, bars that do not fit, shapes that do not fit) fails with
 InvalidArgumentError naming what is wrong.
 
 Besides the signatures the SavedModel keeps what a merge (stylexfer.serving.merged) needs to
 combine two exports without this package: each head's `pitch_tables`, `pitch_cell`,
 `duration_tables`, `duration_cell` (what the sampling loops step, see
-stylexfer.serving.sampling.Head) and `pitch_step`, `duration_step` (one note of each head),
+stylexfer.serving.sampling.heads.Head) and `pitch_step`, `duration_step` (one note of each head),
 the variables `pitch_state_size`,
 `duration_state_size`, `interval_values`, `duration_values`, `sounding_values` (the
 vocabulary and the genre's rests) and `genre`.
@@ -37,9 +37,13 @@ import tensorflow as tf
 
 from stylexfer.tokens import metre
 from stylexfer.model import melody_model  # registers MelodyModel for loading
-from stylexfer.serving import sampling
+from stylexfer.serving.sampling import checks
+from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import generate as generate_lib
+from stylexfer.serving.sampling import heads
 from stylexfer.serving import saving
 from stylexfer.serving import signatures
+from stylexfer.tokens import traits as traits_lib
 from stylexfer.tokens import vocabulary
 
 _SEQUENCE_SPECS = [signatures._tokens(name) for name in melody_model.SEQUENCE_INPUTS]
@@ -48,17 +52,18 @@ _SEQUENCE_SPECS = [signatures._tokens(name) for name in melody_model.SEQUENCE_IN
 class GenreModule(signatures.MelodyModule):
   """A trained genre model with its sampling signatures."""
 
-  def __init__(self, model, genre, sounding_values=None):
+  def __init__(self, model, genre, sounding_values=None, traits=None):
     super().__init__(vocabulary.interval_table(), vocabulary.duration_table(),
                      # Without the genre's rests every note sounds its whole duration.
                      vocabulary.duration_table() if sounding_values is None
                      else sounding_values, name=f'{genre}_melodies')
     self.model = model
+    self.genre_traits = traits or traits_lib.Traits()
     # The tf.Variables under the Keras 3 variables, tracked here too: without them the
     # SavedModel loads in TF2 Python but TF Serving and saved_model_cli (the TF1 loader)
     # fail with "Could not find variable" (keras-team/keras#20095).
     self.model_variables = [v.value for v in model.weights]
-    self.steps = sampling.HeadSteps(model)
+    self.steps = heads.HeadSteps(model)
     self.genre = tf.Variable(genre, trainable=False, name='genre')
     self.pitch_state_size = tf.Variable(self.steps.state_size, trainable=False,
                                         name='pitch_state_size')
@@ -71,18 +76,17 @@ class GenreModule(signatures.MelodyModule):
     self.pitch_cell = tf.function(self.steps.pitch.cell, input_signature=cell_spec)
     self.duration_tables = tf.function(self.steps.duration.read_tables, input_signature=[])
     self.duration_cell = tf.function(self.steps.duration.cell, input_signature=cell_spec)
-    self.pitch_head = sampling.Head(self.pitch_tables, self.pitch_cell, size)
-    self.duration_head = sampling.Head(self.duration_tables, self.duration_cell, size)
+    self.pitch_head = heads.Head(self.pitch_tables, self.pitch_cell, size)
+    self.duration_head = heads.Head(self.duration_tables, self.duration_cell, size)
     step_spec = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
                  tf.TensorSpec([None, len(metre.INPUTS)], tf.int32),
                  tf.TensorSpec([None, size], tf.float32)]
     self.pitch_step = tf.function(self.pitch_head.step, input_signature=step_spec)
     self.duration_step = tf.function(self.duration_head.step, input_signature=step_spec)
 
-  def _generate(self, batch_size, length, temperature, top_p, seed, primer=(None, None),
-                compiled=False):
-    return sampling.generate(self.pitch_head, self.duration_head, batch_size, length,
-                             temperature, top_p, seed, *primer, compiled=compiled)
+  def _generate(self, batch_size, length, controls, primer=None, compiled=False):
+    return generate_lib.generate(self.pitch_head, self.duration_head, batch_size, length,
+                                 controls, primer, compiled)
 
   @tf.function(input_signature=_SEQUENCE_SPECS)
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,
@@ -94,31 +98,33 @@ class GenreModule(signatures.MelodyModule):
              'intervals_out': vocabulary.NUM_INTERVALS,
              'positions': metre.NUM_POSITIONS, 'bar_lengths': metre.NUM_BAR_LENGTHS,
              'notes_left': metre.NUM_NOTES_LEFT}
-    checks = [lambda: sampling.require(tf.size(intervals_in) > 0,
-                                       'the token sequences are empty')]
+    request = [lambda: checks.require(tf.size(intervals_in) > 0,
+                                      'the token sequences are empty')]
     for name in melody_model.SEQUENCE_INPUTS[1:]:
-      checks.append(lambda name=name: sampling.require(
+      request.append(lambda name=name: checks.require(
           tf.shape(intervals_in) == tf.shape(sequences[name]),
           f'intervals_in and {name} must have one shape'))
     for name, size in sizes.items():
-      checks.append(lambda name=name, size=size: sampling.require(
+      request.append(lambda name=name, size=size: checks.require(
           (sequences[name] >= 0) & (sequences[name] < size),
           f'{name} token ids must be in [0, {size})'))
-    features = dict(zip(sequences, sampling.after(checks, *sequences.values())))
+    features = dict(zip(sequences, checks.after(request, *sequences.values())))
     outputs = self.model(features, training=False)
     return {'pitch_log_probs': tf.nn.log_softmax(outputs['pitch_logits']),
             'duration_log_probs': tf.nn.log_softmax(outputs['duration_logits'])}
 
   @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS)
   def generate(self, batch_size, length, temperature, top_p, seed):
-    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed)
+    intervals, durations = self._generate(batch_size, length,
+                                          draws.Controls(temperature, top_p, seed))
     return {'intervals': intervals, 'durations': durations}
 
   @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS + [
       signatures._tokens('primer_intervals'), signatures._tokens('primer_durations')])
   def generate_primed(self, batch_size, length, temperature, top_p, seed, primer_intervals,
                       primer_durations):
-    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
+    intervals, durations = self._generate(batch_size, length,
+                                          draws.Controls(temperature, top_p, seed),
                                           (primer_intervals, primer_durations))
     return {'intervals': intervals, 'durations': durations}
 
@@ -127,11 +133,13 @@ class GenreModule(signatures.MelodyModule):
             'generate_primed': self.generate_primed, **super().signatures()}
 
 
-def export(model, genre, models_dir, name=None, version=None, sounding_values=None):
+def export(model, genre, models_dir, name=None, version=None, sounding_values=None,
+           traits=None):
   """Writes the SavedModel to <models_dir>/<name>/<version>/ and returns that path.
 
-  `sounding_values` (see stylexfer.tokens.articulation) are the genre's rests; legato without.
+  `sounding_values` (see stylexfer.tokens.articulation) are the genre's rests; legato
+  without. `traits` (stylexfer.tokens.traits) what else it needs at run time.
   """
-  return saving.save_versioned(GenreModule(model, genre, sounding_values), models_dir,
-                               name or genre, version)
+  return saving.save_versioned(GenreModule(model, genre, sounding_values, traits),
+                               models_dir, name or genre, version)
 

@@ -15,7 +15,6 @@ import functools
 import importlib.resources
 import os
 
-GENRES = ('folk', 'jazz')
 # Found through the package, wherever it is installed and whatever the working folder.
 PRETRAINED_DIR = str(importlib.resources.files('stylexfer') / 'pretrained')
 _MERGE_SEPARATORS = ('_', '-', '+')
@@ -59,8 +58,8 @@ def available(model_dir=None):
 
 
 def check_genre(genre, model_dir=None):
-  """Raises UnknownGenreError unless `genre` is a built-in genre or a model under the folder."""
-  known = sorted(set(GENRES) | set(available(model_dir)))
+  """Raises UnknownGenreError unless `genre` is a shipped model or a model under the folder."""
+  known = sorted(set(available()) | set(available(model_dir)))
   if genre not in known:
     raise UnknownGenreError(f'unknown genre {genre!r} (choose one of {", ".join(known)})')
   return genre

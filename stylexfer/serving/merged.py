@@ -38,14 +38,20 @@ The merged SavedModel keeps the pitch model's pitch head (`pitch_tables`, `pitch
 `generate_compiled` and `restyle_compiled` are as in stylexfer.serving.
 """
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
 from stylexfer.model import melody_model
 from stylexfer.serving import client
-from stylexfer.serving import sampling
 from stylexfer.serving import saving
 from stylexfer.serving import signatures
+from stylexfer.serving.sampling import checks
+from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import generate as generate_lib
+from stylexfer.serving.sampling import form as form_lib
+from stylexfer.serving.sampling import heads
 
 # What an exported genre must hold to be merged.
 _NEEDED = ('pitch_tables', 'pitch_cell', 'duration_tables', 'duration_cell',
@@ -92,11 +98,13 @@ class MergedModule(signatures.MelodyModule):
     self.genre = tf.Variable(f'{pitch_genre}_{rhythm_genre}', trainable=False, name='genre')
     self.pitch_genre = tf.Variable(pitch_genre, trainable=False, name='pitch_genre')
     self.rhythm_genre = tf.Variable(rhythm_genre, trainable=False, name='rhythm_genre')
-    self.rhythm_genre_name = rhythm_genre  # chooses the time signatures, at trace time
+    pitch_traits, rhythm_traits = client.traits_of(pitch_model), client.traits_of(rhythm_model)
+    # The tones' first pitch; the rhythm's swing and time signatures (chosen at trace time).
+    self.genre_traits = dataclasses.replace(rhythm_traits, first_pitch=pitch_traits.first_pitch)
     # State sizes fix the shapes of the loop's zero states: Python ints at trace time.
-    self._pitch_heads = (sampling.Head.of(pitch_model, 'pitch'),
-                         sampling.Head.of(pitch_model, 'duration'))
-    self.duration_head = sampling.Head.of(rhythm_model, 'duration')
+    self._pitch_heads = (heads.Head.of(pitch_model, 'pitch'),
+                         heads.Head.of(pitch_model, 'duration'))
+    self.duration_head = heads.Head.of(rhythm_model, 'duration')
     self.pitch_state_size = tf.Variable(self._pitch_heads[0].state_size, trainable=False,
                                         name='pitch_state_size')
     self.duration_state_size = tf.Variable(self.duration_head.state_size, trainable=False,
@@ -108,25 +116,22 @@ class MergedModule(signatures.MelodyModule):
     self.duration_cell = rhythm_model.duration_cell
     self.duration_step = rhythm_model.duration_step
 
-  def _generate(self, batch_size, length, temperature, top_p, seed, strength=1.0,
-                compiled=False):
+  def _generate(self, batch_size, length, controls, compiled=False):
     # Tokens need no first pitch; the middle of the folded range moves fewest notes.
     middle = (client.LOWEST + client.HIGHEST) // 2
-    drawn = self._generate_in_bars(batch_size, length, middle, strength, temperature, top_p,
-                                   seed, compiled)
+    drawn = self._generate_in_bars(batch_size, length, middle, controls, compiled)
     return drawn['intervals'], drawn['durations']
 
-  def _generate_in_bars(self, batch_size, length, first_pitch, strength, temperature, top_p,
-                        seed, compiled=False):
+  def _generate_in_bars(self, batch_size, length, first_pitch, controls, compiled=False):
     """stylexfer.serving.client.generate_melodies in the graph: the same melodies.
 
     The pitch model draws tones and a rhythm; the rhythm lays the notes into bars (a time
     signature chosen as client.choose_time_signature does, the last note lasting to the
     bar line); melody n's rhythm is then redrawn by the rhythm model in those bars with
-    seed + n, and its last note lasts to the same bar line.
+    seed + n, and its last note lasts to the same bar line. `controls` is a draws.Controls.
     """
-    intervals, durations = sampling.generate(*self._pitch_heads, batch_size, length,
-                                             temperature, top_p, seed, compiled=compiled)
+    intervals, durations = generate_lib.generate(*self._pitch_heads, batch_size, length,
+                                                 controls, compiled=compiled)
     pitches, quarters = self.tokens_to_notes(tf.fill([tf.shape(durations)[0]], first_pitch),
                                              intervals, durations)
     pitches = fold_pitches(pitches)
@@ -142,10 +147,11 @@ class MergedModule(signatures.MelodyModule):
     def restyle_one(n, written_quarters, written_sounding):
       bar_count = bars[n, -1] + 1
       restyled = self._restyle_notes(
-          pitches[n:n + 1], drawn_quarters[n:n + 1], strength, temperature, top_p,
-          seed + tf.cast(n, tf.int64),
-          (bars[n:n + 1], tf.fill([1, bar_count], tf.cast(bar[n], tf.float32) / GRID),
-           tf.zeros([1], tf.float32)))
+          pitches[n:n + 1], drawn_quarters[n:n + 1],
+          dataclasses.replace(controls, seed=controls.seed + tf.cast(n, tf.int64)),
+          form_lib.Form(bars[n:n + 1],
+                        tf.fill([1, bar_count], tf.cast(bar[n], tf.float32) / GRID),
+                        tf.zeros([1], tf.float32)))
       return (n + 1, written_quarters.write(n, restyled['quarter_lengths'][0]),
               written_sounding.write(n, restyled['sounding_lengths'][0]))
 
@@ -170,7 +176,7 @@ class MergedModule(signatures.MelodyModule):
   def _bar_units(self, units, onsets):
     """Each melody's bar in grid units: client.choose_time_signature's choice."""
     four_four = tf.fill(tf.shape(units)[:1], tf.constant(FOUR_FOUR, tf.int64))
-    if self.rhythm_genre_name != 'folk':
+    if not self.genre_traits.compound_meter:
       return four_four
     dotted = tf.reduce_sum(tf.where(onsets % (3 * GRID // 2) == 0, units, 0), axis=1)
     plain = tf.reduce_sum(tf.where(onsets % GRID == 0, units, 0), axis=1)
@@ -187,37 +193,35 @@ class MergedModule(signatures.MelodyModule):
 
   @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS)
   def generate(self, batch_size, length, temperature, top_p, seed):
-    return self._generate_tokens(batch_size, length, 1.0, temperature, top_p, seed)
+    return self._generate_tokens(batch_size, length, draws.Controls(temperature, top_p, seed))
 
   @tf.function(input_signature=signatures.SIZE + signatures.STRENGTH + signatures.CONTROLS)
   def generate_blended(self, batch_size, length, strength, temperature, top_p, seed):
-    return self._generate_tokens(batch_size, length, strength, temperature, top_p, seed)
+    return self._generate_tokens(batch_size, length,
+                                 draws.Controls(temperature, top_p, seed, strength))
 
   @tf.function(input_signature=signatures.SIZE + [signatures._scalar(tf.int32, 'first_pitch')]
                + signatures.STRENGTH + signatures.CONTROLS)
   def generate_notes_blended(self, batch_size, length, first_pitch, strength, temperature,
                              top_p, seed):
-    return self._notes_in_bars(batch_size, length, first_pitch, strength, temperature, top_p,
-                               seed)
+    return self._notes_in_bars(batch_size, length, first_pitch,
+                               draws.Controls(temperature, top_p, seed, strength))
 
   @tf.function(input_signature=signatures.SIZE + [signatures._scalar(tf.int32, 'first_pitch')]
                + signatures.CONTROLS)
   def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed):
-    return self._notes_in_bars(batch_size, length, first_pitch, 1.0, temperature, top_p, seed)
+    return self._notes_in_bars(batch_size, length, first_pitch,
+                               draws.Controls(temperature, top_p, seed))
 
-  def _notes_in_bars(self, batch_size, length, first_pitch, strength, temperature, top_p,
-                     seed):
-    first_pitch, = sampling.after([lambda: signatures.require_midi(first_pitch,
-                                                                  'first_pitch')],
-                                  first_pitch)
-    drawn = self._generate_in_bars(batch_size, length, first_pitch, strength, temperature,
-                                   top_p, seed)
+  def _notes_in_bars(self, batch_size, length, first_pitch, controls):
+    first_pitch, = checks.after([lambda: signatures.require_midi(first_pitch, 'first_pitch')],
+                                first_pitch)
+    drawn = self._generate_in_bars(batch_size, length, first_pitch, controls)
     return {name: drawn[name] for name in ('pitches', 'quarter_lengths', 'sounding_lengths',
                                            'time_signatures')}
 
-  def _generate_tokens(self, batch_size, length, strength, temperature, top_p, seed):
-    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
-                                          strength)
+  def _generate_tokens(self, batch_size, length, controls):
+    intervals, durations = self._generate(batch_size, length, controls)
     return {'intervals': intervals, 'durations': durations}
 
   def signatures(self):

@@ -2,8 +2,8 @@
 
 A genre export (stylexfer.serving.genre) and a merge of two exports
 (stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the
-duration head that restyles (`duration_head`, a stylexfer.serving.sampling.Head), how they
-generate tokens, and how they score. The restyle signatures, the conversions between notes
+duration head that restyles (`duration_head`, a stylexfer.serving.sampling.heads.Head),
+their traits, how they generate tokens, and how they score. The restyle signatures, the conversions between notes
 and tokens and the checks on requests live here, so a client sees one set of inputs and one
 set of errors from either.
 
@@ -22,15 +22,19 @@ quarter notes float32; strength, push, temperature, top_p float32 scalars; seed 
                       restyle / restyle_notes without bars, bar_lengths, pickup and push
 `bars` is each note's bar index (from 0, never decreasing; a bar with no onset of its own
 still has its length in `bar_lengths`), `pickup` the first note's onset in its bar.
-Every note keeps its bar; `push` (at most sampling.MAX_PUSH quarter notes) lets the first
+Every note keeps its bar; `push` (at most checks.MAX_PUSH quarter notes) lets the first
 note of a bar start that much early. `sounding_lengths` is how long each note sounds:
 shorter than its inter-onset duration where the genre rests.
+
+The genre's traits (stylexfer.tokens.traits), what it needs at run time besides weights:
+  traits              () -> first_pitch (int32), swing_ratio (float32), compound_meter (bool)
 
 Compiled signatures (the inputs and outputs of the signature they are named after):
   generate_compiled, restyle_compiled   the sampling loop compiled by XLA: the same
                       melody for the same seed as `generate` and `restyle` (the draws are
                       plain arithmetic on stateless random bits, see
-                      stylexfer.serving.sampling.categorical), the request's checks run before it.
+                      stylexfer.serving.sampling.draws.categorical), the request's checks run
+                      before it.
                       They need a runtime with XLA's CPU compiler: TensorFlow in Python
                       and saved_model_cli have it; TF Serving needs
                       --xla_cpu_compilation_enabled=true. The plain signatures run anywhere.
@@ -38,7 +42,11 @@ Compiled signatures (the inputs and outputs of the signature they are named afte
 
 import tensorflow as tf
 
-from stylexfer.serving import sampling
+from stylexfer.serving import graph_tokens
+from stylexfer.serving.sampling import checks
+from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import form as form_lib
+from stylexfer.serving.sampling import restyle as restyle_lib
 
 MIDI_RANGE = (0, 127)
 
@@ -61,8 +69,9 @@ LIKE_TOKENS = [_tokens('like_intervals'), _tokens('like_durations')]
 class MelodyModule(tf.Module):
   """The vocabulary tables and every restyle signature over one duration head.
 
-  Subclasses set `duration_head` (a stylexfer.serving.sampling.Head),
-  `_generate(batch_size, length, temperature, top_p, seed, compiled=False)` returning
+  Subclasses set `genre_traits` (a stylexfer.tokens.traits.Traits), `duration_head` (a
+  stylexfer.serving.sampling.heads.Head),
+  `_generate(batch_size, length, controls, compiled=False)` returning
   (intervals, durations), and the `generate` signature over it.
   """
 
@@ -78,93 +87,99 @@ class MelodyModule(tf.Module):
 
   def notes_to_tokens(self, pitches, quarter_lengths, prefix=''):
     """Intervals [B, N-1] folded by octaves, durations [B, N] snapped to the grid."""
-    return sampling.notes_to_tokens(pitches, quarter_lengths, self.interval_values,
+    return graph_tokens.notes_to_tokens(pitches, quarter_lengths, self.interval_values,
                                     self.duration_values, prefix)
 
   def tokens_to_notes(self, first_pitch, intervals, durations):
     """MIDI pitches [B, N] (kept in 0..127 by octaves) and quarter lengths [B, N]."""
-    return sampling.tokens_to_notes(first_pitch, intervals, durations, self.interval_values,
+    return graph_tokens.tokens_to_notes(first_pitch, intervals, durations, self.interval_values,
                                     self.duration_values)
 
-  def _restyle(self, intervals, durations, strength, temperature, top_p, seed, form=None,
-               push=0.0, like=(None, None), compiled=False):
-    return sampling.restyle(self.duration_head, intervals, durations, strength, temperature,
-                            top_p, seed, self.interval_values, self.duration_values, form,
-                            push, *like, compiled=compiled)
+  def _restyle(self, intervals, durations, controls, form=None, like=None, compiled=False):
+    return restyle_lib.restyle(self.duration_head, intervals, durations, controls,
+                               self.interval_values, self.duration_values, form, like,
+                               compiled)
 
-  def _restyle_notes(self, pitches, quarter_lengths, strength, temperature, top_p, seed,
-                     form=None, push=0.0, like_notes=None):
+  def _restyle_notes(self, pitches, quarter_lengths, controls, form=None, like_notes=None):
     # The notes' tokens go to the signature on tokens, called as a function: a SavedModel
     # holds its graph once (it loads in time by the graph's size).
     tokens = self.notes_to_tokens(pitches, quarter_lengths)
-    controls = (strength, push, temperature, top_p, seed)
+    draw = (controls.temperature, controls.top_p, controls.seed)
+    if form is not None:
+      bars = (form.bars, form.bar_lengths, form.pickup)
+      request = (*bars, controls.strength, form.push, *draw)
     if like_notes:
       like = self.notes_to_tokens(*like_notes, prefix='like: ')
-      restyled = self.restyle_like(*tokens, *like, *form, *controls)
-    elif form:
-      restyled = self.restyle(*tokens, *form, *controls)
+      restyled = self.restyle_like(*tokens, *like, *request)
+    elif form is not None:
+      restyled = self.restyle(*tokens, *request)
     else:
-      restyled = self.restyle_free(*tokens, strength, temperature, top_p, seed)
+      restyled = self.restyle_free(*tokens, controls.strength, *draw)
     durations = restyled['durations']
     quarter_lengths = tf.gather(self.duration_values, durations)
     sounding = tf.minimum(tf.gather(self.sounding_values, durations), quarter_lengths)
-    if form:
+    if form is not None:
       # After the restyle, whose checks the bars have passed by then.
       with tf.control_dependencies([durations]):
-        form = [tf.identity(x) for x in form]
-      sounding = rests_on_eighths(sounding, quarter_lengths, *form)
+        bars = [tf.identity(x) for x in bars]
+      sounding = rests_on_eighths(sounding, quarter_lengths, *bars)
     return {'pitches': tf.identity(pitches), 'quarter_lengths': quarter_lengths,
             'sounding_lengths': sounding}
 
   @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
               temperature, top_p, seed):
-    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
-                                       seed, (bars, bar_lengths, pickup), push)}
+    return {'durations': self._restyle(
+        intervals, durations, draws.Controls(temperature, top_p, seed, strength),
+        form_lib.Form(bars, bar_lengths, pickup, push))}
 
   @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_compiled(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
                        temperature, top_p, seed):
-    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
-                                       seed, (bars, bar_lengths, pickup), push,
-                                       compiled=True)}
+    return {'durations': self._restyle(
+        intervals, durations, draws.Controls(temperature, top_p, seed, strength),
+        form_lib.Form(bars, bar_lengths, pickup, push), compiled=True)}
 
   @tf.function(input_signature=SIZE + CONTROLS)
   def generate_compiled(self, batch_size, length, temperature, top_p, seed):
-    intervals, durations = self._generate(batch_size, length, temperature, top_p, seed,
+    intervals, durations = self._generate(batch_size, length,
+                                          draws.Controls(temperature, top_p, seed),
                                           compiled=True)
     return {'intervals': intervals, 'durations': durations}
 
   @tf.function(input_signature=NOTES + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_notes(self, pitches, quarter_lengths, bars, bar_lengths, pickup, strength,
                     push, temperature, top_p, seed):
-    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed,
-                               (bars, bar_lengths, pickup), push)
+    return self._restyle_notes(pitches, quarter_lengths,
+                               draws.Controls(temperature, top_p, seed, strength),
+                               form_lib.Form(bars, bar_lengths, pickup, push))
 
   @tf.function(input_signature=TOKENS + LIKE_TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_like(self, intervals, durations, like_intervals, like_durations, bars,
                    bar_lengths, pickup, strength, push, temperature, top_p, seed):
-    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
-                                       seed, (bars, bar_lengths, pickup), push,
-                                       (like_intervals, like_durations))}
+    return {'durations': self._restyle(
+        intervals, durations, draws.Controls(temperature, top_p, seed, strength),
+        form_lib.Form(bars, bar_lengths, pickup, push), (like_intervals, like_durations))}
 
   @tf.function(input_signature=NOTES + LIKE_NOTES + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
                          bars, bar_lengths, pickup, strength, push, temperature, top_p,
                          seed):
-    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed,
-                               (bars, bar_lengths, pickup), push,
+    return self._restyle_notes(pitches, quarter_lengths,
+                               draws.Controls(temperature, top_p, seed, strength),
+                               form_lib.Form(bars, bar_lengths, pickup, push),
                                (like_pitches, like_quarter_lengths))
 
   @tf.function(input_signature=TOKENS + STRENGTH + CONTROLS)
   def restyle_free(self, intervals, durations, strength, temperature, top_p, seed):
-    return {'durations': self._restyle(intervals, durations, strength, temperature, top_p,
-                                       seed)}
+    return {'durations': self._restyle(
+        intervals, durations, draws.Controls(temperature, top_p, seed, strength))}
 
   @tf.function(input_signature=NOTES + STRENGTH + CONTROLS)
   def restyle_notes_free(self, pitches, quarter_lengths, strength, temperature, top_p,
                          seed):
-    return self._restyle_notes(pitches, quarter_lengths, strength, temperature, top_p, seed)
+    return self._restyle_notes(pitches, quarter_lengths,
+                               draws.Controls(temperature, top_p, seed, strength))
 
   @tf.function(input_signature=SIZE + [_scalar(tf.int32, 'first_pitch')] + CONTROLS)
   def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed):
@@ -176,7 +191,7 @@ class MelodyModule(tf.Module):
 
   def _generate_notes(self, first_pitch, draw):
     """generate_notes' outputs for the tokens that `draw()` samples, from first_pitch."""
-    first_pitch, = sampling.after([lambda: require_midi(first_pitch, 'first_pitch')],
+    first_pitch, = checks.after([lambda: require_midi(first_pitch, 'first_pitch')],
                                   first_pitch)
     intervals, durations = draw()
     pitches, quarter_lengths = self.tokens_to_notes(
@@ -185,11 +200,19 @@ class MelodyModule(tf.Module):
             'sounding_lengths': tf.minimum(tf.gather(self.sounding_values, durations),
                                            quarter_lengths)}
 
+  @tf.function(input_signature=[])
+  def traits(self):
+    """What the genre needs at run time (stylexfer.tokens.traits), as constants."""
+    return {'first_pitch': tf.constant(self.genre_traits.first_pitch, tf.int32),
+            'swing_ratio': tf.constant(self.genre_traits.swing_ratio, tf.float32),
+            'compound_meter': tf.constant(self.genre_traits.compound_meter)}
+
   def signatures(self):
     """The signatures every export serves; subclasses add their own."""
     return {name: getattr(self, name) for name in (
         'restyle', 'restyle_notes', 'restyle_like', 'restyle_notes_like', 'restyle_free',
-        'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled')}
+        'restyle_notes_free', 'generate_notes', 'restyle_compiled', 'generate_compiled',
+        'traits')}
 
 
 def rests_on_eighths(sounding, quarter_lengths, bars, bar_lengths, pickup):
@@ -217,5 +240,5 @@ def rests_on_eighths(sounding, quarter_lengths, bars, bar_lengths, pickup):
 
 
 def require_midi(pitch, name):
-  return sampling.require((pitch >= MIDI_RANGE[0]) & (pitch <= MIDI_RANGE[1]),
+  return checks.require((pitch >= MIDI_RANGE[0]) & (pitch <= MIDI_RANGE[1]),
                           f'{name} must be a MIDI pitch in [{MIDI_RANGE[0]}, {MIDI_RANGE[1]}]')

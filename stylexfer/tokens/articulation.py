@@ -21,9 +21,6 @@ FILE = 'articulation.json'
 MIN_NOTES = 20      # fewer notes of a duration than this: legato
 _GRID = 0.25        # quarter notes: sounding lengths in 16ths
 MIN_REST = 1.0      # quarter notes: shorter silences are written as part of the note
-# How long-short eighth pairs are played, by genre: WJazzD's soloists play a median
-# beat-upbeat ratio of 1.11 (benchmarks/swing_ratio.py; BUILD_NOTES.md has it by tempo).
-SWING_RATIOS = {'jazz': 1.11}
 
 
 def sounding_values(melodies):

@@ -78,14 +78,7 @@ def train(config, train_melodies, val_melodies, run_dir,
   """
   strategy = strategy or tf.distribute.get_strategy()
   chief = strategy_lib.is_chief(strategy)
-  write_dir = strategy_lib.write_dir(run_dir, strategy)
-  if tf.io.gfile.exists(write_dir) and not tf.io.gfile.isdir(write_dir):
-    raise files.TrainingError(f'cannot write to the run folder {write_dir}: it is a file')
-  with files.writing(f'to the run folder {write_dir}'):
-    tf.io.gfile.makedirs(write_dir)
-    if chief:
-      files.write_config(run_dir, config, training, {
-          **(run_info or {}), 'num_replicas': strategy.num_replicas_in_sync})
+  write_dir = _open_run(run_dir, strategy, chief, config, training, run_info)
   keras.utils.set_random_seed(training.seed)
 
   num_windows = windows.count_windows(train_melodies, config.window)
@@ -122,52 +115,87 @@ def train(config, train_melodies, val_melodies, run_dir,
     current = int(epoch.numpy()) + 1
     if chief and verbose:
       print(f'Epoch {current}/{training.epochs}')
-    progress = keras.utils.Progbar(
-        steps_per_epoch, verbose=verbose if chief else 0,
-        stateful_metrics=['loss', 'pitch_accuracy', 'duration_accuracy'])
-    totals = {}
-    started = time.perf_counter()
-    for step in range(steps_per_epoch):
-      _add(totals, task.train_step(train_iterator))
-      running = summaries_lib.summarize(totals)
-      progress.update(step + 1, [(key, running[key]) for key in progress.stateful_metrics])
-    seconds = time.perf_counter() - started
-    logs = summaries_lib.summarize(totals)
-    # Tokens are the scored duration targets: every note plus END, padding excluded.
-    logs['tokens_per_second'] = totals.get('duration_count', 0.0) / seconds
-    logs['seconds'] = seconds
-    logs['learning_rate'] = task.current_learning_rate()
+    logs = _train_epoch(task, train_iterator, steps_per_epoch, verbose if chief else 0)
 
     if val_batches is not None:
-      val_totals = {}
-      for features, targets in val_batches:
-        _add(val_totals, task.eval_step(features, targets))
-      logs.update(summaries_lib.summarize(val_totals, prefix='val_'))
+      logs.update(_validate(task, val_batches))
       best.update(current, logs['val_loss'], task.model, chief, checkpoints.keeps())
 
     epoch.assign(current)
     checkpoints.save(current, write_dir)
     if chief:
       history.append({'epoch': current, **logs})
-      keeps = f'the epoch {current} checkpoint is saved'
-      with files.writing(metrics_path, keeps):
-        files.write_json(metrics_path, metrics())
-      with files.writing(f'the summaries in {run_dir}', keeps):
-        summaries.write(current, logs)
+      _write_epoch(run_dir, current, logs, metrics(), summaries)
     logging.info('Epoch %d: %s', current,
                  ', '.join(f'{key} {value:.4g}' for key, value in logs.items()))
     if on_epoch_end is not None:
       on_epoch_end(current, logs)
 
   if chief:
-    keeps = f'the checkpoints in {checkpoints.folder} are kept'
-    with files.writing(metrics_path, keeps):
-      files.write_json(metrics_path, metrics())
-    final_path = os.path.join(run_dir, 'model.keras')
-    with files.writing(final_path, keeps + ': free some space and run again to write it'):
-      early_stopping.save_final(config, task.model,
-                                best.weights_path if val_batches is not None else None,
-                                final_path)
+    _write_final(run_dir, config, task.model, metrics(), checkpoints.folder,
+                 best.weights_path if val_batches is not None else None)
   else:
     shutil.rmtree(write_dir, ignore_errors=True)
   return task.model, metrics()
+
+
+def _open_run(run_dir, strategy, chief, config, training, run_info):
+  """Makes this worker's folder of the run (the chief writes config.json) and returns it."""
+  write_dir = strategy_lib.write_dir(run_dir, strategy)
+  if tf.io.gfile.exists(write_dir) and not tf.io.gfile.isdir(write_dir):
+    raise files.TrainingError(f'cannot write to the run folder {write_dir}: it is a file')
+  with files.writing(f'to the run folder {write_dir}'):
+    tf.io.gfile.makedirs(write_dir)
+    if chief:
+      files.write_config(run_dir, config, training, {
+          **(run_info or {}), 'num_replicas': strategy.num_replicas_in_sync})
+  return write_dir
+
+
+def _write_final(run_dir, config, model, metrics, checkpoint_folder, best_weights):
+  """metrics.json and model.keras (the best epoch's weights where there was validation)."""
+  keeps = f'the checkpoints in {checkpoint_folder} are kept'
+  metrics_path = os.path.join(run_dir, 'metrics.json')
+  with files.writing(metrics_path, keeps):
+    files.write_json(metrics_path, metrics)
+  final_path = os.path.join(run_dir, 'model.keras')
+  with files.writing(final_path, keeps + ': free some space and run again to write it'):
+    early_stopping.save_final(config, model, best_weights, final_path)
+
+
+def _validate(task, val_batches):
+  """The validation logs (`val_` names) of one pass over the validation batches."""
+  totals = {}
+  for features, targets in val_batches:
+    _add(totals, task.eval_step(features, targets))
+  return summaries_lib.summarize(totals, prefix='val_')
+
+
+def _write_epoch(run_dir, current, logs, metrics, summaries):
+  """metrics.json and the TensorBoard summaries after an epoch's checkpoint is saved."""
+  keeps = f'the epoch {current} checkpoint is saved'
+  metrics_path = os.path.join(run_dir, 'metrics.json')
+  with files.writing(metrics_path, keeps):
+    files.write_json(metrics_path, metrics)
+  with files.writing(f'the summaries in {run_dir}', keeps):
+    summaries.write(current, logs)
+
+
+def _train_epoch(task, train_iterator, steps_per_epoch, verbose):
+  """One epoch of train steps with a progress bar; the epoch's logs."""
+  progress = keras.utils.Progbar(
+      steps_per_epoch, verbose=verbose,
+      stateful_metrics=['loss', 'pitch_accuracy', 'duration_accuracy'])
+  totals = {}
+  started = time.perf_counter()
+  for step in range(steps_per_epoch):
+    _add(totals, task.train_step(train_iterator))
+    running = summaries_lib.summarize(totals)
+    progress.update(step + 1, [(key, running[key]) for key in progress.stateful_metrics])
+  seconds = time.perf_counter() - started
+  logs = summaries_lib.summarize(totals)
+  # Tokens are the scored duration targets: every note plus END, padding excluded.
+  logs['tokens_per_second'] = totals.get('duration_count', 0.0) / seconds
+  logs['seconds'] = seconds
+  logs['learning_rate'] = task.current_learning_rate()
+  return logs

@@ -4,6 +4,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from stylexfer.model import layers
 from stylexfer.model import melody_model
 from stylexfer.training import config as config_lib
 
@@ -18,7 +19,7 @@ class Task:
   def __init__(self, config, training, strategy, total_steps):
     self.strategy = strategy
     self.model = melody_model.build_model(config)
-    self.matmul_dtype = melody_model.set_matmul_dtype(self.model, training.matmul_dtype)
+    self.matmul_dtype = layers.set_matmul_dtype(self.model, training.matmul_dtype)
     logging.info('LSTM training matmuls where no GPU runs them: %s', self.matmul_dtype)
     # Keras clips each replica's share of the gradient before the replicas' sum, so with
     # several replicas the clip on the whole gradient is looser: a guard, not a tuning.

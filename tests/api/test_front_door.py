@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+import fixtures
 import stylexfer
 from stylexfer.model import melody_model
 from stylexfer.programs import generate
@@ -109,7 +110,8 @@ def tiny_models(tmp_path_factory):
   folder = str(tmp_path_factory.mktemp('models'))
   for seed, genre in enumerate(('folk', 'jazz')):
     keras.utils.set_random_seed(seed)
-    genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre, folder)
+    genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre, folder,
+                     traits=fixtures.TRAITS[genre])
   merged.merge(os.path.join(folder, 'jazz', '1'), os.path.join(folder, 'folk', '1'), folder)
   return folder
 

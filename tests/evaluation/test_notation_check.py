@@ -96,8 +96,7 @@ def test_the_readme_reel_and_generated_jazz_read_clean():
   for pitch_genre in ('folk', 'jazz'):
     for rhythm_genre in ('folk', 'jazz'):
       for melody in client.generate_melodies(models[pitch_genre], models[rhythm_genre], 3, 64,
-                                             client.FIRST_PITCH[pitch_genre], rhythm_genre,
-                                             1.0, 0.9, seed=2):
+                                             temperature=1.0, top_p=0.9, seed=2):
         found = notation_check.check_melody(melody)
         assert found[notation_check.UNWRITTEN] == 0  # every onset on a written place
         assert found[notation_check.BRACKET] == found[notation_check.TIE_OUT] == 0

@@ -19,6 +19,12 @@ import tensorflow as tf
 from stylexfer.model import melody_model
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving import saving
+from stylexfer.tokens import traits
+
+# What the shipped genres need at run time (stylexfer.tokens.traits): G4 and F4, the middle
+# of each corpus's first notes; WJazzD's median swing (stylexfer-evaluate --swing); folk's
+# jigs in 6/8.
+TRAITS = {'folk': traits.Traits(67, 1.0, True), 'jazz': traits.Traits(65, 1.11, False)}
 
 PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
                           'stylexfer', 'pretrained')
@@ -31,7 +37,7 @@ def reexport(genre):
   old = tf.train.load_checkpoint(checkpoint)
   module = genre_lib.GenreModule(
       melody_model.build_model(melody_model.preset('default')), genre,
-      old.get_tensor('sounding_values/.ATTRIBUTES/VARIABLE_VALUE'))
+      old.get_tensor('sounding_values/.ATTRIBUTES/VARIABLE_VALUE'), TRAITS[genre])
   tf.train.Checkpoint(module).read(checkpoint).assert_existing_objects_matched()
   new_path = saving.save_versioned(module, tempfile.mkdtemp(), genre, 1)
   new = tf.train.load_checkpoint(os.path.join(new_path, 'variables', 'variables'))

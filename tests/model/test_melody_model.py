@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from stylexfer.tokens import metre
+from stylexfer.model import layers
 from stylexfer.model import melody_model
 from stylexfer.tokens import vocabulary
 
@@ -123,9 +124,9 @@ def test_masked_accuracy_counts_scored_targets_only():
 
 
 def _lstm_pair(units=6, inputs=5, time=9, batch=3, seed=0):
-  """melody_model.LSTM and keras.layers.LSTM with the same weights, and their inputs."""
+  """layers.LSTM and keras.layers.LSTM with the same weights, and their inputs."""
   x = tf.random.stateless_normal([batch, time, inputs], [seed, 1])
-  ours = melody_model.LSTM(units, return_sequences=True, return_state=True)
+  ours = layers.LSTM(units, return_sequences=True, return_state=True)
   keras_lstm = keras.layers.LSTM(units, return_sequences=True, return_state=True)
   ours(x)
   keras_lstm(x)
@@ -172,27 +173,27 @@ def test_inference_lstm_is_keras_lstm():
 
 def test_set_matmul_dtype():
   model = melody_model.build_model(melody_model.preset('tiny'))
-  assert melody_model.set_matmul_dtype(model, 'bfloat16') == 'bfloat16'
+  assert layers.set_matmul_dtype(model, 'bfloat16') == 'bfloat16'
   assert {layer.matmul_dtype for layer in model.pitch_lstms + model.duration_lstms} == {
       'bfloat16'}
   with pytest.raises(ValueError, match='unknown matmul dtype'):
-    melody_model.set_matmul_dtype(model, 'float16')
+    layers.set_matmul_dtype(model, 'float16')
 
 
 @pytest.mark.parametrize('native, resolved', [(True, 'bfloat16'), (False, 'float32')])
 def test_auto_matmul_dtype_is_bfloat16_where_the_cpu_has_it(monkeypatch, native, resolved):
   monkeypatch.setattr(melody_model, 'cpu_has_bfloat16', lambda: native)
   model = melody_model.build_model(melody_model.preset('tiny'))
-  assert melody_model.set_matmul_dtype(model, 'auto') == resolved
+  assert layers.set_matmul_dtype(model, 'auto') == resolved
   assert model.duration_lstms[0].matmul_dtype == resolved
 
 
 def test_models_and_checkpoints_of_keras_lstm_layers_load(tmp_path, monkeypatch):
-  # Models were built of keras.layers.LSTM before melody_model.LSTM: their model.keras
+  # Models were built of keras.layers.LSTM before layers.LSTM: their model.keras
   # files and training checkpoints must load into today's model.
   config = melody_model.preset('tiny').override(['lstm_layers=2'])
   with monkeypatch.context() as patch:
-    patch.setattr(melody_model, 'LSTM', keras.layers.LSTM)
+    patch.setattr(layers, 'LSTM', keras.layers.LSTM)
     old = melody_model.build_model(config)
   assert type(old.pitch_lstms[0]) is keras.layers.LSTM  # pylint: disable=unidiomatic-typecheck
   features = _random_features()
@@ -201,7 +202,7 @@ def test_models_and_checkpoints_of_keras_lstm_layers_load(tmp_path, monkeypatch)
   tf.train.Checkpoint(model=old).save(str(tmp_path / 'ckpt'))
 
   loaded = keras.models.load_model(str(tmp_path / 'model.keras'))
-  assert isinstance(loaded.pitch_lstms[0], melody_model.LSTM)
+  assert isinstance(loaded.pitch_lstms[0], layers.LSTM)
   expected = old(features)
   for name in ('pitch_logits', 'duration_logits'):
     np.testing.assert_array_equal(loaded(features)[name], expected[name])
@@ -215,7 +216,7 @@ def test_models_and_checkpoints_of_keras_lstm_layers_load(tmp_path, monkeypatch)
 
 def test_dropout_drops_its_rate_of_values_and_scales_the_rest_as_keras_does():
   x = tf.ones([64, 128, 160])
-  layer = melody_model.Dropout(0.25, seed=1)
+  layer = layers.Dropout(0.25, seed=1)
 
   @tf.function
   def run():
@@ -230,14 +231,14 @@ def test_dropout_drops_its_rate_of_values_and_scales_the_rest_as_keras_does():
   assert abs((first == 0).mean() - 0.25) < 0.003
   np.testing.assert_array_equal(gradient, first)  # the gradient is the same mask
   assert 0.5 < ((first == 0) == (second == 0)).mean() < 0.7  # a new draw each step
-  again = melody_model.Dropout(0.25, seed=1)(x, training=True).numpy()
+  again = layers.Dropout(0.25, seed=1)(x, training=True).numpy()
   np.testing.assert_array_equal(again, first)  # seeded
   np.testing.assert_array_equal(layer(x, training=False), x)
 
 
 def test_dropout_of_a_rate_a_byte_cannot_give_takes_kerass_draw():
   x = tf.ones([32, 1000])
-  got = melody_model.Dropout(0.3, seed=2)(x, training=True).numpy()
+  got = layers.Dropout(0.3, seed=2)(x, training=True).numpy()
   want = keras.layers.Dropout(0.3, seed=2)(x, training=True).numpy()
   np.testing.assert_array_equal(got, want)
   assert abs((got == 0).mean() - 0.3) < 0.01

@@ -84,7 +84,7 @@ def tiny_exports(tmp_path_factory):
   for seed, genre in enumerate(_STYLES):
     keras.utils.set_random_seed(seed)
     paths[genre] = genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre,
-                                    str(folder))
+                                    str(folder), traits=fixtures.TRAITS[genre])
   return paths
 
 

@@ -25,12 +25,11 @@ from stylexfer.programs import restyle
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import client
 from stylexfer.serving import genre as genre_lib
-from stylexfer.tokens import articulation
 
 Fraction = fractions.Fraction
 GRID = set(vocabulary.DURATION_GRID)
 TEMPO = 120
-JAZZ_SWING = articulation.SWING_RATIOS['jazz']
+JAZZ_SWING = fixtures.TRAITS['jazz'].swing_ratio
 
 
 @pytest.fixture(scope='module')
@@ -39,7 +38,8 @@ def model_dir(tmp_path_factory):
   folder = tmp_path_factory.mktemp('exports')
   for seed, genre in enumerate(('folk', 'jazz')):
     keras.utils.set_random_seed(seed)
-    genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre, str(folder))
+    genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre, str(folder),
+                     traits=fixtures.TRAITS[genre])
   return str(folder)
 
 
@@ -363,10 +363,10 @@ def test_generate_bad_input_one_line(model_dir, tmp_path, capsys, args, message)
 
 def test_time_signature_follows_the_rhythm():
   jig = [Fraction(d) for d in fixtures.JIG_DURATIONS[1:]]  # from the downbeat
-  assert client.choose_time_signature('folk', jig) == '6/8'
-  assert client.choose_time_signature('folk', [Fraction(1)] * 8 + [Fraction(2)]) == '4/4'
-  assert client.choose_time_signature('folk', [Fraction(1, 2)] * 16) == '4/4'
-  assert client.choose_time_signature('jazz', jig) == '4/4'
+  assert client.choose_time_signature(True, jig) == '6/8'
+  assert client.choose_time_signature(True, [Fraction(1)] * 8 + [Fraction(2)]) == '4/4'
+  assert client.choose_time_signature(True, [Fraction(1, 2)] * 16) == '4/4'
+  assert client.choose_time_signature(False, jig) == '4/4'
 
 
 def test_find_model_takes_the_newest_version(model_dir, tmp_path):

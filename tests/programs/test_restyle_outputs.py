@@ -53,7 +53,8 @@ def model_dir(tmp_path_factory):
   folder = tmp_path_factory.mktemp('exports')
   for seed, genre in enumerate(('folk', 'jazz')):
     keras.utils.set_random_seed(seed)
-    genre_lib.export(melody_model.build_model(TINY), genre, str(folder))
+    genre_lib.export(melody_model.build_model(TINY), genre, str(folder),
+                     traits=fixtures.TRAITS[genre])
   return str(folder)
 
 

@@ -18,10 +18,15 @@ import tensorflow as tf
 
 from stylexfer.tokens import metre
 from stylexfer.model import melody_model
-from stylexfer.serving import sampling
+from stylexfer.serving.sampling import checks
+from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import form as form_lib
+from stylexfer.serving.sampling import heads
+from stylexfer.serving.sampling import restyle as restyle_lib
 from stylexfer.tokens import vocabulary
 from stylexfer.dataset import windows
 import fixtures
+import reference_loops as reference
 from stylexfer.serving import genre as genre_lib
 
 NOTES = 12  # per test melody: short, so the whole module runs in seconds
@@ -258,7 +263,7 @@ def test_different_seeds_give_different_melodies(loaded, expected):
 
 def test_compiled_signatures_give_the_plain_ones_melodies(loaded, expected):
   # XLA compiles the loops to other kernels; the draws are plain arithmetic on the same
-  # stateless random bits, so the melodies agree (see sampling.categorical).
+  # stateless random bits, so the melodies agree (see sampling.draws.categorical).
   for name in ('generate', 'restyle'):
     _assert_same({name: expected[f'{name}_compiled']}, {name: expected[name]})
   for seed in range(4):
@@ -275,22 +280,19 @@ def test_compiled_signatures_give_the_plain_ones_melodies(loaded, expected):
 # The in-graph loop equals a step-by-step eager loop and the full-sequence model.
 
 def test_generate_equals_eager_step_loop(module, loaded, expected):
-  restored = (sampling.Head.of(loaded, 'pitch'), sampling.Head.of(loaded, 'duration'))
-  for heads in ((module.steps.pitch_head, module.steps.duration_head), restored):
+  restored = (heads.Head.of(loaded, 'pitch'), heads.Head.of(loaded, 'duration'))
+  for pair in ((module.steps.pitch_head, module.steps.duration_head), restored):
     inputs = REQUESTS['generate']
-    intervals, durations = sampling.reference_generate(
-        *heads, 2, 9, inputs['temperature'], inputs['top_p'], inputs['seed'])
+    intervals, durations = reference.generate(*pair, 2, 9, _draw_controls(inputs))
     np.testing.assert_array_equal(intervals, expected['generate']['intervals'])
     np.testing.assert_array_equal(durations, expected['generate']['durations'])
 
 
 def test_generate_primed_equals_eager_step_loop_and_keeps_the_primer(module, expected):
   inputs = REQUESTS['generate_primed']
-  intervals, durations = sampling.reference_generate(
-      module.steps.pitch_head, module.steps.duration_head, 2, 9, inputs['temperature'],
-      inputs['top_p'], inputs['seed'],
-      primer_intervals=inputs['primer_intervals'].tolist(),
-      primer_durations=inputs['primer_durations'].tolist())
+  intervals, durations = reference.generate(
+      module.steps.pitch_head, module.steps.duration_head, 2, 9, _draw_controls(inputs),
+      (inputs['primer_intervals'].tolist(), inputs['primer_durations'].tolist()))
   np.testing.assert_array_equal(intervals, expected['generate_primed']['intervals'])
   np.testing.assert_array_equal(durations, expected['generate_primed']['durations'])
   np.testing.assert_array_equal(durations[:, :3], inputs['primer_durations'])
@@ -300,14 +302,18 @@ def test_generate_primed_equals_eager_step_loop_and_keeps_the_primer(module, exp
 TABLES = (vocabulary.interval_table(), vocabulary.duration_table())
 
 
+def _draw_controls(inputs):
+  return draws.Controls(inputs['temperature'], inputs['top_p'], inputs['seed'],
+                        inputs.get('strength', 1.0))
+
+
 @pytest.mark.parametrize('signature', ['restyle', 'restyle_free'])
 def test_restyle_equals_eager_step_loop(module, expected, signature):
   inputs = REQUESTS[signature]
-  form = (BARS, BAR_LENGTHS, PICKUP) if signature == 'restyle' else None
-  durations = sampling.reference_restyle(
+  form = form_lib.Form(BARS, BAR_LENGTHS, PICKUP) if signature == 'restyle' else None
+  durations = reference.restyle(
       module.steps.duration_head, inputs['intervals'], inputs['durations'],
-      inputs['strength'], inputs['temperature'], inputs['top_p'], inputs['seed'], *TABLES,
-      form=form)
+      _draw_controls(inputs), *TABLES, form=form)
   np.testing.assert_array_equal(durations, expected[signature]['durations'])
   # Strength 0.5 keeps some of the melody's own durations and changes others.
   kept = durations.numpy() == DURATIONS
@@ -316,19 +322,18 @@ def test_restyle_equals_eager_step_loop(module, expected, signature):
 
 def test_restyle_like_equals_eager_step_loop_that_listens_first(module, expected):
   inputs = REQUESTS['restyle_like']
-  durations = sampling.reference_restyle(
+  durations = reference.restyle(
       module.steps.duration_head, inputs['intervals'], inputs['durations'],
-      inputs['strength'], inputs['temperature'], inputs['top_p'], inputs['seed'], *TABLES,
-      form=(BARS, BAR_LENGTHS, PICKUP),
-      like_intervals=inputs['like_intervals'], like_durations=inputs['like_durations'])
+      _draw_controls(inputs), *TABLES, form=form_lib.Form(BARS, BAR_LENGTHS, PICKUP),
+      like=(inputs['like_intervals'], inputs['like_durations']))
   np.testing.assert_array_equal(durations, expected['restyle_like']['durations'])
 
 
 def test_listening_to_a_melody_moves_the_duration_state(module):
   like = REQUESTS['restyle_like']
-  state, last = sampling.listen(module.steps.duration_head,
-                                tf.constant(like['like_intervals']),
-                                tf.constant(like['like_durations']))
+  state, last = restyle_lib.listen(module.steps.duration_head,
+                                   tf.constant(like['like_intervals']),
+                                   tf.constant(like['like_durations']))
   np.testing.assert_array_equal(last, like['like_durations'][:, -1])
   assert state.shape == (2, module.steps.state_size)
   # Two different melodies leave two different states.
@@ -379,7 +384,7 @@ def _greedy(steps, batch_size, length):
   start = tf.fill([batch_size], vocabulary.START)
   interval, duration = start, start
   pitch_state = duration_state = tf.zeros([batch_size, steps.state_size])
-  no_metre = sampling.unknown_metre(batch_size)
+  no_metre = heads.unknown_metre(batch_size)
   intervals, durations = [], []
   for t in range(length):
     logits, pitch_state = steps.pitch_step(interval, duration, no_metre, pitch_state)
@@ -506,8 +511,8 @@ BAD_REQUESTS = [
     ('generate_compiled', {'top_p': np.float32(1.5)}, 'top_p must be in (0, 1]'),
     ('restyle_compiled', {'intervals': INTERVALS[:, :3]},
      'durations must hold one more note than intervals'),
-    ('generate', {'length': np.int32(sampling.MAX_LENGTH + 1)},
-     f'length must be <= {sampling.MAX_LENGTH}'),
+    ('generate', {'length': np.int32(checks.MAX_LENGTH + 1)},
+     f'length must be <= {checks.MAX_LENGTH}'),
     ('generate', {'batch_size': np.int32(0)}, 'batch_size must be > 0'),
     ('generate', {'temperature': np.float32(0.0)}, 'temperature must be > 0'),
     ('generate', {'temperature': np.float32(-1.0)}, 'temperature must be > 0'),
@@ -531,9 +536,9 @@ BAD_REQUESTS = [
     ('restyle', {'intervals': INTERVALS[:, :5]},
      'durations must hold one more note than intervals'),
     ('restyle', {'intervals': INTERVALS[:1]}, 'intervals and durations must have the same batch'),
-    ('restyle', {'intervals': np.full([1, sampling.MAX_LENGTH], 30, np.int32),
-                 'durations': np.full([1, sampling.MAX_LENGTH + 1], 30, np.int32)},
-     f'a melody must have at most {sampling.MAX_LENGTH} notes'),
+    ('restyle', {'intervals': np.full([1, checks.MAX_LENGTH], 30, np.int32),
+                 'durations': np.full([1, checks.MAX_LENGTH + 1], 30, np.int32)},
+     f'a melody must have at most {checks.MAX_LENGTH} notes'),
     ('restyle', {'strength': np.float32(1.5)}, 'strength must be in [0, 1]'),
     ('restyle', {'strength': np.float32(-0.1)}, 'strength must be in [0, 1]'),
     ('restyle', {'top_p': np.float32(2.0)}, 'top_p must be in (0, 1]'),

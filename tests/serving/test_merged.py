@@ -91,8 +91,10 @@ def _without(inputs, *names):
 @pytest.fixture(scope='module')
 def exports(tiny_model, tmp_path_factory):
   folder = str(tmp_path_factory.mktemp('exports'))
-  return {'folk': genre_lib.export(tiny_model(1), 'folk', folder),
-          'jazz': genre_lib.export(tiny_model(2), 'jazz', folder),
+  return {'folk': genre_lib.export(tiny_model(1), 'folk', folder,
+                                   traits=fixtures.TRAITS['folk']),
+          'jazz': genre_lib.export(tiny_model(2), 'jazz', folder,
+                                   traits=fixtures.TRAITS['jazz']),
           'folder': folder}
 
 
@@ -128,7 +130,7 @@ def _library(folk, jazz, inputs, first_pitch):
   model's draw laid into bars, its rhythm redrawn by the jazz model in them."""
   controls = _without(inputs, 'batch_size', 'length', 'first_pitch', 'strength')
   return client.generate_melodies(
-      folk, jazz, int(inputs['batch_size']), int(inputs['length']), first_pitch, 'jazz',
+      folk, jazz, int(inputs['batch_size']), int(inputs['length']), first_pitch,
       float(controls['temperature']), float(controls['top_p']), int(controls['seed']))
 
 

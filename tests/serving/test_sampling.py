@@ -16,7 +16,7 @@ from stylexfer.tokens import beats
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import genre as genre_lib
-from stylexfer.serving import sampling
+from stylexfer.serving.sampling import draws
 
 Fraction = fractions.Fraction
 
@@ -210,9 +210,9 @@ def test_metre_ids_of_a_rhythm_on_its_bars():
 
 def test_sample_never_draws_special_tokens():
   logits = tf.constant([[50.0, 50.0, 50.0, 0.0, 1.0]])
-  draws = [int(sampling.sample(logits, 1.0, 1.0, sampling.note_seed(seed, 0, 0))[0])
+  drawn = [int(draws.sample(logits, 1.0, 1.0, draws.note_seed(seed, 0, 0))[0])
            for seed in range(20)]
-  assert set(draws) <= {3, 4}
+  assert set(drawn) <= {3, 4}
 
 
 def test_categorical_draws_what_stateless_categorical_draws():
@@ -222,22 +222,22 @@ def test_categorical_draws_what_stateless_categorical_draws():
     logits = (rng.normal(size=(1 + trial % 5, 12)) * 3).astype(np.float32)
     logits[:, :vocabulary.NUM_SPECIAL] = -1e9
     logits[0, 5] = logits[0, 6]  # a tie
-    seed = sampling.note_seed(trial, trial % 7, trial % 2)
+    seed = draws.note_seed(trial, trial % 7, trial % 2)
     np.testing.assert_array_equal(
-        sampling.categorical(tf.constant(logits), seed),
+        draws.categorical(tf.constant(logits), seed),
         tf.random.stateless_categorical(logits, 1, seed)[:, 0])
 
 
 def test_compiled_categorical_draws_the_same():
   # XLA's float64 uniforms differ from TensorFlow's; compiled code builds the kernel's.
   logits = tf.constant(np.random.default_rng(1).normal(size=(64, 30)), tf.float32)
-  under_xla = tf.function(functools.partial(sampling.categorical, compiled=True),
+  under_xla = tf.function(functools.partial(draws.categorical, compiled=True),
                           jit_compile=True)
   for seed in range(5):
-    plain = sampling.categorical(logits, sampling.note_seed(seed, 3, 1))
+    plain = draws.categorical(logits, draws.note_seed(seed, 3, 1))
     np.testing.assert_array_equal(
-        sampling.categorical(logits, sampling.note_seed(seed, 3, 1), compiled=True), plain)
-    np.testing.assert_array_equal(under_xla(logits, sampling.note_seed(seed, 3, 1)), plain)
+        draws.categorical(logits, draws.note_seed(seed, 3, 1), compiled=True), plain)
+    np.testing.assert_array_equal(under_xla(logits, draws.note_seed(seed, 3, 1)), plain)
 
 
 @pytest.mark.parametrize('size', [1, 2, 5, 52, 59, 64])
@@ -249,19 +249,19 @@ def test_sorting_network_gives_the_sorted_values_in_and_out_of_xla(size):
   values[1] = np.round(values[1])  # many ties
   values[2, ::3] = -1e9
   values[3] = 0.0
-  under_xla = tf.function(sampling.sorted_descending, jit_compile=True)
+  under_xla = tf.function(draws.sorted_descending, jit_compile=True)
   expected = tf.sort(values, direction='DESCENDING', axis=-1).numpy()
-  np.testing.assert_array_equal(sampling.sorted_descending(tf.constant(values)), expected)
+  np.testing.assert_array_equal(draws.sorted_descending(tf.constant(values)), expected)
   np.testing.assert_array_equal(under_xla(tf.constant(values)), expected)
 
 
 def test_compiled_nucleus_keeps_the_plain_nucleus():
   rng = np.random.default_rng(3)
   logits = tf.constant(rng.normal(size=(64, 59)) * 2, tf.float32)
-  under_xla = tf.function(functools.partial(sampling.nucleus, compiled=True),
+  under_xla = tf.function(functools.partial(draws.nucleus, compiled=True),
                           jit_compile=True)
   for top_p in (0.05, 0.5, 0.9, 0.999, 1.0):
-    plain = sampling.nucleus(logits, tf.constant(top_p))
+    plain = draws.nucleus(logits, tf.constant(top_p))
     assert 0 < int(tf.reduce_sum(tf.cast(plain, tf.int32))) <= 64 * 59
     np.testing.assert_array_equal(under_xla(logits, tf.constant(top_p)), plain)
 
@@ -273,6 +273,6 @@ def test_note_seed_with_its_key_drawn_once_is_the_two_fold_ins():
     for note in (0, 77, 4095):
       for stream in (0, 1):
         expected_seed = fold_in(fold_in(base, tf.constant(note, tf.int64)), stream)
-        for key in (None, sampling.seed_key(seed)):
-          np.testing.assert_array_equal(sampling.note_seed(seed, note, stream, key),
+        for key in (None, draws.seed_key(seed)):
+          np.testing.assert_array_equal(draws.note_seed(seed, note, stream, key),
                                         expected_seed)

@@ -1,0 +1,212 @@
+"""Restyling: a melody's intervals kept, new durations drawn from a blend of two experts.
+
+At every note the duration is drawn from a blend of the duration head's genre and the
+melody's own duration: log p = s log p_genre + (1 - s) log q_own, s the strength. With a
+form (form.Form) every note keeps its bar, on a place a score writes.
+"""
+
+import functools
+
+import tensorflow as tf
+
+from stylexfer.serving.sampling import checks
+from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import form as form_lib
+from stylexfer.serving.sampling import heads
+from stylexfer.tokens import beats
+from stylexfer.tokens import metre
+from stylexfer.tokens import vocabulary
+
+
+# Strength blends two experts at every note: log p = s log p_genre + (1 - s) log q_own.
+_OWN_PENALTY = 4.0  # nats q_own takes for leaving the own duration at all
+_OWN_SLOPE = 4.0    # and per octave further from it
+
+
+def own_log_probs(own_quarters, grid):
+  """log q_own [B, V]: the melody's own rhythm as an expert, peaked on each own duration.
+
+  0 on the own duration; elsewhere a penalty for leaving it plus a slope per octave of
+  distance, so that at middling strengths the genre pulls towards near values first.
+  """
+  grid, own_quarters = tf.cast(grid, tf.float32), tf.cast(own_quarters, tf.float32)
+  safe = tf.maximum(grid, 1e-6)[None]
+  octaves = tf.abs(tf.math.log(safe / own_quarters[:, None])) / tf.math.log(2.0)
+  same = tf.abs(grid[None] - own_quarters[:, None]) < form_lib.EPS
+  return tf.where(same, 0.0, -(_OWN_PENALTY + _OWN_SLOPE * octaves))
+
+
+def listen(duration_head, intervals, durations):
+  """The duration head's state after hearing a melody, and that melody's last duration.
+
+  The head reads the melody teacher forced, as in training. Restyling from this state
+  instead of silence carries the melody's rhythmic habits into the new rhythm: the way to
+  restyle "like" one particular target melody rather than like the genre as a whole.
+  Every input is known, so layer 0's input projection is summed for all notes at once.
+  """
+  batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
+  start = tf.fill([batch_size, 1], vocabulary.START)
+  next_intervals = tf.transpose(tf.concat([start, intervals], axis=1))
+  previous = tf.transpose(tf.concat([start, durations[:, :-1]], axis=1))
+  tables = duration_head.tables()
+  no_metre = tf.zeros_like(previous)
+  heard = (heads.known_inputs(tables, next_intervals, no_metre, no_metre)
+           + heads.drawn_inputs(tables, previous, no_metre))
+
+  def body(t, state):
+    return t + 1, duration_head.cell(heard[t], state)[1]
+
+  _, state = tf.while_loop(
+      lambda t, _: t < length, body,
+      (tf.constant(0), tf.zeros([batch_size, duration_head.state_size])),
+      maximum_iterations=checks.MAX_LENGTH)
+  return state, durations[:, -1]
+
+
+def restyle(duration_head, intervals, durations, controls, interval_values, duration_values,
+            form=None, like=None, compiled=False):
+  """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
+
+  At every note the duration is drawn from a blend of two experts: the head's genre
+  (weight `controls.strength`) and the melody's own duration in `durations` [B, N]
+  (weight 1 - strength); strength 0 gives the melody back, 1 the genre's rhythm. The head
+  hears what was chosen. With `form` (a form.Form) every note stays in its bar (the first
+  note of a bar may start up to `form.push` quarter notes early) on a place a score writes
+  where one fits (stylexfer.tokens.beats), the head hears each note's metre, and bars
+  that repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from
+  a head that hears no bars. With a target melody (`like`: intervals [B, C-1], durations
+  [B, C]) the head first listens to it. `compiled` runs the loop under XLA.
+  """
+  intervals = tf.convert_to_tensor(intervals, tf.int32)
+  durations = tf.convert_to_tensor(durations, tf.int32)
+  strength = tf.convert_to_tensor(controls.strength, tf.float32)
+  request = (checks.check_controls(controls.temperature, controls.top_p)
+             + checks.check_strength(strength) + checks.check_melody(intervals, durations))
+  # Every input behind the checks, made once: a request's graph holds each assertion once.
+  gated = {'intervals': intervals, 'durations': durations}
+  if form is not None:
+    form = form.as_tensors()
+    gated.update(bars=form.bars, bar_lengths=form.bar_lengths, pickup=form.pickup)
+    request += checks.check_form(durations, form)
+  if like is not None:
+    gated.update(like_intervals=tf.convert_to_tensor(like[0], tf.int32),
+                 like_durations=tf.convert_to_tensor(like[1], tf.int32))
+    request += checks.check_like(durations, gated['like_intervals'], gated['like_durations'])
+  gated = dict(zip(gated, checks.after(request, *gated.values())))
+  intervals, durations = gated['intervals'], gated['durations']
+  batch_size = tf.shape(durations)[0]
+  grid = tf.cast(duration_values, tf.float64)
+  own_quarters = tf.gather(grid, durations)
+  plan = None
+  onset = tf.zeros([batch_size], tf.float64)
+  if form is not None:
+    plan = form_lib.plan_form(
+        relative_pitches(intervals, interval_values), durations, own_quarters,
+        form_lib.Form(gated['bars'], gated['bar_lengths'], gated['pickup'], form.push))
+    onset = tf.cast(gated['pickup'], tf.float64)
+  start = tf.fill([batch_size], vocabulary.START)
+  if like is None:
+    state, previous = tf.zeros([batch_size, duration_head.state_size]), start
+  else:
+    state, previous = listen(duration_head, gated['like_intervals'], gated['like_durations'])
+  tables = duration_head.tables()
+  known = _known(tables, intervals, plan)
+  loop = _compiled_restyle_loop if compiled else _restyle_loop
+  draw = (strength, controls.temperature, controls.top_p, draws.seed_key(controls.seed))
+  return tf.transpose(loop(duration_head.cell, tables, known, plan,
+                           (grid, durations, own_quarters), draw, (onset, previous, state)))
+
+
+def relative_pitches(intervals, interval_values):
+  """Each note's pitch [B, N] in semitones from the melody's first note."""
+  batch_size = tf.shape(intervals)[0]
+  return tf.concat([tf.zeros([batch_size, 1], tf.int32), tf.cumsum(
+      tf.gather(interval_values, intervals), axis=1)], 1)
+
+
+def _known(tables, intervals, plan):
+  """What the head hears of every note that is known before the loop (its interval, its
+  bar's length and notes left), summed for all notes at once: [N, B, G]."""
+  start = tf.fill([tf.shape(intervals)[0], 1], vocabulary.START)
+  next_intervals = tf.transpose(tf.concat([start, intervals], axis=1))
+  if plan is None:
+    return heads.known_inputs(tables, next_intervals, tf.zeros_like(next_intervals),
+                              tf.zeros_like(next_intervals))
+  return heads.known_inputs(tables, next_intervals, tf.transpose(plan['length_ids']),
+                            tf.transpose(plan['left_ids']))
+
+
+def _restyle_loop(cell, tables, known, plan, own, draw, start, compiled=False):
+  """restyle's loop: the durations [N, B].
+
+  `own` is (grid, the melody's duration ids, their quarter notes), `draw` (strength,
+  temperature, top_p, the request's seed_key), `start` (onset, previous duration, state).
+  """
+  length, batch_size = tf.shape(own[1])[1], tf.shape(own[1])[0]
+
+  def step(t, previous, metre_ids, state):
+    return cell(known[t] + heads.drawn_inputs(tables, previous, metre_ids[:, 0]), state)
+
+  def body(t, *carried):
+    return (t + 1,) + restyle_step(step, plan, own, draw, t, carried, compiled)
+
+  loop = tf.while_loop(
+      lambda t, *_: t < length, body,
+      (tf.constant(0), *start, tf.zeros([length, batch_size], tf.int32),
+       tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32)),
+      maximum_iterations=checks.MAX_LENGTH)
+  return loop[4]
+
+
+_compiled_restyle_loop = tf.function(functools.partial(_restyle_loop, compiled=True),
+                                     jit_compile=True)
+
+
+def restyle_step(step, plan, own, draw, t, carried, compiled=False):
+  """One note of `restyle`: (onset, previous, state, chosen, positions, beat_kind) -> the
+  same, next.
+
+  `step(t, previous_duration, metre_ids, state)` -> (logits, state) is the duration head
+  at note t, which knows the note's interval. `beat_kind` is the stylexfer.tokens.beats kind
+  of the notes before t in the beat note t starts in.
+  """
+  onset, previous, state, chosen, positions, beat_kind = carried
+  grid, own_ids, own_quarters = own
+  strength, temperature, top_p, key = draw
+  batch_size = tf.shape(onset)[0]
+  length = tf.shape(own_ids)[1]
+  if plan is None:
+    position = onset
+    metre_ids = heads.unknown_metre(batch_size)
+  else:
+    position = onset - plan['bar_start'][:, t]
+    metre_ids = tf.stack([metre.position_ids(position), plan['length_ids'][:, t],
+                          plan['left_ids'][:, t]], 1)
+  logits, state = step(t, previous, metre_ids, state)
+  blended = (strength * tf.nn.log_softmax(logits) +
+             (1.0 - strength) * own_log_probs(own_quarters[:, t], grid))
+  allowed = None
+  if plan is not None:
+    beat_kind = beat_kind | form_lib.place_kinds(position)
+    beat = plan['bar_start'][:, t] + tf.floor(position + form_lib.EPS)
+    allowed = form_lib.allowed(plan, grid, onset, t, length, positions, beat, beat_kind)
+  seed = draws.note_seed(None, t, draws.DURATION, key)
+  drawn = draws.sample(blended, temperature, top_p, seed, allowed, compiled)
+  duration = drawn
+  if plan is not None:
+    # The last note of a repeated bar (no aim for the note after it) takes the duration
+    # its twin took, where that fits.
+    source = plan['copy_from'][:, t]
+    copied = form_lib.row_gather(chosen, tf.maximum(source, 0))
+    fits = tf.gather(allowed, copied, batch_dims=1)
+    duration = tf.where((source >= 0) & fits, copied, drawn)
+  duration = tf.where(strength <= 0.0, own_ids[:, t], duration)  # strength 0: the input
+  chosen = tf.tensor_scatter_nd_update(chosen, [[t]], duration[None])
+  positions = tf.tensor_scatter_nd_update(positions, [[t]], position[None])
+  onset = onset + tf.gather(grid, duration)
+  if plan is not None:
+    following = tf.minimum(t + 1, length - 1)
+    next_beat = plan['bar_start'][:, following] + tf.floor(
+        onset - plan['bar_start'][:, following] + form_lib.EPS)
+    beat_kind = tf.where(tf.abs(next_beat - beat) < form_lib.EPS, beat_kind, beats.BOTH)
+  return onset, duration, state, chosen, positions, beat_kind

@@ -1,0 +1,63 @@
+"""What a genre needs at run time besides its weights: its tunes' middle pitch, its swing,
+whether it writes compound time.
+
+Measured on the training split when a model is trained (`traits.json` in the run folder,
+beside articulation.json) and stored in the exported SavedModel (its `traits` signature),
+so a model trained on one's own corpus generates and plays like the shipped ones with no
+code that names it.
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+FILE = 'traits.json'
+# A genre writes compound time (6/8, 9/8, 12/8) when at least this share of its tunes do:
+# folk's jigs (about a third of the folk corpus), no solo of WJazzD.
+COMPOUND_SHARE = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Traits:
+  """first_pitch: the MIDI pitch a generated melody starts on (the middle of the genre's
+  first notes); swing_ratio: the long-short ratio its eighth pairs are played with (1.0
+  straight); compound_meter: whether its generated melodies may be written in 6/8."""
+  first_pitch: int = 67
+  swing_ratio: float = 1.0
+  compound_meter: bool = True
+
+
+def from_melodies(melodies, swing_ratio=1.0):
+  """The traits of melody records (dicts with `first_pitch` and `time_signature`)."""
+  first_pitches, compound = [], []
+  for melody in melodies:
+    first_pitches.append(int(melody['first_pitch']))
+    signature = melody['time_signature']
+    signature = signature.decode() if isinstance(signature, bytes) else signature
+    compound.append(is_compound(signature))
+  if not first_pitches:
+    return Traits(swing_ratio=swing_ratio)
+  return Traits(int(round(float(np.median(first_pitches)))), float(swing_ratio),
+                bool(np.mean(compound) >= COMPOUND_SHARE))
+
+
+def is_compound(time_signature):
+  """6/8, 9/8, 12/8 (beats of three eighths); '' or anything else is not."""
+  top, _, bottom = time_signature.partition('/')
+  return bottom == '8' and top in ('6', '9', '12')
+
+
+def save(run_dir, traits):
+  with open(os.path.join(run_dir, FILE), 'w', encoding='utf-8') as f:
+    json.dump(dataclasses.asdict(traits), f)
+
+
+def load(run_dir):
+  """The traits saved in a training folder, or the defaults when there are none."""
+  path = os.path.join(run_dir, FILE)
+  if not os.path.isfile(path):
+    return Traits()
+  with open(path, encoding='utf-8') as f:
+    return Traits(**json.load(f))

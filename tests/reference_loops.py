@@ -1,0 +1,88 @@
+"""The in-graph loops of stylexfer.serving.sampling as plain eager loops of `Head.step`.
+
+One note per Python step, nothing summed ahead: what the loops' tables and carried state
+must add up to. The tests hold the signatures to these.
+"""
+
+import tensorflow as tf
+
+from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import form as form_lib
+from stylexfer.serving.sampling import heads
+from stylexfer.serving.sampling import restyle as restyle_lib
+from stylexfer.tokens import vocabulary
+
+
+def generate(pitch_head, duration_head, batch_size, length, controls, primer=None):
+  """sampling.generate.generate, one eager step of each head per note."""
+  primer_intervals, primer_durations = primer or (None, None)
+  primed = 0 if primer_durations is None else len(primer_durations[0])
+  start = tf.fill([batch_size], vocabulary.START)
+  no_metre = heads.unknown_metre(batch_size)
+  interval, duration = start, start
+  pitch_state = tf.zeros([batch_size, pitch_head.state_size])
+  duration_state = tf.zeros([batch_size, duration_head.state_size])
+  intervals, durations = [], []
+  for t in range(length):
+    logits, pitch_state = pitch_head.step(interval, duration, no_metre, pitch_state)
+    drawn = draws.sample(logits, controls.temperature, controls.top_p,
+                         draws.note_seed(controls.seed, t, draws.PITCH))
+    if t == 0:
+      interval = start
+    elif t < primed:
+      interval = tf.constant([row[t - 1] for row in primer_intervals], tf.int32)
+    else:
+      interval = drawn
+    logits, duration_state = duration_head.step(interval, duration, no_metre,
+                                                duration_state)
+    drawn = draws.sample(logits, controls.temperature, controls.top_p,
+                         draws.note_seed(controls.seed, t, draws.DURATION))
+    if t < primed:
+      duration = tf.constant([row[t] for row in primer_durations], tf.int32)
+    else:
+      duration = drawn
+    intervals.append(interval)
+    durations.append(duration)
+  if length == 1:
+    return tf.zeros([batch_size, 0], tf.int32), tf.stack(durations, axis=1)
+  return tf.stack(intervals[1:], axis=1), tf.stack(durations, axis=1)
+
+
+def restyle(duration_head, intervals, durations, controls, interval_values, duration_values,
+            form=None, like=None):
+  """sampling.restyle.restyle, one eager step of the duration head per note."""
+  intervals = tf.convert_to_tensor(intervals, tf.int32)
+  durations = tf.convert_to_tensor(durations, tf.int32)
+  batch_size, length = durations.shape
+  grid = tf.cast(duration_values, tf.float64)
+  own_quarters = tf.gather(grid, durations)
+  onset = tf.zeros([batch_size], tf.float64)
+  plan = None
+  if form is not None:
+    form = form.as_tensors()
+    plan = form_lib.plan_form(restyle_lib.relative_pitches(intervals, interval_values),
+                              durations, own_quarters, form)
+    onset = tf.cast(form.pickup, tf.float64)
+  start = tf.fill([batch_size], vocabulary.START)
+  next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
+  state, previous = tf.zeros([batch_size, duration_head.state_size]), start
+  if like is not None:
+    like_intervals, like_durations = (tf.convert_to_tensor(x, tf.int32) for x in like)
+    no_metre = heads.unknown_metre(batch_size)
+    for t in range(like_durations.shape[1]):
+      heard = like_intervals[:, t - 1] if t else start
+      before = like_durations[:, t - 1] if t else start
+      state = duration_head.step(heard, before, no_metre, state)[1]
+    previous = like_durations[:, -1]
+  carried = (onset, previous, state, tf.zeros([length, batch_size], tf.int32),
+             tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32))
+
+  def step(t, previous, metre_ids, state):
+    return duration_head.step(next_intervals[t], previous, metre_ids, state)
+
+  draw = (tf.constant(controls.strength, tf.float32), controls.temperature, controls.top_p,
+          draws.seed_key(controls.seed))
+  for t in range(length):
+    carried = restyle_lib.restyle_step(step, plan, (grid, durations, own_quarters), draw,
+                                       tf.constant(t), carried)
+  return tf.transpose(carried[3])
