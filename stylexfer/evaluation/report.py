@@ -388,7 +388,7 @@ def _swing(results):
   if not found:
     return []
   quartiles = found['quartiles'] or [None, None]
-  rows = [[f"{band['low']}-{band['high']}", band['pairs'], _number(band['median'], 2)]
+  rows = [[f"{band['low']}-{band['high']}", f"{band['pairs']:,}", _number(band['median'], 2)]
           for band in found['by_tempo']]
   return ['## Swing in WJazzD', '',
           f"{found['pairs']:,} eighth pairs (a note on a beat divided in two, the next on its "

@@ -172,7 +172,6 @@ def _sweep(f):
   return sweeps.Sweep(settings, tuple(f.sweep_structures), strengths, seeds, f.sweep_limit)
 
 
-
 def _chosen(items):
   chosen = {}
   for item in items:
