@@ -11,6 +11,9 @@ One idea per module, each usable from a script:
   coherence   per-note NLL of rhythms under duration heads and n-grams
   quality     each head's held-out NLL and accuracy against the n-gram baseline
   transfer    generates the four combinations and restyles held-out melodies
+  sweeps      restyles at each sampling setting, structure and strength, beside real music
+  likeness    how far restyling like one melody moves the rhythm towards it
+  swing       how WJazzD's soloists swing their eighths, by tempo
   plots       the report's figures (matplotlib)
   report      the report folder: Markdown, JSON of every figure, PNG figures
   suite       runs all of it for a set of SavedModels (stylexfer-evaluate)

@@ -106,36 +106,56 @@ def _engrave(excerpt, folder):
 
 
 def markdown(results, drawn, command=''):
-  """The report's Markdown text."""
+  """The report's Markdown text: a section after another, each from its own function."""
+  out = _opening(results, command) + _headlines(results) + _sets_measured(results)
+  out += _model_quality(results) + _judges(results) + _transfer_judged(results)
+  out += _histograms(results, drawn) + _transitions(drawn) + _coherence(results)
+  out += _structure(results) + _strength_curve(results, drawn)
+  out += _lead_sheets(results) + _notation_programs(results) + _novelty(results)
+  out += _before_and_after(results, drawn)
+  out += _restyle_sweep(results) + _restyle_like(results) + _swing(results)
+  out += _time_taken(results)
+  return '\n'.join(out)
+
+
+def _opening(results, command):
   settings, genres = results['settings'], results['settings']['genres']
-  sets = results['sets']
   out = ['# How well stylexfer restyles melodies', '']
   if command:
     out += ['Written by', '', '```sh', command, '```', '']
-  out += [f"Genres {', '.join(genres)}; held-out melodies from each test split (at most "
-          f"{settings['max_melodies']} per genre), {settings['count']} generated melodies "
-          f"of {settings['length']} notes per combination; sampling temperature "
-          f"{settings['temperature']}, top-p {settings['top_p']}, seed {settings['seed']}. "
-          f"Distributions are measured on each melody's first {settings['length']} notes.",
-          '']
-  out += _headlines(results) + ['## Sets measured', '',
+  return out + [
+      f"Genres {', '.join(genres)}; held-out melodies from each test split (at most "
+      f"{settings['max_melodies']} per genre), {settings['count']} generated melodies "
+      f"of {settings['length']} notes per combination; sampling temperature "
+      f"{settings['temperature']}, top-p {settings['top_p']}, seed {settings['seed']}. "
+      f"Distributions are measured on each melody's first {settings['length']} notes.", '']
+
+
+def _sets_measured(results):
+  return ['## Sets measured', '',
           _table(['set', 'melodies', 'notes'],
                  [[info['label'], info['melodies'], info['notes']]
-                  for info in sets.values()]), '']
+                  for info in results['sets'].values()]), '']
 
-  out += ['## Model quality: each head against the n-gram', '',
-          'Nats per note on the whole test split (lower is better) and accuracy of the '
-          'most likely token.', '']
-  tables = [quality.format_table(g, results['quality'][g]).split('\n') for g in genres]
-  out += [tables[0][0], tables[0][1]] + [row for t in tables for row in t[2:]] + ['']
 
-  out += ['## The judges: genre classifiers trained on real melodies only', '',
-          f"Logistic regression on excerpts of {settings['excerpt']} notes (rhythm: duration "
-          'histogram and onset within the beat; pitch: interval histogram and pitch classes '
-          f"relative to the commonest one). Accuracy from {settings['folds']}-fold "
-          'cross-validation with every excerpt of a tune in one fold, on the training and '
-          'validation melodies; then the share of held-out test melodies judged their own '
-          'genre.', '']
+def _model_quality(results):
+  out = ['## Model quality: each head against the n-gram', '',
+         'Nats per note on the whole test split (lower is better) and accuracy of the '
+         'most likely token.', '']
+  tables = [quality.format_table(g, results['quality'][g]).split('\n')
+            for g in results['settings']['genres']]
+  return out + [tables[0][0], tables[0][1]] + [row for t in tables for row in t[2:]] + ['']
+
+
+def _judges(results):
+  settings = results['settings']
+  out = ['## The judges: genre classifiers trained on real melodies only', '',
+         f"Logistic regression on excerpts of {settings['excerpt']} notes (rhythm: duration "
+         'histogram and onset within the beat; pitch: interval histogram and pitch classes '
+         f"relative to the commonest one). Accuracy from {settings['folds']}-fold "
+         'cross-validation with every excerpt of a tune in one fold, on the training and '
+         'validation melodies; then the share of held-out test melodies judged their own '
+         'genre.', '']
   rows = []
   for kind, found in results['classifier'].items():
     cv = found['cross_validation']
@@ -143,20 +163,40 @@ def markdown(results, drawn, command=''):
                  _share(cv['balanced_accuracy']),
                  ', '.join(f'{g} {_share(v)}' for g, v in cv['per_genre'].items()),
                  ', '.join(f'{g} {_share(v)}' for g, v in found['held_out_recall'].items())])
-  out += [_table(['judge', 'excerpts', 'tunes', 'CV accuracy', 'CV balanced accuracy',
-                  'CV recall per genre', 'held-out melodies judged their genre'], rows), '']
+  return out + [_table(['judge', 'excerpts', 'tunes', 'CV accuracy', 'CV balanced accuracy',
+                        'CV recall per genre', 'held-out melodies judged their genre'],
+                       rows), '']
 
-  out += ['## Transfer judged independently', '',
+
+def _by_genre(results, columns):
+  """A table with a row per set and, for each (heading, cell) of `columns`, a column per
+  genre headed '<heading> <genre>' holding cell(set id, genre)."""
+  sets, genres = results['sets'], results['settings']['genres']
+  header = ['set'] + [f'{heading} {g}' for heading, _ in columns for g in genres]
+  rows = [[sets[s]['label']] + [cell(s, g) for _, cell in columns for g in genres]
+          for s in sets]
+  return _table(header, rows)
+
+
+def _measures_by_genre(results, key, measures, cell):
+  """_by_genre of results[key][set id][measure][genre] for each {heading: measure}, each
+  value written by `cell`."""
+  found = results[key]
+  return _by_genre(results, [(heading, lambda s, g, measure=measure: cell(found[s][measure][g]))
+                             for heading, measure in measures.items()])
+
+
+def _transfer_judged(results):
+  return ['## Transfer judged independently', '',
           'Share of each set judged each genre by the rhythm judge and by the pitch judge. '
           'A restyle works when its rhythm is judged the target genre and its pitches '
-          'still the source genre.', '']
-  header = ['set'] + [f'rhythm judged {g}' for g in genres] + [f'pitches judged {g}'
-                                                               for g in genres]
-  rows = [[sets[s]['label']] + [_share(results['judged'][s]['rhythm'][g]) for g in genres] +
-          [_share(results['judged'][s]['pitch'][g]) for g in genres] for s in sets]
-  out += [_table(header, rows), '']
+          'still the source genre.', '',
+          _measures_by_genre(results, 'judged', {'rhythm judged': 'rhythm',
+                                                 'pitches judged': 'pitch'}, _share), '']
 
-  out += ['## Histograms against the real corpora', '']
+
+def _histograms(results, drawn):
+  out = ['## Histograms against the real corpora', '']
   for name, path in drawn.items():
     if name.startswith('histograms_'):
       out += [f'![{name}]({path})', '']
@@ -166,81 +206,61 @@ def markdown(results, drawn, command=''):
           'A real corpus against itself gives the ceiling; the other corpus, how far apart '
           'the genres are.', '']
   for metric, label in (('overlap', 'overlap area'), ('kl', 'KL divergence')):
-    header = ['set'] + [f'{feature} vs {g}' for feature in histograms.FEATURES
-                        for g in genres]
-    rows = [[sets[s]['label']] + [_number(results['mgeval'][s][g][feature][metric], 2)
-                                  for feature in histograms.FEATURES for g in genres]
-            for s in sets]
-    out += [f'**{label}**', '', _table(header, rows), '']
+    columns = [(f'{feature} vs', lambda s, g, feature=feature, metric=metric: _number(
+        results['mgeval'][s][g][feature][metric], 2)) for feature in histograms.FEATURES]
+    out += [f'**{label}**', '', _by_genre(results, columns), '']
+  return out
 
-  out += ['## Duration transitions', '']
+
+def _transitions(drawn):
+  out = ['## Duration transitions', '']
   for name in ('transitions_restyled', 'transitions_generated'):
     if name in drawn:
       out += [f'![{name}]({drawn[name]})', '']
+  return out
 
-  out += ['## Coherence: rhythm NLL under each genre', '',
+
+def _coherence(results):
+  return ['## Coherence: rhythm NLL under each genre', '',
           "Nats per note of each set's durations under each genre's duration head and "
           'duration n-gram (lower is more typical of that genre); real held-out melodies '
-          'are the yardstick.', '']
-  header = ['set'] + [f'duration head {g}' for g in genres] + [f'n-gram {g}' for g in genres]
-  rows = [[sets[s]['label']] +
-          [_number(results['coherence'][s]['duration_head'][g]) for g in genres] +
-          [_number(results['coherence'][s]['ngram'][g]) for g in genres] for s in sets]
-  out += [_table(header, rows), '']
+          'are the yardstick.', '',
+          _measures_by_genre(results, 'coherence', {'duration head': 'duration_head',
+                                                    'n-gram': 'ngram'}, _number), '']
 
-  out += ['## Structure', '',
-          'Notes whose onset stays in the bar they had; notes whose onset a score writes '
-          '(on a 16th, 32nd or 8th- or 16th-triplet place, in a beat of one kind); repeated '
-          'bars (the same pitches, durations and positions as an earlier bar) whose new '
-          'rhythm repeats too; notes shorter than a 16th that come in runs of 3 or more; '
-          'durations changed.', '']
+
+def _structure(results):
+  out = ['## Structure', '',
+         'Notes whose onset stays in the bar they had; notes whose onset a score writes '
+         '(on a 16th, 32nd or 8th- or 16th-triplet place, in a beat of one kind); repeated '
+         'bars (the same pitches, durations and positions as an earlier bar) whose new '
+         'rhythm repeats too; notes shorter than a 16th that come in runs of 3 or more; '
+         'durations changed.', '']
   rows = []
   for s, found in results['structure'].items():
-    rows.append([sets[s]['label'], _share(found['in_bars']), _share(found['written']),
-                 found['repeated_bars'], _share(found['repeated_kept']), found['short_notes'],
+    rows.append([results['sets'][s]['label'], _share(found['in_bars']),
+                 _share(found['written']), found['repeated_bars'],
+                 _share(found['repeated_kept']), found['short_notes'],
                  _share(found['short_in_runs']), _share(found['changed'])])
-  out += [_table(['set', 'notes in their bars', 'onsets written', 'repeated bars',
-                  'repeated bars with one rhythm', 'notes < 16th', 'of those in runs of 3+',
-                  'durations changed'], rows), '']
+  return out + [_table(['set', 'notes in their bars', 'onsets written', 'repeated bars',
+                        'repeated bars with one rhythm', 'notes < 16th',
+                        'of those in runs of 3+', 'durations changed'], rows), '']
 
-  if results.get('strength'):
-    out += ['## Strength curve', '', f"![strength curve]({drawn['strength_curve']})", '']
-    rows = []
-    for direction, curve in results['strength'].items():
-      for k, strength in enumerate(curve['strengths']):
-        rows.append([direction.replace('>', ' to '), f'{strength:g}',
-                     _share(curve['judged_target'][k]), _share(curve['pitch_kept'][k]),
-                     _share(curve['changed'][k]), _share(curve['in_bars'][k]),
-                     _share(curve['short_in_runs'][k])])
-    out += [_table(['restyle', 'strength', 'rhythm judged target', 'pitches judged source',
-                    'durations changed', 'notes in their bars', 'short notes in runs'],
-                   rows), '']
 
-  out += _lead_sheets(results) + _notation_programs(results)
-
-  out += ['## Novelty', '',
-          'Longest run of consecutive tokens each melody shares with the training melodies '
-          "(intervals: the pitch genre's; durations: the rhythm genre's; notes: both "
-          'tokens), median over the set; novelty = 1 - longest note run / length.', '']
+def _strength_curve(results, drawn):
+  if not results.get('strength'):
+    return []
+  out = ['## Strength curve', '', f"![strength curve]({drawn['strength_curve']})", '']
   rows = []
-  for s, found in results['novelty'].items():
-    rows.append([sets[s]['label'], _number(found['intervals']['median_longest'], 0),
-                 _number(found['durations']['median_longest'], 0),
-                 _number(found['notes']['median_longest'], 0),
-                 _number(found['notes']['mean_novelty'], 2)])
-  out += [_table(['set', 'intervals', 'durations', 'notes', 'mean novelty'], rows), '']
-
-  if 'excerpt_before' in drawn:
-    excerpt = results['excerpt']
-    out += ['## Before and after', '',
-            f"The first bars of {excerpt['tune_id']} ({excerpt['source']}), then restyled "
-            f"to {excerpt['target']}:", '', f"![before]({drawn['excerpt_before']})", '',
-            f"![after]({drawn['excerpt_after']})", '']
-
-  out += ['## Time taken', '',
-          _table(['step', 'seconds'], [[k, v] for k, v in results.get('timing', {}).items()]),
-          '']
-  return '\n'.join(out)
+  for direction, curve in results['strength'].items():
+    for k, strength in enumerate(curve['strengths']):
+      rows.append([direction.replace('>', ' to '), f'{strength:g}',
+                   _share(curve['judged_target'][k]), _share(curve['pitch_kept'][k]),
+                   _share(curve['changed'][k]), _share(curve['in_bars'][k]),
+                   _share(curve['short_in_runs'][k])])
+  return out + [_table(['restyle', 'strength', 'rhythm judged target',
+                        'pitches judged source', 'durations changed', 'notes in their bars',
+                        'short notes in runs'], rows), '']
 
 
 def _lead_sheets(results):
@@ -279,6 +299,106 @@ def _notation_programs(results):
           'abcjs for ABC; MuseScore 3 and LilyPond for MusicXML); for restyles, also the '
           'share once the messages that the input as written back draws too are set aside.',
           '', _table(['files'] + programs, rows), '']
+
+
+def _novelty(results):
+  out = ['## Novelty', '',
+         'Longest run of consecutive tokens each melody shares with the training melodies '
+         "(intervals: the pitch genre's; durations: the rhythm genre's; notes: both "
+         'tokens), median over the set; novelty = 1 - longest note run / length.', '']
+  rows = []
+  for s, found in results['novelty'].items():
+    rows.append([results['sets'][s]['label'], _number(found['intervals']['median_longest'], 0),
+                 _number(found['durations']['median_longest'], 0),
+                 _number(found['notes']['median_longest'], 0),
+                 _number(found['notes']['mean_novelty'], 2)])
+  return out + [_table(['set', 'intervals', 'durations', 'notes', 'mean novelty'], rows), '']
+
+
+def _before_and_after(results, drawn):
+  if 'excerpt_before' not in drawn:
+    return []
+  excerpt = results['excerpt']
+  return ['## Before and after', '',
+          f"The first bars of {excerpt['tune_id']} ({excerpt['source']}), then restyled "
+          f"to {excerpt['target']}:", '', f"![before]({drawn['excerpt_before']})", '',
+          f"![after]({drawn['excerpt_after']})", '']
+
+
+def _time_taken(results):
+  return ['## Time taken', '',
+          _table(['step', 'seconds'], [[k, v] for k, v in results.get('timing', {}).items()]),
+          '']
+
+
+def _restyle_sweep(results):
+  """One row per real genre and per restyle direction, setting, structure and strength."""
+  found = results.get('restyle_sweep')
+  if not found:
+    return []
+  sweep, rows = found['settings'], []
+  for row in found['rows']:
+    if row['temperature'] is None:
+      setting = [f"real {row['source']}", '', '', '', '']
+    else:
+      setting = [f"{row['source']} to {row['target']}", f"{row['temperature']:g}",
+                 f"{row['top_p']:g}", row['structure'], f"{row['strength']:g}"]
+    rows.append(setting + [row['restyles'], _share(row['in_bars']), _share(row['written']),
+                           _share(row['repeated_kept']), _share(row['short_in_runs']),
+                           _share(row['changed']), _number(row['head_nll']),
+                           _number(row['ngram_nll']), _share(row['judged_target']),
+                           _share(row['pitch_kept'])])
+  seeds = ', '.join(str(s) for s in sweep['seeds'])
+  return ['## Restyle sweep: sampling settings, structures and strengths', '',
+          f"At most {sweep['limit']} held-out melodies per genre, restyled at each setting "
+          f'once per seed ({seeds}; melody n with seed + n), the seeds pooled; real '
+          'held-out melodies measured the same way. Structure as in the structure table; '
+          "nats per note of the rhythm under the target genre's duration head and duration "
+          'n-gram (real melodies: under their own genre\'s); the share the rhythm judge calls '
+          'the target genre and the pitch judge still the source genre.', '',
+          _table(['restyle', 'temperature', 'top-p', 'structure', 'strength', 'restyles',
+                  'notes in their bars', 'onsets written', 'repeated bars with one rhythm',
+                  'short notes in runs', 'durations changed', 'rhythm NLL, target head',
+                  'rhythm NLL, target n-gram', 'rhythm judged target',
+                  'pitches judged source'], rows), '']
+
+
+def _restyle_like(results):
+  """How far restyling like one melody moves the rhythm towards it, per direction."""
+  found = results.get('restyle_like')
+  if not found:
+    return []
+  rows = [[direction.replace('>', ' to '), like['pairs'], _number(like['plain_to_heard']),
+           _number(like['like_to_heard']), _number(like['plain_to_other']),
+           _number(like['like_to_other'])] for direction, like in found.items()]
+  heard = next(iter(found.values()))['notes_heard']
+  return ['## Restyling like one melody', '',
+          'Each held-out melody restyled twice with one seed: plainly, and after the model '
+          f'heard the first {heard} notes of a held-out melody of the target genre. Total '
+          'variation distance between duration histograms (0: the same rhythm values, '
+          'lower is closer) to the melody heard and, as a control, to another melody of '
+          'the target genre, mean over the pairs.', '',
+          _table(['restyle', 'pairs', 'plain: to the melody heard', 'like: to the melody heard',
+                  'plain: to another melody', 'like: to another melody'], rows), '']
+
+
+def _swing(results):
+  """WJazzD's beat-upbeat ratios, overall and by tempo."""
+  found = results.get('swing')
+  if not found:
+    return []
+  quartiles = found['quartiles'] or [None, None]
+  rows = [[f"{band['low']}-{band['high']}", f"{band['pairs']:,}", _number(band['median'], 2)]
+          for band in found['by_tempo']]
+  return ['## Swing in WJazzD', '',
+          f"{found['pairs']:,} eighth pairs (a note on a beat divided in two, the next on its "
+          f"second eighth, the next on the following beat) in {found['solos']:,} solos of "
+          f"{os.path.basename(found['table'])}; the ratio of the two inter-onset times in "
+          f"seconds: median {_number(found['median'], 2)}, mean {_number(found['mean'], 2)}, "
+          f"geometric mean {_number(found['geometric_mean'], 2)}, quartiles "
+          f'{_number(quartiles[0], 2)} to {_number(quartiles[1], 2)}. The jazz model plays '
+          f"its eighths at {_number(found['played'], 2)} (stylexfer.tokens.articulation).",
+          '', _table(['tempo (quarters a minute)', 'pairs', 'median ratio'], rows), '']
 
 
 def _headlines(results):

@@ -29,18 +29,22 @@ from stylexfer.evaluation import classifier as classifier_lib
 from stylexfer.evaluation import coherence
 from stylexfer.evaluation import data
 from stylexfer.evaluation import histograms
+from stylexfer.evaluation import likeness
 from stylexfer.evaluation import mgeval
 from stylexfer.evaluation import notation_check
 from stylexfer.evaluation import notation_programs
 from stylexfer.evaluation import novelty
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import structure
+from stylexfer.evaluation import sweeps
+from stylexfer.evaluation import swing
 from stylexfer.evaluation import transfer
 from stylexfer.writers import abc_writer
 from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SPLITS = ('train', 'validation', 'test')
 
 
 @dataclasses.dataclass
@@ -60,6 +64,10 @@ class Options:
   notation_programs: bool = False
   node_path: str = None        # where Node finds abcjs (NODE_PATH), for those checks
   manual_dir: str = None       # the corpora's folder: held-out tunes read from their files
+  # Measures only asked for (each adds a section to the report):
+  sweep: sweeps.Sweep = None   # restyles at each sampling setting, structure and strength
+  like_pairs: int = 0          # restyles like one melody of the target genre, per direction
+  swing: bool = False          # WJazzD's swing ratios, from its table under manual_dir
 
 
 def real_id(genre):
@@ -126,11 +134,9 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
   results = {'settings': _settings(genres, options, merged), 'sets': {}}
 
   clock.step('reading the held-out and training melodies')
-  records = {g: {split: data.load_records(g, split, data_dir)
-                 for split in ('train', 'validation', 'test')} for g in genres}
-  held_out = {g: [data.record_to_melody(r) for r in
-                  data.subset(records[g]['test'], options.max_melodies, options.seed)]
-              for g in genres}
+  records = {g: {split: data.load_records(g, split, data_dir) for split in SPLITS}
+             for g in genres}
+  held_out = {g: _held_out(records[g], options.max_melodies, options.seed) for g in genres}
   training = {g: [data.rendition(data.record_to_melody(r))
                   for r in clock.bar(f'{g} training melodies')(
                       records[g]['train'] + records[g]['validation'])]
@@ -139,10 +145,49 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
   clock.step('model quality: each head against the n-gram')
   results['quality'] = {}
   for g in clock.bar('genres')(genres):
-    splits = [data.record_tokens(records[g][s]) for s in ('train', 'validation', 'test')]
+    splits = [data.record_tokens(records[g][s]) for s in SPLITS]
     results['quality'][g] = quality.compare_saved_model(saved_models[g], *splits,
                                                         test_records=records[g]['test'])
 
+  sets, by_strength = _melodies(saved_models, merged, held_out, options, clock)
+  results['sets'] = {set_id: _set_info(set_id, renditions) for set_id, renditions in
+                     sets.items()}
+  excerpts = {set_id: [r.excerpt(options.length) for r in renditions]
+              for set_id, renditions in sets.items()}
+  clock.step('genre classifiers: grouped cross-validation, then judging')
+  results['classifier'], judges = _classifiers(training, sets, genres, options, clock)
+  found, baselines = _measures(saved_models, records, results['quality'], sets, excerpts,
+                               judges, options, clock)
+  results.update(found)
+  results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'])
+
+  clock.step('lead sheets: what a copyist would correct')
+  sheets = _lead_sheets(saved_models, held_out, sets, by_strength, options, clock)
+  results['notation'] = _notation(sheets, clock)
+  if options.notation_programs:
+    clock.step('the written files in abc2midi, abcm2ps, abcjs, MuseScore and LilyPond')
+    results['notation_programs'] = _notation_programs(sheets, options)
+
+  clock.step('novelty against the training melodies')
+  results['novelty'] = _novelty(excerpts, records, genres, clock)
+  results.update(_asked_for(saved_models, records, held_out, judges, baselines, options,
+                            clock))
+  results['excerpt'] = _engraving_excerpt(sets, genres)
+  clock.stop()
+  results['timing'] = clock.times
+  return results
+
+
+def _held_out(records, limit, seed):
+  """A genre's held-out Melodies: `limit` of its test split, chosen by `seed`."""
+  return [data.record_to_melody(r) for r in data.subset(records['test'], limit, seed)]
+
+
+def _melodies(saved_models, merged, held_out, options, clock):
+  """The sets measured {set id: [Rendition]}, and the restyles {(source, target,
+  strength): [Rendition]}: held-out melodies, the combinations generated, held-out
+  melodies restyled at each strength (the restyled sets at the largest)."""
+  genres = sorted(saved_models)
   sets = {real_id(g): [data.rendition(m) for m in held_out[g]] for g in genres}
   clock.step('generating the combinations')
   for pitch_genre in genres:
@@ -163,48 +208,54 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
             saved_models[target], held_out[source], strength, options.sampling,
             clock.bar(f'{source} to {target} at {strength:g}'))
       sets[restyled_id(source, target)] = by_strength[source, target, max(options.strengths)]
-  results['sets'] = {set_id: _set_info(set_id, renditions) for set_id, renditions in
-                     sets.items()}
-  excerpts = {set_id: [r.excerpt(options.length) for r in renditions]
-              for set_id, renditions in sets.items()}
+  return sets, by_strength
 
-  clock.step('genre classifiers: grouped cross-validation, then judging')
-  results['classifier'], judges = _classifiers(training, sets, genres, options, clock)
-  results['judged'] = {set_id: {kind: {g: judges[kind].share_judged(renditions, g)
-                                       for g in genres} for kind in judges}
-                       for set_id, renditions in sets.items()}
 
+def _measures(saved_models, records, quality_report, sets, excerpts, judges, options, clock):
+  """What the judges call each set, its histograms, mgeval distances, coherence and
+  structure (distributions of the excerpts); and the duration n-grams fitted for the
+  coherence, {genre: HeadBaseline}."""
+  genres = sorted(saved_models)
+  found = {'judged': {set_id: {kind: {g: judges[kind].share_judged(renditions, g)
+                                      for g in genres} for kind in judges}
+                      for set_id, renditions in sets.items()}}
   clock.step('histograms and mgeval distances')
-  results['histograms'] = {
+  found['histograms'] = {
       set_id: {name: histograms.pooled(renditions, name).tolist()
                for name in histograms.FEATURES}
       for set_id, renditions in excerpts.items()}
-  results['mgeval'] = _mgeval(excerpts, genres, options, clock)
+  found['mgeval'] = _mgeval(excerpts, genres, options, clock)
 
   clock.step('coherence: rhythm NLL under each genre')
-  results['coherence'] = _coherence(excerpts, records, saved_models, results['quality'],
-                                    genres, clock)
+  baselines = _duration_ngrams(records, quality_report, genres)
+  found['coherence'] = _coherence(excerpts, saved_models, baselines, genres, clock)
 
   clock.step('structure and the strength curve')
-  results['structure'] = {set_id: structure.summarize([structure.measure(r)
-                                                       for r in renditions])
-                          for set_id, renditions in sets.items()}
-  results['strength'] = _strength_curve(by_strength, judges['rhythm'], judges['pitch'])
+  found['structure'] = {set_id: structure.summarize([structure.measure(r)
+                                                     for r in renditions])
+                        for set_id, renditions in sets.items()}
+  return found, baselines
 
-  clock.step('lead sheets: what a copyist would correct')
-  sheets = _lead_sheets(saved_models, held_out, sets, by_strength, options, clock)
-  results['notation'] = _notation(sheets, clock)
-  if options.notation_programs:
-    clock.step('the written files in abc2midi, abcm2ps, abcjs, MuseScore and LilyPond')
-    results['notation_programs'] = _notation_programs(sheets, options)
 
-  clock.step('novelty against the training melodies')
-  results['novelty'] = _novelty(excerpts, records, genres, clock)
-
-  results['excerpt'] = _engraving_excerpt(sets, genres)
-  clock.stop()
-  results['timing'] = clock.times
-  return results
+def _asked_for(saved_models, records, held_out, judges, baselines, options, clock):
+  """The measures only asked for: the restyle sweep, restyling like a melody, swing."""
+  genres, found = sorted(saved_models), {}
+  if options.sweep is not None:
+    clock.step('restyle sweep: each sampling setting, structure and strength')
+    melodies = {g: _held_out(records[g], options.sweep.limit, options.seed) for g in genres}
+    found['restyle_sweep'] = sweeps.restyle_sweep(saved_models, melodies, judges, baselines,
+                                                  options.sweep, clock.bar)
+  if options.like_pairs:
+    clock.step('restyling like one melody of the target genre')
+    found['restyle_like'] = {
+        f'{source}>{target}': likeness.measure(
+            saved_models[target], held_out[source], held_out[target], options.like_pairs,
+            options.sampling, clock.bar(f'{source} to {target}, like a {target} melody'))
+        for source in genres for target in genres if source != target}
+  if options.swing:
+    clock.step('swing in WJazzD')
+    found['swing'] = swing.measure(swing.find_table(options.manual_dir))
+  return found
 
 
 def _settings(genres, options, merged):
@@ -257,11 +308,16 @@ def _mgeval(excerpts, genres, options, clock):
   return found
 
 
-def _coherence(excerpts, records, saved_models, quality_report, genres, clock):
+def _duration_ngrams(records, quality_report, genres):
+  """Each genre's duration n-gram, fitted on its training split at the order that scored
+  best in the model-quality comparison."""
+  return {g: coherence.fit_duration_ngram(data.record_tokens(records[g]['train']),
+                                          quality_report[g]['ngram']['duration']['order'])
+          for g in genres}
+
+
+def _coherence(excerpts, saved_models, baselines, genres, clock):
   """Nats per note of every set's rhythm under each genre's duration head and n-gram."""
-  baselines = {g: coherence.fit_duration_ngram(
-      data.record_tokens(records[g]['train']),
-      quality_report[g]['ngram']['duration']['order']) for g in genres}
   found = {}
   for set_id, renditions in excerpts.items():
     found[set_id] = {'duration_head': {}, 'ngram': {}}

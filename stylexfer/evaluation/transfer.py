@@ -48,13 +48,15 @@ def combination(pitch_genre, rhythm_genre, models, count=100, length=128,
 
 
 def restyle_set(saved_model, melodies, strength=1.0, sampling=Sampling(), progress=iter,
-                structure='bars'):
+                structure='bars', likes=None):
   """Renditions of held-out Melodies restyled by a model (seed + n for melody n), each
-  with the Melody written (`written`)."""
+  with the Melody written (`written`); with `likes`, a Melody for each whose rhythm the
+  model hears first (the restyle's `like`)."""
   model = _model(saved_model)
   renditions = []
   for n, melody in enumerate(progress(melodies)):
-    written = model.restyle(melody, strength, structure=structure,
+    written = model.restyle(melody, strength, like=None if likes is None else likes[n],
+                            structure=structure,
                             temperature=sampling.temperature, top_p=sampling.top_p,
                             seed=sampling.seed + n, title=melody.title)
     renditions.append(dataclasses.replace(data.rendition(melody, written.durations()),

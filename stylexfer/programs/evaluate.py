@@ -12,6 +12,12 @@ strength curve and novelty (see stylexfer/evaluation/). Models come from --model
 (<dir>/<genre>/<version>/, merged models <pitch>_<rhythm>/ too) or the shipped
 stylexfer/pretrained/; each genre needs its `melodies` config built in --data_dir.
 
+Asked for, the report has more sections: --restyle_sweep restyles --sweep_limit held-out
+melodies per genre at each --sweep_settings (TEMPERATURE:TOP_P), --sweep_structures and
+--sweep_strengths, once per --sweep_seeds, beside real melodies; --like_pairs=N restyles N
+melodies each way plainly and like a melody of the target genre; --swing measures how
+WJazzD's soloists swing their eighths, from its melody table under --manual_dir.
+
 With --run_dir, a training run's folder (one holding model.keras), it scores that model
 on --dataset instead: per head, nats per note and accuracy of the LSTM and of the
 stronger of the bigram and trigram baselines, written to <run_dir>/evaluation.json.
@@ -27,14 +33,18 @@ from absl import flags
 from absl import logging
 
 from stylexfer import atomic
+from stylexfer.api import models as models_lib
 from stylexfer.dataset import windows
 from stylexfer.evaluation import data
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import report
 from stylexfer.evaluation import suite
+from stylexfer.evaluation import sweeps
+from stylexfer.evaluation import swing
 from stylexfer.evaluation import transfer
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
+from stylexfer.serving import controls
 from stylexfer.serving import loading
 
 PROGRAM = 'stylexfer-evaluate'
@@ -79,6 +89,31 @@ def define_flags(flag_values=flags.FLAGS):
                       'tunes are found without it).', **define)
   flags.DEFINE_string('node_path', None, 'Where Node finds abcjs for --notation_programs '
                       '(NODE_PATH; .ci/abcjs/node_modules in a checkout).', **define)
+  _define_asked_for(define)
+
+
+def _define_asked_for(define):
+  """The flags of the measures only made when asked for, each a section of the report."""
+  flags.DEFINE_boolean('restyle_sweep', False, 'Also restyle held-out melodies at each '
+                       '--sweep_settings, --sweep_structures and --sweep_strengths, once per '
+                       '--sweep_seeds, and report each one\'s form, coherence and judgement '
+                       'beside real melodies (minutes).', **define)
+  flags.DEFINE_list('sweep_settings', [f'{t:g}:{p:g}' for t, p in sweeps.SETTINGS],
+                    'TEMPERATURE:TOP_P sampling settings of --restyle_sweep.', **define)
+  flags.DEFINE_list('sweep_structures', list(models_lib.STRUCTURES), 'Restyle structures of '
+                    '--restyle_sweep: bars (every note in its bar) and free.', **define)
+  flags.DEFINE_list('sweep_strengths', ['1'], 'Strengths of --restyle_sweep.', **define)
+  flags.DEFINE_list('sweep_seeds', ['0', '1', '2'], 'Seeds of --restyle_sweep (melody n '
+                    'draws with seed + n); its figures pool them.', **define)
+  flags.DEFINE_integer('sweep_limit', 50, 'Held-out melodies per genre that --restyle_sweep '
+                       'restyles (a random subset, by --seed).', **define)
+  flags.DEFINE_integer('like_pairs', 0, 'Also restyle this many held-out melodies each way '
+                       'plainly and like a held-out melody of the target genre, and report '
+                       'how far each rhythm lies from the melody heard (0: not measured).',
+                       **define)
+  flags.DEFINE_boolean('swing', False, 'Also measure how WJazzD\'s soloists swing their '
+                       'eighths (beat-upbeat ratios by tempo) from its melody table under '
+                       '--manual_dir (jazz-wjazzd/wjazzd_melody.csv.gz).', **define)
 
 
 def _options(f):
@@ -93,12 +128,48 @@ def _options(f):
       raise CommandError(f'--{name} must be at least 2, got {f[name].value}')
   if not 0 < f.top_p <= 1 or not f.temperature > 0:
     raise CommandError('--temperature must be > 0 and --top_p in (0, 1]')
+  if f.like_pairs < 0:
+    raise CommandError(f'--like_pairs must be 0 (not measured) or more, got {f.like_pairs}')
+  if f.swing and swing.find_table(f.manual_dir) is None:
+    raise CommandError('--swing reads WJazzD\'s melody table under --manual_dir: '
+                       + (f'found none of {", ".join(swing.PLACES)} in {f.manual_dir}'
+                          if f.manual_dir else 'give it the corpora\'s folder'))
   return suite.Options(
       count=f.count, length=f.length, max_melodies=f.max_melodies, strengths=strengths,
       sampling=transfer.Sampling(f.temperature, f.top_p, f.seed), folds=f.folds, seed=f.seed,
       progress=f.progress, notation_programs=f.notation_programs, node_path=f.node_path,
-      manual_dir=f.manual_dir)
+      manual_dir=f.manual_dir, sweep=_sweep(f) if f.restyle_sweep else None,
+      like_pairs=f.like_pairs, swing=f.swing)
 
+
+def _sweep(f):
+  """The --restyle_sweep flags as a sweeps.Sweep; a CommandError names a bad value."""
+  try:
+    settings = tuple(tuple(float(v) for v in setting.split(':')) for setting in
+                     f.sweep_settings)
+    if not settings or any(len(setting) != 2 for setting in settings):
+      raise ValueError
+    strengths = tuple(float(s) for s in f.sweep_strengths)
+    seeds = tuple(int(s) for s in f.sweep_seeds)
+  except ValueError:
+    raise CommandError('--sweep_settings must be TEMPERATURE:TOP_P pairs, --sweep_strengths '
+                       'numbers and --sweep_seeds whole numbers') from None
+  try:
+    for temperature, top_p in settings:
+      controls.check('--sweep_settings ', temperature=temperature, top_p=top_p)
+    for strength in strengths:
+      controls.check('--sweep_strengths ', strength=strength)
+    for seed in seeds:
+      controls.check('--sweep_seeds ', seed=seed)
+  except controls.RequestError as error:
+    raise CommandError(str(error)) from None
+  unknown = set(f.sweep_structures) - set(models_lib.STRUCTURES)
+  if unknown or not f.sweep_structures or not strengths or not seeds:
+    raise CommandError(f'--sweep_structures must be some of {", ".join(models_lib.STRUCTURES)}'
+                       ', and --sweep_strengths and --sweep_seeds not empty')
+  if f.sweep_limit < 1:
+    raise CommandError(f'--sweep_limit must be at least 1, got {f.sweep_limit}')
+  return sweeps.Sweep(settings, tuple(f.sweep_structures), strengths, seeds, f.sweep_limit)
 
 
 def _chosen(items):

@@ -102,9 +102,16 @@ def _run(argv, monkeypatch, records):
 def test_the_report_is_written_for_tiny_models(tiny_exports, fixture_records, monkeypatch,
                                                tmp_path):
   out = str(tmp_path / 'report')
+  corpora = tmp_path / 'corpora'
+  os.makedirs(corpora / 'jazz-wjazzd')
+  fixtures.write_wjazzd_csv(str(corpora / 'jazz-wjazzd' / 'wjazzd_melody.csv'))
+  # With the measures only made when asked for, each as small as it goes.
   assert _run([f'--model=folk={tiny_exports["folk"]}', f'--model=jazz={tiny_exports["jazz"]}',
                f'--out={out}', '--count=3', '--length=24', '--max_melodies=3',
-               '--strengths=0,1', '--folds=2', '--noprogress'],
+               '--strengths=0,1', '--folds=2', '--noprogress', '--restyle_sweep',
+               '--sweep_settings=1:0.9,0.8:0.95', '--sweep_strengths=0,1',
+               '--sweep_structures=bars', '--sweep_seeds=0,1', '--sweep_limit=2',
+               '--like_pairs=2', '--swing', f'--manual_dir={corpora}'],
               monkeypatch, fixture_records) == 0
   for name in ('histograms_folk_to_jazz', 'histograms_jazz_to_folk', 'transitions_restyled',
                'transitions_generated', 'strength_curve', 'excerpt_before', 'excerpt_after'):
@@ -149,9 +156,48 @@ def test_the_report_is_written_for_tiny_models(tiny_exports, fixture_records, mo
   for heading in ('Model quality', 'The judges', 'Transfer judged independently',
                   'Histograms against the real corpora', 'Coherence', 'Structure',
                   'Strength curve', 'Lead sheets: what a copyist would correct', 'Novelty',
-                  'Before and after'):
+                  'Before and after', 'Restyle sweep', 'Restyling like one melody',
+                  'Swing in WJazzD'):
     assert f'## {heading}' in text
   assert text.index('## The judges') < text.index('## Transfer judged independently')
+  _check_the_measures_asked_for(results, text)
+
+
+def _check_the_measures_asked_for(results, text):
+  """The sweep, the restyles like a melody and the swing ratios, in report.json and .md."""
+  rows = results['restyle_sweep']['rows']
+  # The real melodies of each genre, then a row per direction, setting and strength.
+  assert [(r['source'], r['temperature']) for r in rows[:2]] == [('folk', None),
+                                                                  ('jazz', None)]
+  assert [(r['source'], r['target'], r['temperature'], r['top_p'], r['strength'])
+          for r in rows[2:]] == [
+      (source, target, temperature, top_p, strength)
+      for source, target in (('folk', 'jazz'), ('jazz', 'folk'))
+      for temperature, top_p in ((1, 0.9), (0.8, 0.95)) for strength in (0, 1)]
+  for row in rows:
+    assert row['restyles'] == (2 if row['temperature'] is None else 4)  # 2 melodies, 2 seeds
+    assert row['notes'] > 0 and 0 < row['head_nll'] and 0 < row['ngram_nll']
+    for name in ('in_bars', 'written', 'judged_target', 'pitch_kept'):
+      assert 0 <= row[name] <= 1, name
+  for row in rows[2:]:
+    assert row['structure'] == 'bars' and row['in_bars'] == 1
+    # Strength 0 keeps the rhythm, which the rhythm judge calls the source genre's.
+    if row['strength'] == 0:
+      assert row['changed'] == 0 and row['judged_target'] == 0
+    else:
+      assert 0 < row['changed'] <= 1
+  assert text.count('| folk to jazz | 1 | 0.9 | bars |') == 2
+  for direction in ('folk>jazz', 'jazz>folk'):
+    like = results['restyle_like'][direction]
+    assert like['pairs'] == 2 and like['notes_heard'] == 200
+    distances = [like[k] for k in ('plain_to_heard', 'like_to_heard', 'plain_to_other',
+                                   'like_to_other')]
+    assert all(0 < d <= 1 for d in distances), distances
+  # The fixture's solos are played on their grid: one straight eighth pair at 120.
+  found = results['swing']
+  assert (found['solos'], found['pairs'], found['median']) == (3, 1, 1.0)
+  assert found['by_tempo'] == [{'low': 120, 'high': 160, 'pairs': 1, 'median': 1.0}]
+  assert '| 120-160 | 1 | 1.00 |' in text
 
 
 def test_unbuilt_data_is_one_line_and_exit_status_one(tmp_path, capsys):
@@ -179,6 +225,33 @@ def test_bad_strengths_are_refused(tmp_path, capsys):
   flag_values(['stylexfer-evaluate', '--strengths=0,2', f'--out={tmp_path}'])
   assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
   assert '--strengths must be numbers in [0, 1]' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('flag, message', [
+    ('--sweep_settings=1.0', '--sweep_settings must be TEMPERATURE:TOP_P pairs'),
+    ('--sweep_settings=1.0:1.5', '--sweep_settings top_p must be in (0, 1], got 1.5'),
+    ('--sweep_strengths=2', '--sweep_strengths strength must be in [0, 1], got 2.0'),
+    ('--sweep_structures=bars,loose', '--sweep_structures must be some of bars, free'),
+    ('--sweep_seeds=zero', '--sweep_seeds whole numbers'),
+    ('--sweep_limit=0', '--sweep_limit must be at least 1, got 0'),
+])
+def test_bad_sweep_flags_are_refused_before_any_model_loads(flag, message, tmp_path, capsys):
+  flag_values = flags.FlagValues()
+  evaluate.define_flags(flag_values)
+  flag_values(['stylexfer-evaluate', '--restyle_sweep', flag, f'--out={tmp_path}'])
+  assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
+  assert message in capsys.readouterr().err
+
+
+def test_swing_without_a_wjazzd_table_is_refused(tmp_path, capsys):
+  flag_values = flags.FlagValues()
+  evaluate.define_flags(flag_values)
+  flag_values(['stylexfer-evaluate', '--swing', f'--manual_dir={tmp_path}',
+               f'--out={tmp_path}'])
+  assert evaluate.main(['stylexfer-evaluate'], flag_values) == 1
+  error = capsys.readouterr().err
+  assert "--swing reads WJazzD's melody table under --manual_dir" in error
+  assert 'jazz-wjazzd/wjazzd_melody.csv.gz' in error
 
 
 @pytest.mark.slow
