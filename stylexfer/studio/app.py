@@ -240,11 +240,21 @@ def make_app(models_dir=None):
   async def bad_setting(unused_request, error):
     return responses.JSONResponse({'error': str(error)}, status_code=400)
 
-  async def in_time(function, *args):
-    try:
-      return await asyncio.wait_for(asyncio.to_thread(function, *args), TIME_LIMIT)
-    except asyncio.TimeoutError:
-      raise BadRequest(f'the request took longer than {TIME_LIMIT:g} s', 503) from None
+  app.include_router(_reading_routes(studio))
+  app.include_router(_writing_routes(studio))
+  return app
+
+
+async def _in_time(function, *args):
+  try:
+    return await asyncio.wait_for(asyncio.to_thread(function, *args), TIME_LIMIT)
+  except asyncio.TimeoutError:
+    raise BadRequest(f'the request took longer than {TIME_LIMIT:g} s', 503) from None
+
+
+def _reading_routes(studio):
+  """The page, the models, an ABC file's tunes and the files of the last answers."""
+  app = fastapi.APIRouter()
 
   @app.get('/', response_class=responses.HTMLResponse, include_in_schema=False)
   def page():
@@ -275,6 +285,24 @@ def make_app(models_dir=None):
     return {'tunes': [{'number': n, 'title': title} for n, (_, title, _) in
                       enumerate(abc_reader.split_abc(text), 1)]}
 
+  @app.get('/v1/files/{answer}/{name}')
+  def download(answer: str, name: str):
+    """A file of one of the last answers."""
+    data = studio.answers.get(answer, name)
+    if data is None:
+      raise BadRequest(f'no file {name!r} (answers are kept for the last {MAX_ANSWERS} '
+                       'requests)', 404)
+    fmt = name.rsplit('.', 1)[-1]
+    return responses.Response(data, media_type=MEDIA_TYPES[fmt], headers={
+        'Content-Disposition': f'attachment; filename="{name}"'})
+
+  return app
+
+
+def _writing_routes(studio):
+  """Restyle and generate: the requests that draw, each within the time limit."""
+  app = fastapi.APIRouter()
+
   @app.post('/v1/restyle')
   async def restyle(to: str = fastapi.Form(...), file: fastapi.UploadFile = None,
                     abc: str = fastapi.Form(None), example: str = fastapi.Form(None),
@@ -297,7 +325,7 @@ def make_app(models_dir=None):
     controls.check(tempo=tempo, **settings)
     given = {name: value for name, value in settings.items() if value is not None}
     upload, like_upload = await _upload(file), await _upload(like)
-    return await in_time(_restyle, studio, to, upload, abc, example, tune, like_upload,
+    return await _in_time(_restyle, studio, to, upload, abc, example, tune, like_upload,
                          like_tune, structure, tempo, given)
 
   @app.post('/v1/generate')
@@ -315,21 +343,9 @@ def make_app(models_dir=None):
     tempo = _number(tempo, 'tempo')
     controls.check(tempo=tempo, **settings)
     given = {name: value for name, value in settings.items() if value is not None}
-    return await in_time(_generate, studio, genre, rhythm or genre, count, tempo, given)
-
-  @app.get('/v1/files/{answer}/{name}')
-  def download(answer: str, name: str):
-    """A file of one of the last answers."""
-    data = studio.answers.get(answer, name)
-    if data is None:
-      raise BadRequest(f'no file {name!r} (answers are kept for the last {MAX_ANSWERS} '
-                       'requests)', 404)
-    fmt = name.rsplit('.', 1)[-1]
-    return responses.Response(data, media_type=MEDIA_TYPES[fmt], headers={
-        'Content-Disposition': f'attachment; filename="{name}"'})
+    return await _in_time(_generate, studio, genre, rhythm or genre, count, tempo, given)
 
   return app
-
 
 def _restyle(studio, to, upload, abc, example, tune, like_upload, like_tune, structure,
              tempo, settings):
