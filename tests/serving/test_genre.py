@@ -23,10 +23,12 @@ from stylexfer.serving.sampling import draws
 from stylexfer.serving.sampling import form as form_lib
 from stylexfer.serving.sampling import heads
 from stylexfer.serving.sampling import restyle as restyle_lib
+from stylexfer.tokens import traits as traits_lib
 from stylexfer.tokens import vocabulary
 from stylexfer.dataset import windows
 import fixtures
 import reference_loops as reference
+from stylexfer.serving import client
 from stylexfer.serving import genre as genre_lib
 
 NOTES = 12  # per test melody: short, so the whole module runs in seconds
@@ -136,7 +138,16 @@ def module(model):
 
 @pytest.fixture(scope='module')
 def saved_model(model, tmp_path_factory):
-  return genre_lib.export(model, 'folk', str(tmp_path_factory.mktemp('exports')))
+  return genre_lib.export(model, 'folk', str(tmp_path_factory.mktemp('exports')),
+                          traits=traits_lib.Traits(62, 1.2, False))
+
+
+def test_the_export_serves_its_traits(loaded):
+  # What the genre needs at run time travels in the SavedModel, for TF Serving too.
+  served = loaded.signatures['traits']()
+  assert int(served['first_pitch']) == 62 and not bool(served['compound_meter'])
+  assert float(served['swing_ratio']) == pytest.approx(1.2)
+  assert client.traits_of(loaded) == traits_lib.Traits(62, pytest.approx(1.2), False)
 
 
 @pytest.fixture(scope='module')

@@ -135,7 +135,14 @@ def _library(folk, jazz, inputs, first_pitch):
 
 
 def test_merged_signatures(loaded):
-  assert sorted(loaded['merged'].signatures) == sorted(REQUESTS)
+  assert sorted(loaded['merged'].signatures) == sorted([*REQUESTS, 'traits'])
+
+
+def test_a_merge_has_the_tones_first_pitch_and_the_rhythms_swing_and_meters(loaded):
+  traits = client.traits_of(loaded['merged'])
+  assert traits.first_pitch == fixtures.TRAITS['folk'].first_pitch
+  assert traits.swing_ratio == pytest.approx(fixtures.TRAITS['jazz'].swing_ratio)
+  assert traits.compound_meter == fixtures.TRAITS['jazz'].compound_meter
 
 
 def test_generate_is_the_librarys_generation_in_the_graph(loaded, merged_outputs):
