@@ -416,7 +416,7 @@ def _swing(results):
           f"seconds: median {_number(found['median'], 2)}, mean {_number(found['mean'], 2)}, "
           f"geometric mean {_number(found['geometric_mean'], 2)}, quartiles "
           f'{_number(quartiles[0], 2)} to {_number(quartiles[1], 2)}. The jazz model plays '
-          f"its eighths at {_number(found['played'], 2)} (stylexfer.tokens.articulation).",
+          f"its eighths at {_number(found['played'], 2)} (its traits).",
           '', _table(['tempo (quarters a minute)', 'pairs', 'median ratio'], rows), '']
 
 

@@ -39,6 +39,7 @@ from stylexfer.evaluation import structure
 from stylexfer.evaluation import sweeps
 from stylexfer.evaluation import swing
 from stylexfer.evaluation import transfer
+from stylexfer.serving import client
 from stylexfer.writers import abc_writer
 from stylexfer.writers import musicxml_writer
 from stylexfer.writers import notation
@@ -254,7 +255,9 @@ def _asked_for(saved_models, records, held_out, judges, baselines, options, cloc
         for source in genres for target in genres if source != target}
   if options.swing:
     clock.step('swing in WJazzD')
-    found['swing'] = swing.measure(swing.find_table(options.manual_dir))
+    jazz = saved_models.get('jazz')
+    played = None if jazz is None else client.traits_of(jazz).swing_ratio
+    found['swing'] = swing.measure(swing.find_table(options.manual_dir), played)
   return found
 
 

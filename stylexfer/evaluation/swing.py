@@ -4,8 +4,8 @@ An eighth pair is a note on a beat (tatum 1 of a beat divided in two) followed b
 on that beat's second eighth (tatum 2 of 2) and a note on the next beat. Its ratio is the
 time from the first onset to the second over the time from the second to the third, from
 the onsets in seconds: the metrical grid writes swung eighths as straight ones, the
-seconds keep how they were played. The jazz model's eighths are played at
-stylexfer.tokens.articulation.SWING_RATIOS, measured here.
+seconds keep how they were played. The shipped jazz model plays its eighths at the median
+measured here (its traits, stylexfer.tokens.traits).
 """
 
 import collections
@@ -15,7 +15,6 @@ import os
 
 import numpy as np
 
-from stylexfer.tokens import articulation
 
 # Where the corpora's folder keeps WJazzD's melody table, as the data set builder looks.
 PLACES = ('jazz-wjazzd/wjazzd_melody.csv.gz', 'jazz-wjazzd/wjazzd_melody.csv',
@@ -66,19 +65,19 @@ def eighth_pairs(rows):
   return found
 
 
-def measure(path):
+def measure(path, played=None):
   """The beat-upbeat ratios of every eighth pair in a WJazzD melody table.
 
   {'table', 'solos', 'pairs', 'mean', 'median', 'geometric_mean', 'quartiles' [25th, 75th
   percentile], 'by_tempo' [{'low', 'high', 'pairs', 'median'}] for each of TEMPO_BANDS that
-  holds pairs, 'played' (the ratio the jazz model's eighths are played at)}; figures are
+  holds pairs, 'played' (`played`: the ratio a model plays its eighths at)}; figures are
   None where no pair is found.
   """
   solos = read_solos(path)
   found = np.array([p for rows in solos.values() for p in eighth_pairs(rows)]).reshape(-1, 2)
   ratios, tempos = found[:, 0], found[:, 1]
   summary = {'table': path, 'solos': len(solos), 'pairs': len(ratios),
-             'played': articulation.SWING_RATIOS.get('jazz')}
+             'played': played}
   if not len(ratios):
     return dict(summary, mean=None, median=None, geometric_mean=None, quartiles=None,
                 by_tempo=[])

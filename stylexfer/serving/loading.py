@@ -60,7 +60,8 @@ def available(model_dir=None):
 def check_genre(genre, model_dir=None):
   """Raises UnknownGenreError unless `genre` is a shipped model or a model under the folder."""
   known = sorted(set(available()) | set(available(model_dir)))
-  if genre not in known:
+  # With no model at all, find_model says how to make one.
+  if known and genre not in known:
     raise UnknownGenreError(f'unknown genre {genre!r} (choose one of {", ".join(known)})')
   return genre
 

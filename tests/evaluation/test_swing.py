@@ -8,7 +8,6 @@ import pytest
 
 import fixtures
 from stylexfer.evaluation import swing
-from stylexfer.tokens import articulation
 
 
 def _solo(melid, tempo, ratio, bars, first_bar=0):
@@ -46,7 +45,8 @@ def test_every_eighth_pair_gives_its_ratio_in_its_tempo_band(tmp_path):
   # 2:1 at 100 quarters a minute (8 pairs over two bars, two of them across a bar
   # line), 1.5:1 at 180 (4 pairs), straight at 300 (4 pairs) in a lead-in bar below 0.
   rows = _solo(1, 100, 2.0, 2) + _solo(2, 180, 1.5, 1) + _solo(3, 300, 1.0, 1, first_bar=-1)
-  found = swing.measure(_write(str(tmp_path / 'wjazzd_melody.csv.gz'), rows))
+  table = _write(str(tmp_path / "wjazzd_melody.csv.gz"), rows)
+  found = swing.measure(table)
   assert (found['solos'], found['pairs']) == (3, 16)
   assert found['median'] == pytest.approx(1.75)
   assert found['mean'] == pytest.approx((8 * 2 + 4 * 1.5 + 4 * 1) / 16)
@@ -55,7 +55,8 @@ def test_every_eighth_pair_gives_its_ratio_in_its_tempo_band(tmp_path):
   assert [(b['low'], b['high'], b['pairs'], pytest.approx(b['median']))
           for b in found['by_tempo']] == [(0, 120, 8, 2.0), (160, 200, 4, 1.5),
                                           (250, 400, 4, 1.0)]
-  assert found['played'] == articulation.SWING_RATIOS['jazz']
+  assert found['played'] is None
+  assert swing.measure(table, 1.11)['played'] == 1.11
 
 
 def test_only_eighths_followed_by_the_next_beat_are_pairs(tmp_path):

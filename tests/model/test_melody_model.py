@@ -182,7 +182,7 @@ def test_set_matmul_dtype():
 
 @pytest.mark.parametrize('native, resolved', [(True, 'bfloat16'), (False, 'float32')])
 def test_auto_matmul_dtype_is_bfloat16_where_the_cpu_has_it(monkeypatch, native, resolved):
-  monkeypatch.setattr(melody_model, 'cpu_has_bfloat16', lambda: native)
+  monkeypatch.setattr(layers, 'cpu_has_bfloat16', lambda: native)
   model = melody_model.build_model(melody_model.preset('tiny'))
   assert layers.set_matmul_dtype(model, 'auto') == resolved
   assert model.duration_lstms[0].matmul_dtype == resolved
