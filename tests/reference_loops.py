@@ -80,8 +80,19 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   def step(t, previous, metre_ids, state):
     return duration_head.step(next_intervals[t], previous, metre_ids, state)
 
-  draw = (tf.constant(controls.strength, tf.float32), controls.temperature, controls.top_p,
-          draws.seed_key(controls.seed))
+  strength = tf.constant(controls.strength, tf.float32)
+  key = draws.seed_key(controls.seed)
+  if plan is None:
+    units = tf.broadcast_to(tf.range(length)[None], durations.shape)
+  else:
+    twin = plan['copy_from']
+    units = tf.where(twin >= 0, tf.gather(form.bars, tf.maximum(twin, 0), batch_dims=1),
+                     form.bars)
+  changing = restyle_lib.changed_notes(strength, units, key)  # the default calibration
+  if plan is not None:
+    plan = dict(plan, kept=~changing)
+  changed = tf.transpose(changing)
+  draw = (strength, tf.constant(0.0), changed, controls.temperature, controls.top_p, key)
   for t in range(length):
     carried = restyle_lib.restyle_step(step, plan, (grid, durations, own_quarters), draw,
                                        tf.constant(t), carried)

@@ -251,16 +251,35 @@ def _strength_curve(results, drawn):
   if not results.get('strength'):
     return []
   out = ['## Strength curve', '', f"![strength curve]({drawn['strength_curve']})", '']
-  rows = []
+  rows, notes = [], []
   for direction, curve in results['strength'].items():
     for k, strength in enumerate(curve['strengths']):
+      quarters = curve.get('changed_by_quarter', [[]] * (k + 1))[k]
       rows.append([direction.replace('>', ' to '), f'{strength:g}',
-                   _share(curve['judged_target'][k]), _share(curve['pitch_kept'][k]),
-                   _share(curve['changed'][k]), _share(curve['in_bars'][k]),
-                   _share(curve['short_in_runs'][k])])
-  return out + [_table(['restyle', 'strength', 'rhythm judged target',
-                        'pitches judged source', 'durations changed', 'notes in their bars',
-                        'short notes in runs'], rows), '']
+                   _share(curve['judged_target'][k]),
+                   _number(curve.get('target_probability', [None] * (k + 1))[k], 2),
+                   _share(curve['pitch_kept'][k]), _share(curve['changed'][k]),
+                   ' / '.join(_share(q) for q in quarters) or '—',
+                   _share(curve['in_bars'][k]), _share(curve['short_in_runs'][k])])
+    if 'monotone' in curve:
+      notes.append(f"- {direction.replace('>', ' to ')}: at strength 0.5 the judge's "
+                   f"P(target) is {_share(_half_way(curve, 'target_probability'))} of the "
+                   'way from strength 0 to 1, the changed durations '
+                   f"{_share(_half_way(curve, 'changed'))}; "
+                   f"{_share(curve['monotone'])} of the melodies change more at every "
+                   'higher strength.')
+  return out + [_table(['restyle', 'strength', 'rhythm judged target', 'P(target)',
+                        'pitches judged source', 'durations changed',
+                        'changed by quarter of the tune', 'notes in their bars',
+                        'short notes in runs'], rows), ''] + notes + ([''] if notes else [])
+
+
+def _half_way(curve, name):
+  """How far along from strength 0 to 1 the curve is at 0.5 (nan where not measured)."""
+  values = dict(zip(curve['strengths'], curve[name]))
+  if not {0.0, 0.5, 1.0} <= set(values) or values[1.0] == values[0.0]:
+    return float('nan')
+  return (values[0.5] - values[0.0]) / (values[1.0] - values[0.0])
 
 
 def _lead_sheets(results):

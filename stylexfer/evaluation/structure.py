@@ -148,6 +148,15 @@ def changed_durations(input_durations, new_durations):
   return float(np.mean([snap(a) != snap(b) for a, b in zip(input_durations, new_durations)]))
 
 
+def changed_by_quarter(input_durations, new_durations):
+  """Share of changed durations in each quarter of the tune (by note count): whether a
+  restyle spreads its changes or rewrites some stretch and keeps the rest."""
+  snap = vocabulary.snap_duration
+  changed = np.array([snap(a) != snap(b) for a, b in zip(input_durations, new_durations)])
+  return [float(part.mean()) if len(part) else float('nan')
+          for part in np.array_split(changed, 4)]
+
+
 def measure(rendition):
   """Structure figures of one Rendition, against its `original` rhythm where it has one.
 

@@ -346,17 +346,31 @@ def strength_curve(saved_model, melodies, source, target, rhythm_judge, pitch_ju
 
 
 def _strength_curve(by_strength, rhythm_judge, pitch_judge):
-  curves = {}
+  curves, changed = {}, {}
   for (source, target, strength), renditions in sorted(by_strength.items()):
     curve = curves.setdefault(f'{source}>{target}', {
-        'strengths': [], 'judged_target': [], 'pitch_kept': [], 'changed': [],
-        'in_bars': [], 'repeated_kept': [], 'short_in_runs': []})
+        'strengths': [], 'judged_target': [], 'target_probability': [], 'pitch_kept': [],
+        'changed': [], 'changed_by_quarter': [], 'in_bars': [], 'repeated_kept': [],
+        'short_in_runs': []})
     summary = structure.summarize([structure.measure(r) for r in renditions])
     curve['strengths'].append(strength)
     curve['judged_target'].append(rhythm_judge.share_judged(renditions, target))
+    probabilities = rhythm_judge.probabilities(renditions)
+    curve['target_probability'].append(
+        float(np.mean(probabilities[:, rhythm_judge.genres.index(target)]))
+        if len(renditions) else float('nan'))
     curve['pitch_kept'].append(pitch_judge.share_judged(renditions, source))
+    quarters = [structure.changed_by_quarter(r.original, r.durations) for r in renditions]
+    curve['changed_by_quarter'].append(np.nanmean(quarters, axis=0).tolist()
+                                       if quarters else [float('nan')] * 4)
     for name in ('changed', 'in_bars', 'repeated_kept', 'short_in_runs'):
       curve[name].append(summary[name])
+    changed.setdefault(f'{source}>{target}', []).append(
+        [structure.changed_durations(r.original, r.durations) for r in renditions])
+  for direction, curve in curves.items():
+    # Melodies whose share of changed durations never falls as the strength rises.
+    rising = np.all(np.diff(np.array(changed[direction]), axis=0) >= 0, axis=0)
+    curve['monotone'] = float(np.mean(rising)) if rising.size else float('nan')
   return curves
 
 

@@ -122,6 +122,10 @@ def restyle_file(f, out=None, err=None):
         f'(strength {f.strength:g}, seed {f.seed}, {f.structure}; {changed} of '
         f'{len(melody)} durations changed) with {paths[target]}'
         + (f', like {f.like}' if like else ''), file=out)
+  if not changed and f.strength > 0:
+    print(f'Nothing changed: the bars strength {f.strength:g} chose kept their own '
+          'durations (few bars, or a rhythm the genre plays too); a higher --strength or '
+          'another --seed changes more.', file=out)
   for line in table:
     print(line, file=out)
   for label, files in written.items():

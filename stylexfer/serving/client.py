@@ -214,8 +214,11 @@ def traits_of(saved_model):
   if 'traits' not in saved_model.signatures:
     return traits_lib.Traits()
   served = saved_model.signatures['traits']()
-  return traits_lib.Traits(int(served['first_pitch']), float(served['swing_ratio']),
-                           bool(served['compound_meter']))
+  # Served as float32: rounded back to the decimals they were written with.
+  maps = {name: tuple(round(v, 6) for v in served[name].numpy().tolist())
+          for name in ('strength_map', 'blend_map') if name in served}
+  return traits_lib.Traits(int(served['first_pitch']), round(float(served['swing_ratio']), 6),
+                           bool(served['compound_meter']), **maps)
 
 
 def note_log_probs(saved_model, pitches, durations, form=None):

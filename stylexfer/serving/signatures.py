@@ -3,9 +3,9 @@
 A genre export (stylexfer.serving.genre) and a merge of two exports
 (stylexfer.serving.merged) both subclass `MelodyModule` and supply only their own parts: the
 duration head that restyles (`duration_head`, a stylexfer.serving.sampling.heads.Head),
-their traits, how they generate tokens, and how they score. The restyle signatures, the conversions between notes
-and tokens and the checks on requests live here, so a client sees one set of inputs and one
-set of errors from either.
+their traits, how they generate tokens, and how they score. The restyle signatures, the
+conversions between notes and tokens and the checks on requests live here, so a client
+sees one set of inputs and one set of errors from either.
 
 Restyle signatures (flat dicts of tensors, batch first; token ids int32, pitches int32,
 quarter notes float32; strength, push, temperature, top_p float32 scalars; seed int64):
@@ -27,7 +27,9 @@ note of a bar start that much early. `sounding_lengths` is how long each note so
 shorter than its inter-onset duration where the genre rests.
 
 The genre's traits (stylexfer.tokens.traits), what it needs at run time besides weights:
-  traits              () -> first_pitch (int32), swing_ratio (float32), compound_meter (bool)
+  traits              () -> first_pitch (int32), swing_ratio (float32), compound_meter (bool),
+                      strength_map [K], blend_map [L] (float32: a restyle's two parts of
+                      its strength, stylexfer.tokens.traits)
 
 Compiled signatures (the inputs and outputs of the signature they are named after):
   generate_compiled, restyle_compiled   the sampling loop compiled by XLA: the same
@@ -98,7 +100,8 @@ class MelodyModule(tf.Module):
   def _restyle(self, intervals, durations, controls, form=None, like=None, compiled=False):
     return restyle_lib.restyle(self.duration_head, intervals, durations, controls,
                                self.interval_values, self.duration_values, form, like,
-                               compiled)
+                               compiled, (self.genre_traits.strength_map,
+                                          self.genre_traits.blend_map))
 
   def _restyle_notes(self, pitches, quarter_lengths, controls, form=None, like_notes=None):
     # The notes' tokens go to the signature on tokens, called as a function: a SavedModel
@@ -205,7 +208,9 @@ class MelodyModule(tf.Module):
     """What the genre needs at run time (stylexfer.tokens.traits), as constants."""
     return {'first_pitch': tf.constant(self.genre_traits.first_pitch, tf.int32),
             'swing_ratio': tf.constant(self.genre_traits.swing_ratio, tf.float32),
-            'compound_meter': tf.constant(self.genre_traits.compound_meter)}
+            'compound_meter': tf.constant(self.genre_traits.compound_meter),
+            'strength_map': tf.constant(self.genre_traits.strength_map, tf.float32),
+            'blend_map': tf.constant(self.genre_traits.blend_map, tf.float32)}
 
   def signatures(self):
     """The signatures every export serves; subclasses add their own."""

@@ -23,10 +23,27 @@ COMPOUND_SHARE = 0.1
 class Traits:
   """first_pitch: the MIDI pitch a generated melody starts on (the middle of the genre's
   first notes); swing_ratio: the long-short ratio its eighth pairs are played with (1.0
-  straight); compound_meter: whether its generated melodies may be written in 6/8."""
+  straight); compound_meter: whether its generated melodies may be written in 6/8;
+  strength_map, blend_map: how a restyle to it turns a strength into its two parts
+  (stylexfer.serving.sampling.restyle): the share of bars that take the genre's rhythm,
+  and how far the other bars' notes lean to it, each given at strengths 0, 1/(K-1), ... 1
+  and read between; measured so that strength 0.5 sounds half way. By default half the
+  bars change at 0.5 and the others keep their own rhythm."""
   first_pitch: int = 67
   swing_ratio: float = 1.0
   compound_meter: bool = True
+  strength_map: tuple = (0.0, 1.0)
+  blend_map: tuple = (0.0, 0.0)
+
+  def __post_init__(self):
+    for name, last in (('strength_map', (1.0,)), ('blend_map', (0.0, 1.0))):
+      given = getattr(self, name)
+      points = tuple(float(v) for v in given)
+      if (len(points) < 2 or points[0] != 0.0 or points[-1] not in last
+          or any(b < a for a, b in zip(points, points[1:]))):
+        raise ValueError(f'a {name} rises from 0 to {" or ".join(map(str, last))}, '
+                         f'got {given}')
+      object.__setattr__(self, name, points)
 
 
 def from_melodies(melodies, swing_ratio=1.0):

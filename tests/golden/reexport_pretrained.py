@@ -23,8 +23,16 @@ from stylexfer.tokens import traits
 
 # What the shipped genres need at run time (stylexfer.tokens.traits): G4 and F4, the middle
 # of each corpus's first notes; WJazzD's median swing (stylexfer-evaluate --swing); folk's
-# jigs in 6/8.
-TRAITS = {'folk': traits.Traits(67, 1.0, True), 'jazz': traits.Traits(65, 1.11, False)}
+# jigs in 6/8; and each one's strength, calibrated on held-out restyles to it so that 0.5
+# is half way (BUILD_NOTES.md, "Strength"): to jazz a share of the bars changes, the others
+# keep their rhythm; to folk every note leans to the genre by the strength, and all bars
+# change only above 0.75.
+TRAITS = {
+    'folk': traits.Traits(67, 1.0, True, strength_map=(0.0, 0.0, 0.0, 0.0, 1.0),
+                          blend_map=(0.0, 1.0)),
+    'jazz': traits.Traits(65, 1.11, False, strength_map=(0.0, 0.3, 0.58, 0.8, 1.0),
+                          blend_map=(0.0, 0.0)),
+}
 
 PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
                           'stylexfer', 'pretrained')

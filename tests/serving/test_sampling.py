@@ -17,6 +17,8 @@ from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import restyle as restyle_lib
+from stylexfer.tokens import traits as traits_lib
 
 Fraction = fractions.Fraction
 
@@ -109,6 +111,74 @@ def test_strength_zero_gives_the_melody_back_and_strength_moves_it_smoothly(modu
   assert changed[0.0] == 0.0
   values = [changed[s] for s in sorted(changed)]
   assert values == sorted(values) and values[-1] > 0.5
+
+
+def test_strength_changes_each_melody_more_as_it_rises(module):
+  # Per melody and seed, not only on average: a musician turning the knob up hears more.
+  falls = 0
+  for name, body in sorted(TUNES.items()):
+    melody = _melody(body)
+    own = np.array([float(d) for d in melody.durations()])
+    for seed in range(4):
+      counts = [int(np.sum(_restyle(module, melody, seed, strength)[0] != own))
+                for strength in (0.0, 0.25, 0.5, 0.75, 1.0)]
+      falls += counts != sorted(counts)
+  assert falls <= 1  # of 16 melodies and seeds
+
+
+def test_the_bars_a_strength_changes_are_spread_evenly_and_kept_at_higher_strengths():
+  key = draws.seed_key(tf.constant(7, tf.int64))
+  bars = tf.constant([np.arange(64)], tf.int32)
+  chosen = {share: restyle_lib.changed_notes(tf.constant(share), bars, key).numpy()[0]
+            for share in (0.0, 0.25, 0.5, 0.75, 1.0)}
+  assert not chosen[0.0].any() and chosen[1.0].all()
+  for low, high in ((0.25, 0.5), (0.5, 0.75), (0.75, 1.0)):
+    assert not (chosen[low] & ~chosen[high]).any()  # changed at low, changed at high
+  for share in (0.25, 0.5, 0.75):
+    for quarter in np.split(chosen[share], 4):  # 16 bars each: within a bar of the share
+      assert abs(quarter.mean() - share) <= 1 / 16 + 1e-9
+  # Another seed chooses other bars.
+  other = restyle_lib.changed_notes(tf.constant(0.5), bars,
+                                    draws.seed_key(tf.constant(8, tf.int64))).numpy()[0]
+  assert (other != chosen[0.5]).any()
+
+
+def test_the_strength_map_is_in_the_savedmodel_and_every_restyle_signature_follows_it(
+    tiny_model, tmp_path):
+  # A map that changes every bar at 0.5 makes 0.5 draw what 1 draws, in every signature.
+  everything = traits_lib.Traits(65, 1.11, False, strength_map=(0.0, 1.0, 1.0))
+  path = genre_lib.export(tiny_model(3), 'jazz', str(tmp_path), traits=everything)
+  loaded = tf.saved_model.load(path)
+  np.testing.assert_allclose(loaded.signatures['traits']()['strength_map'], [0, 1, 1])
+  melody = _melody(TUNES['reel in 4/4 with a pickup'])
+  bars, lengths, pickup = melody.form()
+  encoding = vocabulary.encode(melody.pitches, melody.durations())
+  tokens = {'intervals': [encoding.intervals], 'durations': [encoding.durations]}
+  notes = {'pitches': [melody.pitches],
+           'quarter_lengths': [[float(d) for d in melody.durations()]]}
+  form = {'bars': [bars], 'bar_lengths': [lengths], 'pickup': [pickup], 'push': 0.0}
+  like = {'like_intervals': tokens['intervals'], 'like_durations': tokens['durations']}
+  like_notes = {'like_pitches': notes['pitches'],
+                'like_quarter_lengths': notes['quarter_lengths']}
+  requests = {'restyle': {**tokens, **form}, 'restyle_compiled': {**tokens, **form},
+              'restyle_like': {**tokens, **like, **form},
+              'restyle_free': tokens, 'restyle_notes': {**notes, **form},
+              'restyle_notes_like': {**notes, **like_notes, **form},
+              'restyle_notes_free': notes}
+  plain = genre_lib.GenreModule(tiny_model(3), 'jazz')
+  for name, request in requests.items():
+    def call(model, strength, request=request, name=name):
+      inputs = {k: tf.constant(v) for k, v in request.items()}
+      inputs.update(strength=tf.constant(strength), temperature=tf.constant(1.0),
+                    top_p=tf.constant(0.9), seed=tf.constant(3, tf.int64))
+      signature = model.signatures[name] if model is loaded else getattr(model, name)
+      return {k: np.asarray(v) for k, v in signature(**inputs).items()}
+    half, whole = call(loaded, 0.5), call(loaded, 1.0)
+    for output in whole:
+      np.testing.assert_array_equal(half[output], whole[output], err_msg=name)
+    # Without the map, 0.5 keeps some of the melody's own rhythm.
+    unmapped = call(plain, 0.5)
+    assert any((unmapped[o] != whole[o]).any() for o in whole), name
 
 
 def test_push_lets_a_bars_first_note_anticipate_by_at_most_an_eighth(module):

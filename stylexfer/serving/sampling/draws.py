@@ -15,10 +15,11 @@ from stylexfer.tokens import vocabulary
 _NEGATIVE = -1e9   # a logit that no draw can pick, yet finite (no NaN in softmax)
 # Philox on every device: 'auto_select' would pick another generator on TPU, and the
 # same seed would no longer give the same melody there.
-_ALG = 'philox'
+ALG = 'philox'
 
-# Streams of randomness folded into each note's seed.
-PITCH, DURATION = 0, 1
+# Streams of randomness folded into each note's seed: a note's pitch, its duration, and
+# (once a request, at note 0) which bars a restyle changes.
+PITCH, DURATION, KEEP = 0, 1, 2
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -43,7 +44,7 @@ def note_seed(seed, note, stream, key=None):
   key = seed_key(seed) if key is None else key
   folded = tf.stack([key, tf.cast(note, tf.int64)])
   note_key = tf.random.stateless_uniform([], folded, minval=None, maxval=None,
-                                         dtype=tf.int32, alg=_ALG)
+                                         dtype=tf.int32, alg=ALG)
   return tf.stack([note_key, tf.constant(stream, tf.int32)])
 
 
@@ -51,7 +52,7 @@ def seed_key(seed):
   """The part of every note_seed of a request that depends on its seed alone."""
   base = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
   return tf.random.stateless_uniform([], base, minval=None, maxval=None, dtype=tf.int64,
-                                     alg=_ALG)
+                                     alg=ALG)
 
 
 def sample(logits, temperature, top_p, seed, allowed=None, compiled=False):
@@ -132,11 +133,11 @@ def categorical(logits, seed, compiled=False):
   batch_size = tf.shape(logits)[0]
   if compiled:
     words = tf.random.stateless_uniform([batch_size, 2], seed, minval=None, maxval=None,
-                                        dtype=tf.uint32, alg=_ALG)
+                                        dtype=tf.uint32, alg=ALG)
     high = tf.cast(tf.bitwise.bitwise_and(words[:, 0], 0xfffff), tf.float64)
     uniform = (high * 2.0 ** 32 + tf.cast(words[:, 1], tf.float64)) * 2.0 ** -52
   else:
-    uniform = tf.random.stateless_uniform([batch_size], seed, dtype=tf.float64, alg=_ALG)
+    uniform = tf.random.stateless_uniform([batch_size], seed, dtype=tf.float64, alg=ALG)
   logits = tf.cast(logits, tf.float64)
   totals = tf.math.cumsum(tf.exp(logits - tf.reduce_max(logits, -1, keepdims=True)), -1)
   found = uniform * totals[:, -1]

@@ -42,6 +42,8 @@ def plan_form(relative_pitches, durations, own_quarters, form):
   """What the restyle loop needs to keep the tune's form, per note [B, N].
 
   Returns a dict: `bar_start`, `bar_end` (quarter notes from the start of the first bar),
+  `own_onset` (where the note starts in the input), `kept` (all False: restyle sets the
+  notes a strength below 1 keeps),
   `earliest`, `latest` (where the note may start: inside its bar, leaving room for the
   bar's notes after it), `first` (first note of its bar), `length_ids`, `left_ids`
   (stylexfer.tokens.metre ids) and `copy_from` (the note of an earlier identical bar this note
@@ -106,7 +108,8 @@ def plan_form(relative_pitches, durations, own_quarters, form):
   aim_from = tf.where(first, tf.where(leader < bars, leader_note, -1), copy_from)
   return {
       'bar_start': bar_start, 'bar_end': bar_end, 'earliest': earliest, 'latest': latest,
-      'first': first, 'copy_from': copy_from, 'aim_from': aim_from,
+      'first': first, 'copy_from': copy_from, 'aim_from': aim_from, 'own_onset': own_onsets,
+      'kept': tf.zeros_like(first),
       'length_ids': metre.bar_length_ids(tf.gather(bar_lengths, bars, batch_dims=1)),
       'left_ids': metre.notes_left_ids(left),
   }
@@ -186,6 +189,12 @@ def allowed(plan, grid, onset, t, length, positions, beat, beat_kind):
   real = grid > 0
   allowed = ((landing >= low[:, None] - EPS) & (landing <= high[:, None] + EPS)
              & real[None])
+  # A kept bar after a changed one starts where it did, where it can.
+  kept = ((~last) & (~plan['kept'][:, t]) & plan['kept'][:, following]
+          & plan['first'][:, following])
+  on_own = allowed & kept[:, None] & (
+      tf.abs(landing - plan['own_onset'][:, following][:, None]) < EPS)
+  allowed = tf.where(tf.reduce_any(on_own, -1, keepdims=True), on_own, allowed)
   # A note of a repeated bar starts where its twin started in the bar repeated, and the
   # first note of a bar where the first of its class started (plan_form).
   source = plan['aim_from'][:, following]

@@ -64,7 +64,7 @@ def listen(duration_head, intervals, durations):
 
 
 def restyle(duration_head, intervals, durations, controls, interval_values, duration_values,
-            form=None, like=None, compiled=False):
+            form=None, like=None, compiled=False, calibration=None):
   """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
 
   At every note the duration is drawn from a blend of two experts: the head's genre
@@ -76,6 +76,14 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   that repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from
   a head that hears no bars. With a target melody (`like`: intervals [B, C-1], durations
   [B, C]) the head first listens to it. `compiled` runs the loop under XLA.
+
+  Strength has two parts, which a genre's `calibration` (strength_map, blend_map: values
+  at evenly spaced strengths 0 .. 1, stylexfer.tokens.traits) sets: the share of bars (of
+  notes without a form) that take the genre's rhythm, spread evenly over the tune by a
+  low-discrepancy sequence that the seed shifts, the bars chosen at a strength being among
+  those chosen at every higher one; and the weight of the genre in the other notes' blend
+  with their own durations (0: their own duration, wherever it fits). Without a
+  calibration the share is the strength and the other notes keep their own.
   """
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
@@ -112,9 +120,53 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   tables = duration_head.tables()
   known = _known(tables, intervals, plan)
   loop = _compiled_restyle_loop if compiled else _restyle_loop
-  draw = (strength, controls.temperature, controls.top_p, draws.seed_key(controls.seed))
+  key = draws.seed_key(controls.seed)
+  if plan is None:
+    units = tf.broadcast_to(tf.range(tf.shape(durations)[1])[None], tf.shape(durations))
+  else:  # a repeated bar changes with the bar it repeats
+    twin = plan['copy_from']
+    units = tf.where(twin >= 0, tf.gather(gated['bars'], tf.maximum(twin, 0), batch_dims=1),
+                     gated['bars'])
+  strength_map, blend_map = calibration or ((0.0, 1.0), (0.0, 0.0))
+  changing = changed_notes(calibrated(strength, strength_map), units, key)
+  if plan is not None:
+    plan = dict(plan, kept=~changing)
+  changed = tf.transpose(changing)
+  draw = (strength, calibrated(strength, blend_map), changed, controls.temperature,
+          controls.top_p, key)
   return tf.transpose(loop(duration_head.cell, tables, known, plan,
                            (grid, durations, own_quarters), draw, (onset, previous, state)))
+
+
+# The golden ratio's fractional part: k * _GOLDEN mod 1 spreads any run of k evenly over
+# [0, 1), so every stretch of a tune gets close to the tune's share of changed bars.
+_GOLDEN = 0.6180339887498949
+
+
+def changed_notes(share, units, key):
+  """Which notes [B, N] (bool) take the genre's rhythm at this share of the units.
+
+  `units` [B, N] is each note's bar (or its own index): unit u changes when
+  (offset + (u + 1) * golden ratio) mod 1 < share, the offset a draw of the request's seed
+  (one per melody), so a share of 0 changes nothing, 1 everything, and a unit changed at
+  one share is changed at every higher one.
+  """
+  batch_size = tf.shape(units)[0]
+  offset = tf.random.stateless_uniform([batch_size], draws.note_seed(None, 0, draws.KEEP, key),
+                                       dtype=tf.float64, alg=draws.ALG)
+  phase = tf.math.floormod(offset[:, None] + tf.cast(units + 1, tf.float64) * _GOLDEN, 1.0)
+  return phase < tf.cast(share, tf.float64)
+
+
+def calibrated(strength, points):
+  """A part of the strength: `points` (values at evenly spaced strengths 0 .. 1) read
+  between."""
+  steps = len(points) - 1
+  points = tf.constant(points, tf.float32)
+  place = tf.clip_by_value(strength, 0.0, 1.0) * steps
+  low = tf.minimum(tf.cast(tf.floor(place), tf.int32), steps - 1)
+  part = place - tf.cast(low, tf.float32)
+  return points[low] * (1.0 - part) + points[low + 1] * part
 
 
 def relative_pitches(intervals, interval_values):
@@ -139,8 +191,9 @@ def _known(tables, intervals, plan):
 def _restyle_loop(cell, tables, known, plan, own, draw, start, compiled=False):
   """restyle's loop: the durations [N, B].
 
-  `own` is (grid, the melody's duration ids, their quarter notes), `draw` (strength,
-  temperature, top_p, the request's seed_key), `start` (onset, previous duration, state).
+  `own` is (grid, the melody's duration ids, their quarter notes), `draw` (strength, the
+  other notes' blend weight, the notes that change [N, B], temperature, top_p, the
+  request's seed_key), `start` (onset, previous duration, state).
   """
   length, batch_size = tf.shape(own[1])[1], tf.shape(own[1])[0]
 
@@ -172,7 +225,7 @@ def restyle_step(step, plan, own, draw, t, carried, compiled=False):
   """
   onset, previous, state, chosen, positions, beat_kind = carried
   grid, own_ids, own_quarters = own
-  strength, temperature, top_p, key = draw
+  strength, blend, changed, temperature, top_p, key = draw
   batch_size = tf.shape(onset)[0]
   length = tf.shape(own_ids)[1]
   if plan is None:
@@ -183,8 +236,12 @@ def restyle_step(step, plan, own, draw, t, carried, compiled=False):
     metre_ids = tf.stack([metre.position_ids(position), plan['length_ids'][:, t],
                           plan['left_ids'][:, t]], 1)
   logits, state = step(t, previous, metre_ids, state)
-  blended = (strength * tf.nn.log_softmax(logits) +
-             (1.0 - strength) * own_log_probs(own_quarters[:, t], grid))
+  # A changing note draws from the genre; another from the blend of the genre and its own
+  # duration's expert (with no genre in it, its own duration or, under the bars' mask, the
+  # nearest that fits).
+  genre = tf.nn.log_softmax(logits)
+  own = own_log_probs(own_quarters[:, t], grid)
+  blended = tf.where(changed[t][:, None], genre, blend * genre + (1.0 - blend) * own)
   allowed = None
   if plan is not None:
     beat_kind = beat_kind | form_lib.place_kinds(position)
@@ -199,7 +256,7 @@ def restyle_step(step, plan, own, draw, t, carried, compiled=False):
     source = plan['copy_from'][:, t]
     copied = form_lib.row_gather(chosen, tf.maximum(source, 0))
     fits = tf.gather(allowed, copied, batch_dims=1)
-    duration = tf.where((source >= 0) & fits, copied, drawn)
+    duration = tf.where((source >= 0) & fits, copied, duration)
   duration = tf.where(strength <= 0.0, own_ids[:, t], duration)  # strength 0: the input
   chosen = tf.tensor_scatter_nd_update(chosen, [[t]], duration[None])
   positions = tf.tensor_scatter_nd_update(positions, [[t]], position[None])
