@@ -26,8 +26,10 @@ MAX_UNPACKED_BYTES = 64 * 2**20
 def read_text(path):
   """A text file's contents; raises UnreadableFileError naming the file."""
   try:
-    with open(path, encoding='utf-8', errors='replace') as f:
-      return f.read()
+    # utf-8-sig: a byte-order mark that some editors write is not part of the text; nor
+    # are control characters (melody_lib.printable).
+    with open(path, encoding='utf-8-sig', errors='replace') as f:
+      return melody_lib.printable(f.read())
   except OSError as error:
     raise melody_lib.UnreadableFileError(
         f'{path}: cannot be read ({error.strerror})') from error

@@ -349,7 +349,7 @@ def test_generate_same_seed_same_melody_with_or_without_a_merged_model(model_dir
     (['--genre=folk', '--rhythm=disco'], "unknown genre 'disco'"),
     (['--genre=folk', '--count=0'], '--count must be in'),
     (['--genre=folk', '--length=0'], '--length must be in'),
-    (['--genre=folk', '--temperature=0'], '--temperature must be a finite number > 0'),
+    (['--genre=folk', '--temperature=0'], '--temperature must be a finite number >= 0.001'),
     (['--genre=folk', '--time_signature=x/y'], 'is not a time signature'),
     ([], 'no genre'),
 ])

@@ -160,7 +160,8 @@ BAD_FLAGS = [
     (['--tempo=nan'], '--tempo must be between 20 and 400'),
     (['--tempo=0.0001'], '--tempo must be between 20 and 400'),
     (['--tempo=1000'], '--tempo must be between 20 and 400'),
-    (['--temperature=inf'], '--temperature must be a finite number > 0'),
+    (['--temperature=inf'], '--temperature must be a finite number >= 0.001'),
+    (['--temperature=1e-30'], '--temperature must be a finite number >= 0.001'),
 ]
 
 

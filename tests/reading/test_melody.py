@@ -1,6 +1,7 @@
 import dataclasses
 import fractions
 import os
+from xml.etree import ElementTree
 
 from music21 import converter
 from music21 import corpus
@@ -12,6 +13,8 @@ from stylexfer.reading import melody as melody_lib
 from stylexfer.reading import melody_files
 from stylexfer.reading import readers
 from stylexfer.reading import score_reader
+from stylexfer.writers import musicxml_writer
+from stylexfer.writers import notation
 import fixtures
 
 
@@ -232,3 +235,29 @@ def test_a_double_repeat_keeps_the_note_before_it_and_both_repeats(tmp_path, dou
   assert melody.pitches == [79, 76, 74, 71, 69, 67, 69, 67, 67, 79, 81, 83, 81, 79, 81, 79, 79]
   marks = melody.bar_marks
   assert marks[2]['right'] == 'repeat' and marks[3]['left'] == 'repeat'
+
+
+def test_a_byte_order_mark_is_not_part_of_the_tune(tmp_path):
+  path = tmp_path / 'bom.abc'
+  path.write_bytes('\ufeffX:1\nT:Marked\nM:4/4\nL:1/8\nK:G\nGABc d2e2|]\n'.encode('utf-8'))
+  (melody,) = readers.read_melodies(str(path))
+  assert melody.title == 'Marked' and len(melody) == 6
+
+
+def test_control_characters_never_reach_a_title_or_the_written_files(tmp_path):
+  # A NUL and an ESC in a title made ill-formed MusicXML and went raw to a terminal.
+  path = tmp_path / 'control.abc'
+  path.write_text('X:1\nT:Bad\x00 \x1b[31mTitle\nC:Who\x07\nM:4/4\nL:1/8\nK:G\n'
+                  '"G\x01"GABc d2e2|]\n', encoding='utf-8')
+  (melody,) = readers.read_melodies(str(path))
+  assert melody.title == 'Bad [31mTitle'
+  assert all(melody_lib.printable(text) == text for _, text in melody.header + melody.chords)
+  written = tmp_path / 'control.musicxml'
+  musicxml_writer.write_musicxml(notation.layout(melody), str(written))
+  ElementTree.parse(written)  # well-formed
+
+
+def test_a_tune_asked_for_by_a_digit_that_is_no_number_is_looked_up_by_title(abc_path):
+  tunes = abc_reader.split_abc(open(abc_path, encoding='utf-8').read())
+  with pytest.raises(melody_lib.NoSuchTuneError, match='²'):
+    readers.choose_tune(tunes, '²', abc_path)

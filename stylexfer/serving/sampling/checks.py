@@ -45,7 +45,8 @@ def after(checks, *tensors):
 def check_controls(temperature, top_p):
   """Assertions (to pass to `after`) on the sampling controls of any request."""
   return [
-      lambda: require(temperature > 0, 'temperature must be > 0'),
+      lambda: require(temperature >= controls.MIN_TEMPERATURE,
+                      f'temperature must be >= {controls.MIN_TEMPERATURE:g}'),
       lambda: require((top_p > 0) & (top_p <= 1), 'top_p must be in (0, 1]'),
   ]
 
