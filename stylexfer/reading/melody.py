@@ -43,6 +43,11 @@ class NoNotesError(MelodyError):
   """The file or tune parses but holds no pitched notes."""
 
 
+class TooLongError(MelodyError):
+  """A file or tune says a length no melody has (a note held for days, a bar of 10,000
+  beats): refused before music21 spends hours or gigabytes on it."""
+
+
 class NoSuchTuneError(MelodyError):
   """An ABC file holds no tune at the position or with the title asked for."""
 
