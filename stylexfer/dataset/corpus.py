@@ -33,6 +33,7 @@ MELODY_SUFFIXES = melody_files.ABC_SUFFIXES + SCORE_SUFFIXES
 _DROP_REASONS = {
     melody_lib.NoNotesError: 'no notes',
     melody_lib.UnreadableFileError: 'unreadable',
+    melody_lib.TooLongError: 'too long',
 }
 
 

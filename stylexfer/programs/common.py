@@ -19,6 +19,19 @@ class CommandError(ValueError):
   """A request that cannot be carried out; its message is the one line the user sees."""
 
 
+def too_long(what, notes, limit=controls.MAX_LENGTH):
+  return (f'{what} has {notes} notes and a model restyles at most {limit} at once: pass a '
+          f'shorter excerpt (a MIDI or MusicXML file cut to at most {limit} notes, or an ABC '
+          'tune split into several X: tunes)')
+
+
+def check_length(melody, what='the melody'):
+  """Raises CommandError for a melody longer than a model restyles, before any file is
+  written."""
+  if melody is not None and len(melody) > controls.MAX_LENGTH:
+    raise CommandError(too_long(what, len(melody)))
+
+
 def check_sampling(f):
   """Raises RequestError for sampling and playing flags outside their ranges."""
   controls.check('--', temperature=f.temperature, top_p=f.top_p, seed=f.seed,
@@ -54,10 +67,8 @@ def one_line(error):
     limit = re.match(r'a melody must have at most (\d+) notes', reason)
     found = re.match(r'\s*(?:\[Condition [^]]*\] \[x \([^)]*\) = \] )?\[(\d+)\]', rest)
     if limit:
-      return (f'the melody has {found.group(1) if found else "more than " + limit.group(1)} '
-              f'notes and a model restyles at most {limit.group(1)} at once: pass a shorter '
-              f'excerpt (a MIDI or MusicXML file cut to at most {limit.group(1)} notes, or '
-              'an ABC tune split into several X: tunes)')
+      return too_long('the melody', found.group(1) if found else f'more than {limit.group(1)}',
+                      limit.group(1))
     text = reason
   text = ' '.join(text.split())
   return text or type(error).__name__

@@ -126,8 +126,9 @@ def _options(f):
   for name in ('count', 'length', 'max_melodies'):
     if f[name].value < 2:
       raise CommandError(f'--{name} must be at least 2, got {f[name].value}')
-  if not 0 < f.top_p <= 1 or not f.temperature > 0:
-    raise CommandError('--temperature must be > 0 and --top_p in (0, 1]')
+  if not 0 < f.top_p <= 1 or not f.temperature >= controls.MIN_TEMPERATURE:
+    raise CommandError(f'--temperature must be >= {controls.MIN_TEMPERATURE:g} and --top_p in '
+                       '(0, 1]')
   if f.like_pairs < 0:
     raise CommandError(f'--like_pairs must be 0 (not measured) or more, got {f.like_pairs}')
   if f.swing and swing.find_table(f.manual_dir) is None:

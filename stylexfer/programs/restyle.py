@@ -94,6 +94,9 @@ def restyle_file(f, out=None, err=None):
     pool.shutdown(wait=False)  # a melody refused is said at once, not after the load
     melody = reading.result()
     like = readers.read_melody(f.like, f.like_tune) if f.like else None
+    # Refused before the first file is written: a refusal leaves nothing behind.
+    common.check_length(melody)
+    common.check_length(like, f'the --like melody {f.like}')
     for read in filter(None, [melody, like]):
       for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
         if warning:

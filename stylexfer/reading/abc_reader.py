@@ -32,6 +32,7 @@ def split_abc(text):
 def parse_abc_tune(text, source, number, title):
   """One ABC tune's text as a Melody with id '<source>#X:<number>'; errors name the tune."""
   label = f"tune X:{number}{f' {title!r}' if title else ''}"
+  melody_files.check_abc_lengths(f'{source}: {label}', text)
   melody_files.use_private_scratch()
   try:
     score = abc_score(lead_sheet.readable_abc(text))

@@ -12,6 +12,7 @@ import dataclasses
 import fractions
 import functools
 import numbers
+import re
 
 from music21 import meter
 import numpy as np
@@ -40,6 +41,11 @@ class UnreadableFileError(MelodyError):
 
 class NoNotesError(MelodyError):
   """The file or tune parses but holds no pitched notes."""
+
+
+class TooLongError(MelodyError):
+  """A file or tune says a length no melody has (a note held for days, a bar of 10,000
+  beats): refused before music21 spends hours or gigabytes on it."""
 
 
 class NoSuchTuneError(MelodyError):
@@ -89,6 +95,11 @@ class Melody:
   # How its eighth pairs are played: a long-short ratio (1: straight; None: straight, as
   # a file states no swing). A restyle plays its target genre's.
   swing: float = None
+
+  def __post_init__(self):
+    # Control characters in a title (a NUL, an ESC from a MIDI file's track name) would
+    # make the MusicXML and SVG written from it ill-formed and reach a terminal raw.
+    self.title = printable(self.title)
 
   @classmethod
   def from_durations(cls, pitches, durations, time_signature='4/4', pickup=0, title='',
@@ -168,6 +179,14 @@ class Melody:
       return []
     iois = [b - a for a, b in zip(self.onsets, self.onsets[1:])]
     return iois + [self.lengths[-1] if self.end is None else self.end - self.onsets[-1]]
+
+
+_CONTROL = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f]')
+
+
+def printable(text):
+  """`text` without control characters (tabs and line breaks kept)."""
+  return _CONTROL.sub('', text) if text else text
 
 
 def form_of(bar_numbers, bar_lengths, first_position):

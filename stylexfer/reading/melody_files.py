@@ -7,11 +7,13 @@ one that only this user can write.
 
 import functools
 import os
+import re
 import stat
 import tempfile
 import zipfile
 
 from music21 import environment
+from music21 import midi
 
 from stylexfer.reading import melody as melody_lib
 
@@ -26,11 +28,73 @@ MAX_UNPACKED_BYTES = 64 * 2**20
 def read_text(path):
   """A text file's contents; raises UnreadableFileError naming the file."""
   try:
-    with open(path, encoding='utf-8', errors='replace') as f:
-      return f.read()
+    # utf-8-sig: a byte-order mark that some editors write is not part of the text; nor
+    # are control characters (melody_lib.printable).
+    with open(path, encoding='utf-8-sig', errors='replace') as f:
+      return melody_lib.printable(f.read())
   except OSError as error:
     raise melody_lib.UnreadableFileError(
         f'{path}: cannot be read ({error.strerror})') from error
+
+
+# What a melody may say before it is parsed: in all, a MAX_LENGTH-note melody of whole-bar
+# notes and more; a single note or bar, 64 bars of 4/4.
+MAX_QUARTERS = 32_768
+MAX_NOTE_QUARTERS = 256
+MAX_BEATS = 64
+MAX_ABC_BYTES = 4 * 2**20  # one tune's text (O'Neill's longest is under 4 KB)
+
+
+def check_midi_length(path):
+  """Raises TooLongError for a MIDI file whose tracks last longer than a melody can."""
+  found = midi.MidiFile()
+  try:
+    found.open(path)
+    found.read()
+  except Exception:  # a corrupt file: the parser says what is wrong with it
+    return
+  finally:
+    found.close()
+  per_quarter = found.ticksPerQuarterNote or 1
+  for track in found.tracks:
+    ticks = sum(event.time or 0 for event in track.events if event.isDeltaTime())
+    if ticks / per_quarter > MAX_QUARTERS:
+      raise melody_lib.TooLongError(
+          f'{path}: a track lasts {ticks / per_quarter:,.0f} quarter notes; a melody may '
+          f'last at most {MAX_QUARTERS:,}')
+
+
+def check_musicxml_lengths(path, text):
+  """Raises TooLongError (or UnreadableFileError) for MusicXML whose durations, divisions
+  or time signatures no melody has."""
+  divisions = [int(v) for v in re.findall(r'<divisions>\s*(-?\d+)', text)]
+  if any(v <= 0 for v in divisions):
+    raise melody_lib.UnreadableFileError(f'{path}: <divisions> must be a positive number')
+  durations = [int(v) for v in re.findall(r'<duration>\s*(\d+)', text)]
+  if durations and not divisions:
+    raise melody_lib.UnreadableFileError(
+        f'{path}: durations without <divisions> (how many make a quarter note)')
+  if durations and max(durations) / min(divisions) > MAX_NOTE_QUARTERS:
+    raise melody_lib.TooLongError(
+        f'{path}: a duration of {max(durations) / min(divisions):,.0f} quarter notes; a note '
+        f'or rest may last at most {MAX_NOTE_QUARTERS}')
+  beats = [int(v) for v in re.findall(r'<beats>\s*(\d+)', text)]
+  if beats and max(beats) > MAX_BEATS:
+    raise melody_lib.TooLongError(
+        f'{path}: a time signature of {max(beats)} beats; at most {MAX_BEATS}')
+
+
+def check_abc_lengths(label, text):
+  """Raises TooLongError for an ABC tune whose text or note lengths no melody has."""
+  if len(text.encode('utf-8', errors='replace')) > MAX_ABC_BYTES:
+    raise melody_lib.TooLongError(
+        f'{label} holds more than {MAX_ABC_BYTES // 2**20} MB of text: no tune is that long')
+  body = re.sub(r'(?m)^[A-Za-z]:.*$|"[^"]*"|![^!\n]*!|%.*$', '', text)
+  lengths = [int(v) for v in re.findall(r"[A-Ga-gzxZX][,']*(\d+)", body)]
+  if lengths and max(lengths) > MAX_NOTE_QUARTERS * 8:
+    raise melody_lib.TooLongError(
+        f'{label} has a note {max(lengths):,} times the unit note length; a note may last '
+        f'at most {MAX_NOTE_QUARTERS} quarter notes')
 
 
 def check_archive_size(path, limit=MAX_UNPACKED_BYTES):

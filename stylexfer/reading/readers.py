@@ -38,7 +38,7 @@ def choose_tune(tunes, tune, path):
   if tune is None or not str(tune).strip():
     return tunes[0]
   tune = str(tune).strip()
-  if tune.isdigit():
+  if tune.isdecimal() and tune.isascii():
     if 1 <= int(tune) <= len(tunes):
       return tunes[int(tune) - 1]
     raise melody_lib.NoSuchTuneError(f'{path}: there is no tune {tune} (the file holds '

@@ -237,6 +237,11 @@ def read_score(path):
     melody_files.check_archive_size(path)
   melody_files.use_private_scratch()
   midi = suffix in melody_files.MIDI_SUFFIXES
+  # Lengths no melody has are refused before music21 spends hours or gigabytes on them.
+  if midi:
+    melody_files.check_midi_length(path)
+  elif not zipfile.is_zipfile(path):
+    melody_files.check_musicxml_lengths(path, melody_files.read_text(path))
   # A MIDI file's onsets and lengths are read on the duration grid's written places
   # (32nds and 16th-note triplets), so that a run of 16th-note triplets stays a run and
   # is not merged into chords on music21's default grid of 16ths and 8th-note triplets.

@@ -23,6 +23,9 @@ SWING_RANGE = (1, 4)      # long-short ratio of eighth pairs
 MAX_LENGTH = 4096  # notes per melody; a request above it is refused, not run for hours
 MAX_PUSH = 0.5     # quarter notes a bar's first note may anticipate its bar line (an eighth)
 MAX_COUNT = 256    # melodies a generate request writes
+# Below this a draw is already the most likely token (logits 0.01 apart are 10 nats apart),
+# and logits over a tiny temperature outgrow what float32 and the draw's masks hold.
+MIN_TEMPERATURE = 1e-3
 
 
 class RequestError(ValueError):
@@ -31,7 +34,8 @@ class RequestError(ValueError):
 
 # name: (in range?, the range in words)
 RANGES = {
-    'temperature': (lambda v: 0 < v < math.inf, 'a finite number > 0'),
+    'temperature': (lambda v: MIN_TEMPERATURE <= v < math.inf,
+                    f'a finite number >= {MIN_TEMPERATURE:g}'),
     'top_p': (lambda v: 0 < v <= 1, 'in (0, 1]'),
     # The signatures take an int64 seed.
     'seed': (lambda v: -2**63 <= v < 2**63,

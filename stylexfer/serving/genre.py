@@ -98,8 +98,13 @@ class GenreModule(signatures.MelodyModule):
              'intervals_out': vocabulary.NUM_INTERVALS,
              'positions': metre.NUM_POSITIONS, 'bar_lengths': metre.NUM_BAR_LENGTHS,
              'notes_left': metre.NUM_NOTES_LEFT}
-    request = [lambda: checks.require(tf.size(intervals_in) > 0,
-                                      'the token sequences are empty')]
+    request = [
+        lambda: checks.require(tf.size(intervals_in) > 0, 'the token sequences are empty'),
+        lambda: checks.require(tf.shape(intervals_in)[-1] <= checks.MAX_LENGTH,
+                               f'a sequence must have at most {checks.MAX_LENGTH} notes'),
+        lambda: checks.require(tf.cast(tf.size(intervals_in), tf.int64) <= checks.MAX_NOTES,
+                               f'the sequences must hold at most {checks.MAX_NOTES} notes'),
+    ]
     for name in melody_model.SEQUENCE_INPUTS[1:]:
       request.append(lambda name=name: checks.require(
           tf.shape(intervals_in) == tf.shape(sequences[name]),

@@ -9,9 +9,11 @@ The engraved score is Verovio's engraving of the MusicXML
 """
 
 import concurrent.futures
+import ctypes
 import multiprocessing
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -255,6 +257,23 @@ class _Here:
     return self._result
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent():
+  """In the writer's copy: end when the process that made it ends.
+
+  A supervisor's or `timeout`'s SIGTERM reaches the program alone; without this its copy
+  would go on engraving, re-parented to init, for as long as the job takes.
+  """
+  try:
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+  except (OSError, AttributeError):  # not Linux: the copy ends with its last job
+    return
+  if os.getppid() == 1:  # the parent ended before the call above
+    os._exit(1)  # pylint: disable=protected-access
+
+
 class Writer:
   """Runs jobs (write_all, mostly) in a forked copy of this process where it can; a
   context manager.
@@ -291,7 +310,8 @@ class Writer:
       sys.stdout.flush()
       sys.stderr.flush()
       self._pool = concurrent.futures.ProcessPoolExecutor(
-          max_workers=1, mp_context=multiprocessing.get_context('fork'))
+          max_workers=1, mp_context=multiprocessing.get_context('fork'),
+          initializer=_end_with_parent)
     return self._pool.submit(function, *args, **keywords)
 
   def close(self):

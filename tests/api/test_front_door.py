@@ -87,7 +87,8 @@ def test_score_gives_each_note_its_log_probability(shipped):
 @pytest.mark.parametrize('request_, message', [
     (dict(strength=1.5), 'strength must be in [0, 1], got 1.5'),
     (dict(top_p=0.0), 'top_p must be in (0, 1], got 0.0'),
-    (dict(temperature=float('nan')), 'temperature must be a finite number > 0'),
+    (dict(temperature=float('nan')), 'temperature must be a finite number >= 0.001'),
+    (dict(temperature=1e-12), 'temperature must be a finite number >= 0.001'),
     (dict(push=0.75), 'push must be in [0, 0.5] quarter notes'),
     (dict(structure='loose'), "structure must be one of bars, free, got 'loose'"),
 ])

@@ -4,8 +4,10 @@ import fractions
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import wave
 
 from absl import flags
@@ -349,7 +351,7 @@ def test_generate_same_seed_same_melody_with_or_without_a_merged_model(model_dir
     (['--genre=folk', '--rhythm=disco'], "unknown genre 'disco'"),
     (['--genre=folk', '--count=0'], '--count must be in'),
     (['--genre=folk', '--length=0'], '--length must be in'),
-    (['--genre=folk', '--temperature=0'], '--temperature must be a finite number > 0'),
+    (['--genre=folk', '--temperature=0'], '--temperature must be a finite number >= 0.001'),
     (['--genre=folk', '--time_signature=x/y'], 'is not a time signature'),
     ([], 'no genre'),
 ])
@@ -376,3 +378,38 @@ def test_find_model_takes_the_newest_version(model_dir, tmp_path):
   assert loading.find_model('jazz', str(tmp_path)) == str(tmp_path / 'jazz' / '10')
   assert loading.available(str(tmp_path)) == ['jazz']
   assert loading.find_merged('folk', 'jazz', str(tmp_path)) is None
+
+
+def _processes_naming(marker):
+  """Pids of the processes whose command line holds `marker`."""
+  found = []
+  for entry in os.listdir('/proc'):
+    try:
+      with open(f'/proc/{entry}/cmdline', 'rb') as f:
+        if marker.encode() in f.read():
+          found.append(int(entry))
+    except (OSError, ValueError):
+      continue
+  return found
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc'), reason='reads /proc')
+def test_a_restyle_killed_mid_run_leaves_no_process_of_it(tmp_path):
+  # SIGTERM, as `timeout` or a supervisor sends it, reaches the program alone; its forked
+  # writer (the same command line) must end with it.
+  reel = os.path.join(os.path.dirname(restyle.__file__), '..', 'examples',
+                      'the_stylexfer_reel.abc')
+  out = tmp_path / 'killed'
+  program = subprocess.Popen(
+      [sys.executable, '-m', 'stylexfer.programs.restyle', f'--input={reel}', '--to=jazz',
+       f'--out={out}'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.monotonic() + 120
+  while len(_processes_naming(str(out))) < 2 and time.monotonic() < deadline:
+    time.sleep(0.05)  # until the writer's copy is forked
+  assert len(_processes_naming(str(out))) >= 2
+  program.send_signal(signal.SIGTERM)
+  program.wait(timeout=60)
+  deadline = time.monotonic() + 30
+  while _processes_naming(str(out)) and time.monotonic() < deadline:
+    time.sleep(0.1)
+  assert _processes_naming(str(out)) == []

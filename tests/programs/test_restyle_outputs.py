@@ -160,7 +160,8 @@ BAD_FLAGS = [
     (['--tempo=nan'], '--tempo must be between 20 and 400'),
     (['--tempo=0.0001'], '--tempo must be between 20 and 400'),
     (['--tempo=1000'], '--tempo must be between 20 and 400'),
-    (['--temperature=inf'], '--temperature must be a finite number > 0'),
+    (['--temperature=inf'], '--temperature must be a finite number >= 0.001'),
+    (['--temperature=1e-30'], '--temperature must be a finite number >= 0.001'),
 ]
 
 
@@ -181,6 +182,13 @@ def test_the_limit_of_4096_notes_and_how_to_cut_the_melody(tmp_path, capsys):
                           capsys),
              'the melody has 4200 notes and a model restyles at most 4096 at once: pass a '
              'shorter excerpt')
+  # Refused before anything is written: no .before.* files are left behind.
+  assert not (tmp_path / 'out').exists() or not any((tmp_path / 'out').iterdir())
+  reel = fixtures.write_abc(str(tmp_path))
+  _one_error(*run_restyle([f'--input={reel}', f'--like={long_tune}', '--to=jazz',
+                           f'--out={tmp_path / "like"}'], capsys),
+             f'the --like melody {long_tune} has 4200 notes')
+  assert not (tmp_path / 'like').exists() or not any((tmp_path / 'like').iterdir())
 
 
 def test_one_line_gives_the_assertion_of_a_refused_request():

@@ -1,6 +1,7 @@
 import dataclasses
 import fractions
 import os
+from xml.etree import ElementTree
 
 from music21 import converter
 from music21 import corpus
@@ -12,6 +13,8 @@ from stylexfer.reading import melody as melody_lib
 from stylexfer.reading import melody_files
 from stylexfer.reading import readers
 from stylexfer.reading import score_reader
+from stylexfer.writers import musicxml_writer
+from stylexfer.writers import notation
 import fixtures
 
 
@@ -232,3 +235,86 @@ def test_a_double_repeat_keeps_the_note_before_it_and_both_repeats(tmp_path, dou
   assert melody.pitches == [79, 76, 74, 71, 69, 67, 69, 67, 67, 79, 81, 83, 81, 79, 81, 79, 79]
   marks = melody.bar_marks
   assert marks[2]['right'] == 'repeat' and marks[3]['left'] == 'repeat'
+
+
+def test_a_byte_order_mark_is_not_part_of_the_tune(tmp_path):
+  path = tmp_path / 'bom.abc'
+  path.write_bytes('\ufeffX:1\nT:Marked\nM:4/4\nL:1/8\nK:G\nGABc d2e2|]\n'.encode('utf-8'))
+  (melody,) = readers.read_melodies(str(path))
+  assert melody.title == 'Marked' and len(melody) == 6
+
+
+def test_control_characters_never_reach_a_title_or_the_written_files(tmp_path):
+  # A NUL and an ESC in a title made ill-formed MusicXML and went raw to a terminal.
+  path = tmp_path / 'control.abc'
+  path.write_text('X:1\nT:Bad\x00 \x1b[31mTitle\nC:Who\x07\nM:4/4\nL:1/8\nK:G\n'
+                  '"G\x01"GABc d2e2|]\n', encoding='utf-8')
+  (melody,) = readers.read_melodies(str(path))
+  assert melody.title == 'Bad [31mTitle'
+  assert all(melody_lib.printable(text) == text for _, text in melody.header + melody.chords)
+  written = tmp_path / 'control.musicxml'
+  musicxml_writer.write_musicxml(notation.layout(melody), str(written))
+  ElementTree.parse(written)  # well-formed
+
+
+def test_a_tune_asked_for_by_a_digit_that_is_no_number_is_looked_up_by_title(abc_path):
+  tunes = abc_reader.split_abc(open(abc_path, encoding='utf-8').read())
+  with pytest.raises(melody_lib.NoSuchTuneError, match='²'):
+    readers.choose_tune(tunes, '²', abc_path)
+
+
+def _midi_with_gap(path, gap_ticks):
+  """A one-track MIDI file: a note, then `gap_ticks` of nothing, then another note."""
+  def variable(value):
+    out = [value & 0x7f]
+    value >>= 7
+    while value:
+      out.insert(0, 0x80 | (value & 0x7f))
+      value >>= 7
+    return bytes(out)
+  events = (b'\x00\x90\x3c\x40' + variable(480) + b'\x80\x3c\x00' + variable(gap_ticks)
+            + b'\x90\x3e\x40' + variable(480) + b'\x80\x3e\x00' + b'\x00\xff\x2f\x00')
+  header = b'MThd' + (6).to_bytes(4, 'big') + (0).to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+  header += (480).to_bytes(2, 'big')
+  path.write_bytes(header + b'MTrk' + len(events).to_bytes(4, 'big') + events)
+  return str(path)
+
+
+@pytest.mark.parametrize('name, text', [
+    ('long.abc', 'X:1\nT:Held\nM:4/4\nL:1/8\nK:C\nC99999999 D2|]\n'),
+    ('long.musicxml', None),
+])
+def test_lengths_no_melody_has_are_refused_before_parsing(tmp_path, name, text):
+  # These files are tiny; music21 would spend minutes or gigabytes on them.
+  if text is None:
+    text = ('<?xml version="1.0"?><score-partwise><part-list><score-part id="P1">'
+            '<part-name>x</part-name></score-part></part-list><part id="P1"><measure '
+            'number="1"><attributes><divisions>1</divisions><time><beats>4</beats>'
+            '<beat-type>4</beat-type></time></attributes><note><pitch><step>C</step>'
+            '<octave>4</octave></pitch><duration>1000000000000</duration></note></measure>'
+            '</part></score-partwise>')
+  path = tmp_path / name
+  path.write_text(text, encoding='utf-8')
+  with pytest.raises(melody_lib.TooLongError, match=str(path.name)):
+    readers.read_melodies(str(path))
+
+
+def test_a_midi_file_with_a_gap_of_days_is_refused_before_parsing(tmp_path):
+  path = _midi_with_gap(tmp_path / 'gap.mid', 2 ** 27)
+  with pytest.raises(melody_lib.TooLongError, match='gap.mid'):
+    readers.read_melodies(path)
+  # A gap of a bar reads as a rest.
+  (melody,) = readers.read_melodies(_midi_with_gap(tmp_path / 'bar.mid', 4 * 480))
+  assert melody.pitches == [60, 62]
+
+
+def test_musicxml_without_positive_divisions_is_named(tmp_path):
+  text = ('<?xml version="1.0"?><score-partwise><part-list><score-part id="P1">'
+          '<part-name>x</part-name></score-part></part-list><part id="P1"><measure '
+          'number="1"><attributes><divisions>-4</divisions></attributes><note><pitch>'
+          '<step>C</step><octave>4</octave></pitch><duration>4</duration></note></measure>'
+          '</part></score-partwise>')
+  path = tmp_path / 'negative.musicxml'
+  path.write_text(text, encoding='utf-8')
+  with pytest.raises(melody_lib.UnreadableFileError, match='negative.musicxml.*divisions'):
+    readers.read_melodies(str(path))

@@ -14,6 +14,9 @@ MAX_LENGTH = controls.MAX_LENGTH
 MAX_BATCH = 65_536  # melodies per request; 2**17 rows of memory would kill a server
 MAX_NOTES = 2 ** 22  # notes per request (batch_size * length): about 100 MB of tokens
 MAX_PUSH = controls.MAX_PUSH
+# Bar lengths in quarter notes: a bar holds at least the shortest duration and at most 16
+# whole notes (longer "bars" are a free-time melody: restyle it without bars).
+MIN_BAR, MAX_BAR = float(vocabulary.MIN_DURATION), 64.0
 
 
 def require(condition, message, *values):
@@ -45,7 +48,8 @@ def after(checks, *tensors):
 def check_controls(temperature, top_p):
   """Assertions (to pass to `after`) on the sampling controls of any request."""
   return [
-      lambda: require(temperature > 0, 'temperature must be > 0'),
+      lambda: require(temperature >= controls.MIN_TEMPERATURE,
+                      f'temperature must be >= {controls.MIN_TEMPERATURE:g}'),
       lambda: require((top_p > 0) & (top_p <= 1), 'top_p must be in (0, 1]'),
   ]
 
@@ -102,8 +106,10 @@ def check_form(durations, form):
       lambda: require(bars < tf.shape(bar_lengths)[1],
                       'bars must index bar_lengths (each < the number of bars)'),
       lambda: require(bars[:, 1:] >= bars[:, :-1], 'bars must never decrease along a melody'),
-      lambda: require(tf.math.is_finite(bar_lengths) & (bar_lengths > 0),
-                      'bar_lengths must be finite and > 0'),
+      lambda: require(tf.shape(bar_lengths)[1] <= MAX_LENGTH,
+                      f'a melody must have at most {MAX_LENGTH} bars'),
+      lambda: require((bar_lengths >= MIN_BAR) & (bar_lengths <= MAX_BAR),
+                      f'bar_lengths must be in [{MIN_BAR:g}, {MAX_BAR:g}] quarter notes'),
       lambda: require((pickup >= 0) & (pickup < first_bar_length()),
                       "pickup must be in [0, the first note's bar length)"),
       lambda: require((push >= 0) & (push <= MAX_PUSH), f'push must be in [0, {MAX_PUSH}]'),
