@@ -43,6 +43,7 @@ MAX_QUARTERS = 32_768
 MAX_NOTE_QUARTERS = 256
 MAX_BEATS = 64
 MAX_ABC_BYTES = 4 * 2**20  # one tune's text (O'Neill's longest is under 4 KB)
+MAX_ABC_MULTIPLE = 2048     # a note's length in unit notes (256 quarters at L:1/8)
 
 
 def check_midi_length(path):
@@ -66,18 +67,24 @@ def check_midi_length(path):
 
 def check_musicxml_lengths(path, text):
   """Raises TooLongError (or UnreadableFileError) for MusicXML whose durations, divisions
-  or time signatures no melody has."""
-  divisions = [int(v) for v in re.findall(r'<divisions>\s*(-?\d+)', text)]
-  if any(v <= 0 for v in divisions):
-    raise melody_lib.UnreadableFileError(f'{path}: <divisions> must be a positive number')
-  durations = [int(v) for v in re.findall(r'<duration>\s*(\d+)', text)]
-  if durations and not divisions:
-    raise melody_lib.UnreadableFileError(
-        f'{path}: durations without <divisions> (how many make a quarter note)')
-  if durations and max(durations) / min(divisions) > MAX_NOTE_QUARTERS:
-    raise melody_lib.TooLongError(
-        f'{path}: a duration of {max(durations) / min(divisions):,.0f} quarter notes; a note '
-        f'or rest may last at most {MAX_NOTE_QUARTERS}')
+  or time signatures no melody has.
+
+  Each duration is read in the divisions stated last before it, as a part states them.
+  """
+  divisions = None
+  for found in re.finditer(r'<(divisions|duration)>\s*(-?\d+)', text):
+    value = int(found.group(2))
+    if found.group(1) == 'divisions':
+      if value <= 0:
+        raise melody_lib.UnreadableFileError(f'{path}: <divisions> must be a positive number')
+      divisions = value
+    elif divisions is None:
+      raise melody_lib.UnreadableFileError(
+          f'{path}: durations without <divisions> (how many make a quarter note)')
+    elif value / divisions > MAX_NOTE_QUARTERS:
+      raise melody_lib.TooLongError(
+          f'{path}: a duration of {value / divisions:,.0f} quarter notes; a note or rest may '
+          f'last at most {MAX_NOTE_QUARTERS}')
   beats = [int(v) for v in re.findall(r'<beats>\s*(\d+)', text)]
   if beats and max(beats) > MAX_BEATS:
     raise melody_lib.TooLongError(
@@ -91,10 +98,10 @@ def check_abc_lengths(label, text):
         f'{label} holds more than {MAX_ABC_BYTES // 2**20} MB of text: no tune is that long')
   body = re.sub(r'(?m)^[A-Za-z]:.*$|"[^"]*"|![^!\n]*!|%.*$', '', text)
   lengths = [int(v) for v in re.findall(r"[A-Ga-gzxZX][,']*(\d+)", body)]
-  if lengths and max(lengths) > MAX_NOTE_QUARTERS * 8:
+  if lengths and max(lengths) > MAX_ABC_MULTIPLE:
     raise melody_lib.TooLongError(
-        f'{label} has a note {max(lengths):,} times the unit note length; a note may last '
-        f'at most {MAX_NOTE_QUARTERS} quarter notes')
+        f'{label} has a note {max(lengths):,} times the unit note length; at most '
+        f'{MAX_ABC_MULTIPLE:,}')
 
 
 def check_archive_size(path, limit=MAX_UNPACKED_BYTES):

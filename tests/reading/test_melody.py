@@ -318,3 +318,18 @@ def test_musicxml_without_positive_divisions_is_named(tmp_path):
   path.write_text(text, encoding='utf-8')
   with pytest.raises(melody_lib.UnreadableFileError, match='negative.musicxml.*divisions'):
     readers.read_melodies(str(path))
+
+
+def test_a_duration_is_read_in_the_divisions_stated_before_it(tmp_path):
+  # Divisions of 1, then of 480: a whole note of 1920 is 4 quarters, not 1920.
+  note = '<note><pitch><step>C</step><octave>4</octave></pitch><duration>{}</duration></note>'
+  text = ('<?xml version="1.0"?><score-partwise><part-list><score-part id="P1">'
+          '<part-name>x</part-name></score-part></part-list><part id="P1"><measure '
+          'number="1"><attributes><divisions>1</divisions><time><beats>4</beats>'
+          '<beat-type>4</beat-type></time></attributes>' + note.format(4) + '</measure>'
+          '<measure number="2"><attributes><divisions>480</divisions></attributes>'
+          + note.format(1920) + '</measure></part></score-partwise>')
+  path = tmp_path / 'divisions.musicxml'
+  path.write_text(text, encoding='utf-8')
+  (melody,) = readers.read_melodies(str(path))
+  assert [float(d) for d in melody.durations()] == [4.0, 4.0]
