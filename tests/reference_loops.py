@@ -82,16 +82,8 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
 
   strength = tf.constant(controls.strength, tf.float32)
   key = draws.seed_key(controls.seed)
-  if plan is None:
-    units = tf.broadcast_to(tf.range(length)[None], durations.shape)
-  else:
-    twin = plan['copy_from']
-    units = tf.where(twin >= 0, tf.gather(form.bars, tf.maximum(twin, 0), batch_dims=1),
-                     form.bars)
-  changing = restyle_lib.changed_notes(strength, units, key)  # the default calibration
-  if plan is not None:
-    plan = dict(plan, kept=~changing)
-  changed = tf.transpose(changing)
+  plan, changed = restyle_lib.choose_changes(  # the default calibration
+      strength, durations, None if form is None else form.bars, plan, key)
   draw = (strength, tf.constant(0.0), changed, controls.temperature, controls.top_p, key)
   for t in range(length):
     carried = restyle_lib.restyle_step(step, plan, (grid, durations, own_quarters), draw,

@@ -42,12 +42,11 @@ def plan_form(relative_pitches, durations, own_quarters, form):
   """What the restyle loop needs to keep the tune's form, per note [B, N].
 
   Returns a dict: `bar_start`, `bar_end` (quarter notes from the start of the first bar),
-  `own_onset` (where the note starts in the input), `kept` (all False: restyle sets the
-  notes a strength below 1 keeps),
-  `earliest`, `latest` (where the note may start: inside its bar, leaving room for the
-  bar's notes after it), `first` (first note of its bar), `length_ids`, `left_ids`
-  (stylexfer.tokens.metre ids) and `copy_from` (the note of an earlier identical bar this note
-  repeats, or -1).
+  `own_onset` (where the note starts in the input), `earliest`, `latest` (where the note
+  may start: inside its bar, leaving room for the bar's notes after it), `first` (first
+  note of its bar), `length_ids`, `left_ids` (stylexfer.tokens.metre ids) and `copy_from`
+  (the note of an earlier identical bar this note repeats, or -1). `allowed` also reads
+  `kept`, the notes a strength below 1 keeps, which restyle.choose_changes adds.
   """
   bars, bar_lengths, pickup, push = form.bars, form.bar_lengths, form.pickup, form.push
   batch, notes = tf.shape(durations)[0], tf.shape(durations)[1]
@@ -109,7 +108,6 @@ def plan_form(relative_pitches, durations, own_quarters, form):
   return {
       'bar_start': bar_start, 'bar_end': bar_end, 'earliest': earliest, 'latest': latest,
       'first': first, 'copy_from': copy_from, 'aim_from': aim_from, 'own_onset': own_onsets,
-      'kept': tf.zeros_like(first),
       'length_ids': metre.bar_length_ids(tf.gather(bar_lengths, bars, batch_dims=1)),
       'left_ids': metre.notes_left_ids(left),
   }

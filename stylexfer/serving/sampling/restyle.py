@@ -67,10 +67,9 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
             form=None, like=None, compiled=False, calibration=None):
   """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
 
-  At every note the duration is drawn from a blend of two experts: the head's genre
-  (weight `controls.strength`) and the melody's own duration in `durations` [B, N]
-  (weight 1 - strength); strength 0 gives the melody back, 1 the genre's rhythm. The head
-  hears what was chosen. With `form` (a form.Form) every note stays in its bar (the first
+  A note that changes draws its duration from the head's genre; another from a blend of
+  the genre and its own duration in `durations` [B, N] (below); strength 0 gives the
+  melody back, 1 the genre's rhythm. The head hears what was chosen. With `form` (a form.Form) every note stays in its bar (the first
   note of a bar may start up to `form.push` quarter notes early) on a place a score writes
   where one fits (stylexfer.tokens.beats), the head hears each note's metre, and bars
   that repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from
@@ -121,17 +120,9 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   known = _known(tables, intervals, plan)
   loop = _compiled_restyle_loop if compiled else _restyle_loop
   key = draws.seed_key(controls.seed)
-  if plan is None:
-    units = tf.broadcast_to(tf.range(tf.shape(durations)[1])[None], tf.shape(durations))
-  else:  # a repeated bar changes with the bar it repeats
-    twin = plan['copy_from']
-    units = tf.where(twin >= 0, tf.gather(gated['bars'], tf.maximum(twin, 0), batch_dims=1),
-                     gated['bars'])
   strength_map, blend_map = calibration or ((0.0, 1.0), (0.0, 0.0))
-  changing = changed_notes(calibrated(strength, strength_map), units, key)
-  if plan is not None:
-    plan = dict(plan, kept=~changing)
-  changed = tf.transpose(changing)
+  plan, changed = choose_changes(calibrated(strength, strength_map), durations,
+                                 gated.get('bars'), plan, key)
   draw = (strength, calibrated(strength, blend_map), changed, controls.temperature,
           controls.top_p, key)
   return tf.transpose(loop(duration_head.cell, tables, known, plan,
@@ -141,6 +132,24 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
 # The golden ratio's fractional part: k * _GOLDEN mod 1 spreads any run of k evenly over
 # [0, 1), so every stretch of a tune gets close to the tune's share of changed bars.
 _GOLDEN = 0.6180339887498949
+
+
+def choose_changes(share, durations, bars, plan, key):
+  """The notes that take the genre's rhythm at `share`: (the plan with its `kept` notes,
+  None without a form; the notes that change [N, B]).
+
+  The units chosen are bars, a repeated bar going with the bar it repeats, or notes
+  without a form.
+  """
+  if plan is None:
+    units = tf.broadcast_to(tf.range(tf.shape(durations)[1])[None], tf.shape(durations))
+  else:
+    twin = plan['copy_from']
+    units = tf.where(twin >= 0, tf.gather(bars, tf.maximum(twin, 0), batch_dims=1), bars)
+  changing = changed_notes(share, units, key)
+  if plan is not None:
+    plan = dict(plan, kept=~changing)
+  return plan, tf.transpose(changing)
 
 
 def changed_notes(share, units, key):
