@@ -352,7 +352,8 @@ def _strength_curve(by_strength, rhythm_judge, pitch_judge):
         'strengths': [], 'judged_target': [], 'target_probability': [], 'pitch_kept': [],
         'changed': [], 'changed_by_quarter': [], 'in_bars': [], 'repeated_kept': [],
         'short_in_runs': []})
-    summary = structure.summarize([structure.measure(r) for r in renditions])
+    measures = [structure.measure(r) for r in renditions]
+    summary = structure.summarize(measures)
     curve['strengths'].append(strength)
     curve['judged_target'].append(rhythm_judge.share_judged(renditions, target))
     probabilities = rhythm_judge.probabilities(renditions)
@@ -365,8 +366,7 @@ def _strength_curve(by_strength, rhythm_judge, pitch_judge):
                                        if quarters else [float('nan')] * 4)
     for name in ('changed', 'in_bars', 'repeated_kept', 'short_in_runs'):
       curve[name].append(summary[name])
-    changed.setdefault(f'{source}>{target}', []).append(
-        [structure.changed_durations(r.original, r.durations) for r in renditions])
+    changed.setdefault(f'{source}>{target}', []).append([m['changed'] for m in measures])
   for direction, curve in curves.items():
     # Melodies whose share of changed durations never falls as the strength rises.
     rising = np.all(np.diff(np.array(changed[direction]), axis=0) >= 0, axis=0)

@@ -63,9 +63,11 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
   model, _ = loop.train(config_lib.resolve_config(preset), splits[0], splits[1], run_dir,
                         training,
                         run_info={'dataset': dataset, 'data_dir': data_dir, 'preset': preset})
-  sounding = articulation.sounding_values(tfds.as_numpy(splits[0]))
+  # The training melodies read once for where the genre rests and its traits.
+  melodies = list(tfds.as_numpy(splits[0]))
+  sounding = articulation.sounding_values(melodies)
   articulation.save(run_dir, sounding)
-  genre_traits = traits.from_melodies(tfds.as_numpy(splits[0]))
+  genre_traits = traits.from_melodies(melodies)
   traits.save(run_dir, genre_traits)
   path = genre_lib.export(model, genre, os.path.join(work_dir, 'models'),
                           sounding_values=sounding, traits=genre_traits)

@@ -111,9 +111,10 @@ def main(argv):
                    'threads': {'intra_op': threads[0], 'inter_op': threads[1]},
                })
     if not FLAGS.synthetic:
-      articulation.save(FLAGS.run_dir, articulation.sounding_values(
-          tfds.as_numpy(train_melodies)))
-      traits.save(FLAGS.run_dir, traits.from_melodies(tfds.as_numpy(train_melodies)))
+      # The training melodies read once for where the genre rests and its traits.
+      melodies = list(tfds.as_numpy(train_melodies))
+      articulation.save(FLAGS.run_dir, articulation.sounding_values(melodies))
+      traits.save(FLAGS.run_dir, traits.from_melodies(melodies))
   except files.TrainingError as error:
     print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
     return 1
