@@ -55,8 +55,9 @@ def define_flags(flag_values=flags.FLAGS):
   shared_flags.define_sampling_flags(flag_values)
   shared_flags.define_playing_flags(flag_values)
   flags.DEFINE_float('strength', controls.STRENGTH, 'How far the rhythm moves to the target '
-                     'genre, in [0, 1]: 0 keeps it, 1 is the full transfer; every note in '
-                     "between blends the melody's own duration with the genre's.", **define)
+                     'genre, in [0, 1]: 0 keeps it, 1 is the full transfer, 0.5 half way (a '
+                     "share of the bars takes the genre's rhythm, the others lean to it as "
+                     "the genre's calibration says).", **define)
   flags.DEFINE_enum('structure', 'bars', ['bars', 'free'], 'bars: every note stays in the '
                     'bar it had, on a place a score writes, and repeated bars keep one '
                     'rhythm; free: the rhythm is drawn without bars (for comparison).', **define)

@@ -28,7 +28,7 @@ def define_sampling_flags(flag_values=flags.FLAGS):
   """The models and how they draw: shared by restyle and generate."""
   define = dict(flag_values=flag_values)
   define_models_dir(flag_values)
-  flags.DEFINE_float('temperature', controls.TEMPERATURE, 'Sampling temperature (> 0); '
+  flags.DEFINE_float('temperature', controls.TEMPERATURE, 'Sampling temperature (>= 0.001); '
                      "1.0 with top_p 0.9 gives restyles as coherent as the target genre's "
                      'own melodies (BUILD_NOTES.md); higher is more adventurous.', **define)
   flags.DEFINE_float('top_p', controls.TOP_P, 'Nucleus sampling mass, in (0, 1].', **define)

@@ -20,7 +20,7 @@ length, first_pitch int32, seed int64, temperature, top_p, strength, push float3
                    XLA (see stylexfer.serving.signatures): the same melodies, faster where
                    the server runs XLA
 A bad request (a token out of range, length <= 0 or > checks.MAX_LENGTH, batch_size
-above checks.MAX_BATCH, temperature <= 0, top_p outside (0, 1], strength outside [0, 1],
+above checks.MAX_BATCH, temperature below 0.001, top_p outside (0, 1], strength outside [0, 1],
 pitches outside MIDI, bars that do not fit, shapes that do not fit) fails with
 InvalidArgumentError naming what is wrong.
 
