@@ -117,10 +117,13 @@ def png_width(svg):
 # The PNG's text (title, composer, chord symbols, the tempo) is drawn with a text font of
 # the system. Verovio writes a few music symbols as text in its music font, embedded as
 # a web font that resvg cannot load: those are drawn with the text font's Unicode music
-# symbols instead (SMuFL metronome notes and dot, accidentals).
+# symbols instead (SMuFL metronome notes and dot, accidentals, and the figured-bass
+# accidentals Verovio writes in chord symbols such as Bb or F#m).
 TEXT_FONT = 'DejaVu Serif'
 _SMUFL_TEXT = {'\ueca3': '\U0001d15e', '\ueca5': '\u2669', '\ueca7': '\u266a',
-               '\uecb7': '.', '\ue260': '\u266d', '\ue261': '\u266e', '\ue262': '\u266f'}
+               '\uecb7': '.', '\ue260': '\u266d', '\ue261': '\u266e', '\ue262': '\u266f',
+               '\uea63': '\u266d\u266d', '\uea64': '\u266d', '\uea65': '\u266e',
+               '\uea66': '\u266f', '\uea67': '\u266f\u266f'}
 _MUSIC_TEXT = re.compile(r'<tspan font-family="(?:Leipzig|Bravura)"([^>]*)>([^<]*)</tspan>')
 
 

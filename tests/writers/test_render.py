@@ -159,6 +159,19 @@ def test_svg_and_png(tmp_path):
   assert render.png_bytes_elsewhere(svg) == png  # drawn by another process
 
 
+def test_the_pngs_text_has_no_music_font_symbol_left_undrawable(tmp_path):
+  # The PNG's text font draws what Verovio writes in its music font: the tempo's note and
+  # the accidentals of chord symbols (Bb was drawn as B and an empty box).
+  (melody,) = readers.read_melodies(fixtures.write_abc(
+      str(tmp_path), 'chords.abc', 'X:1\nT:Chords\nQ:1/4=96\nM:4/4\nL:1/4\nK:C\n'
+      '"F#m"A B c d|"Bb"B A G F|"Ebmaj7"E F G A|"C"C4|]\n'))
+  path = musicxml_writer.write_musicxml(notation.layout(melody), str(tmp_path / 'c.musicxml'))
+  drawn = render.raster_svg(render.render_svg(path, str(tmp_path / 'c.svg')))
+  text = ''.join(re.findall(r'<tspan[^>]*>([^<]*)</tspan>', drawn))
+  assert '\u266d' in text and '\u266f' in text  # the flat of Bb and Eb, the sharp of F#
+  assert not re.search('[\ue000-\uf8ff]', text), [hex(ord(c)) for c in text if c > '\ue000']
+
+
 def test_a_png_is_drawn_here_when_no_other_process_can_draw_it(tmp_path, monkeypatch):
   svg = ('<svg width="84px" height="30px" version="1.1" xmlns="http://www.w3.org/2000/svg">'
          '<rect x="10" y="10" width="20" height="10" fill="black"/></svg>')
