@@ -15,9 +15,14 @@ from stylexfer.api import melodies
 from stylexfer.serving import client
 from stylexfer.serving import controls
 from stylexfer.serving import loading
+from stylexfer.serving import signatures
 from stylexfer.tokens import vocabulary
 
 STRUCTURES = ('bars', 'free')
+# The signatures a Model calls, served by every export of this version (a genre's or a
+# merge's) with the arguments of stylexfer.serving.signatures.MelodyModule.
+_CALLED = ('traits', 'restyle_notes', 'restyle_notes_like', 'restyle_notes_free',
+           'generate_notes')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +51,22 @@ def load(name_or_path, models_dir=None):
   return Model(loading.load(path), path)
 
 
+def check_arguments(saved_model, path=None):
+  """Raises loading.BrokenModelError where a signature a Model calls takes other arguments
+  than ours: a SavedModel of another program (or of an old stylexfer) would otherwise
+  fail with TensorFlow's TypeError at the first request."""
+  for name in _CALLED:
+    if name not in saved_model.signatures:
+      continue  # asked for, it is a MissingSignatureError that says so
+    ours = sorted(spec.name for spec in getattr(signatures.MelodyModule, name).input_signature)
+    theirs = sorted(saved_model.signatures[name].structured_input_signature[1])
+    if theirs != ours:
+      raise loading.BrokenModelError(
+          f'the model folder {path or "(a SavedModel)"} is not a stylexfer export of this '
+          f'version: its {name} signature takes ({", ".join(theirs)}) where ours takes '
+          f'({", ".join(ours)}); export the model again or pass another --models_dir')
+
+
 class Model:
   """An exported stylexfer SavedModel: a genre, or a merge of one genre's tones with
   another's rhythm."""
@@ -60,6 +81,7 @@ class Model:
     self.pitch_genre = _text(saved_model, 'pitch_genre') or self.genre
     # A merge of two genres (stylexfer-merge): its own generate keeps the bars.
     self.merged = _text(saved_model, 'rhythm_genre') is not None
+    check_arguments(saved_model, path)
     # What its genre needs at run time: first pitch, swing, compound time.
     self.traits = client.traits_of(saved_model)
 

@@ -21,6 +21,7 @@ trained independently, the LSTM state starting from zero in each (state is not c
 from one window to the next), which keeps batches shuffled and of one fixed shape.
 """
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -51,11 +52,19 @@ def load_split(config_name, split, data_dir=None):
     raise DataNotPreparedError(
         'the melodies data set builder (package stylexfer_datasets) is not importable; '
         'install this project (pip install -e .) and build the data first') from error
-  if config_name in stylexfer_datasets.melodies.Builder.builder_configs:
-    builder = tfds.builder('melodies/' + config_name, data_dir=data_dir)
-  else:  # a user's corpus has no config in the code: its built folder describes it
-    builder = _built_corpus(config_name, data_dir)
-  if not builder.is_prepared():
+  # TFDS warns that the folder it looks for has no dataset_info.json; that the data is
+  # not built is said once, below, on one line.
+  verbosity = logging.get_verbosity()
+  logging.set_verbosity(logging.ERROR)
+  try:
+    if config_name in stylexfer_datasets.melodies.Builder.builder_configs:
+      builder = tfds.builder('melodies/' + config_name, data_dir=data_dir)
+    else:  # a user's corpus has no config in the code: its built folder describes it
+      builder = _built_corpus(config_name, data_dir)
+    prepared = builder.is_prepared()
+  finally:
+    logging.set_verbosity(verbosity)
+  if not prepared:
     raise DataNotPreparedError(
         f'melodies/{config_name} is not built in {builder.data_dir}; build the data first '
         '(stylexfer-build-data) and pass the same --data_dir')

@@ -7,7 +7,7 @@ these layers keep Keras's weights and inference path and train faster without a 
 import keras
 import tensorflow as tf
 
-MATMUL_DTYPES = ('auto', 'float32', 'bfloat16')
+from stylexfer.model import config as config_lib
 
 
 class LSTM(keras.layers.LSTM):
@@ -78,8 +78,9 @@ def set_matmul_dtype(model, dtype):
   'auto' is bfloat16 on a CPU that multiplies bfloat16 natively (cpu_has_bfloat16), else
   float32. Returns the dtype set.
   """
-  if dtype not in MATMUL_DTYPES:
-    raise ValueError(f'unknown matmul dtype {dtype!r}; choose one of {MATMUL_DTYPES}')
+  if dtype not in config_lib.MATMUL_DTYPES:
+    raise ValueError(f'unknown matmul dtype {dtype!r}; choose one of '
+                     f'{config_lib.MATMUL_DTYPES}')
   if dtype == 'auto':
     dtype = 'bfloat16' if cpu_has_bfloat16() else 'float32'
   for layer in model.pitch_lstms + model.duration_lstms:

@@ -16,11 +16,11 @@ described in stylexfer/dataset/windows.py.
 """
 
 import dataclasses
-import json
 
 import keras
 import tensorflow as tf
 
+from stylexfer.model import config as config_lib
 from stylexfer.model import layers
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
@@ -28,53 +28,11 @@ from stylexfer.tokens import vocabulary
 SEQUENCE_INPUTS = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS
 
 
-@dataclasses.dataclass(frozen=True)
-class MelodyConfig:
-  """Sizes of one genre's model, and the window length it is trained on."""
-  embedding_width: int = 64
-  lstm_units: int = 160
-  lstm_layers: int = 2
-  dropout: float = 0.25
-  window: int = 128
-  metre_width: int = 16  # width of each metrical input's embedding; 0: no metrical inputs
-
-  def to_json(self):
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-  @classmethod
-  def from_json(cls, text):
-    return cls(**json.loads(text))
-
-  def override(self, assignments):
-    """A copy with `key=value` strings applied, each value parsed as its field's type."""
-    types = {field.name: field.type for field in dataclasses.fields(self)}
-    changes = {}
-    for assignment in assignments:
-      key, sep, value = assignment.partition('=')
-      key = key.strip()
-      if not sep or key not in types:
-        raise ValueError(f'override {assignment!r} is not key=value with a key among '
-                         f'{sorted(types)}')
-      changes[key] = types[key](value.strip())
-    return dataclasses.replace(self, **changes)
-
-
-# `default` (about 0.8M weights) fits ~300k training tokens per genre (2-3k folk tunes,
-# or ~450 jazz solos) without the heavy overfitting a 2M model shows there; `tiny` is
-# for tests.
-PRESETS = {
-    'tiny': MelodyConfig(embedding_width=8, lstm_units=16, lstm_layers=1, dropout=0.0,
-                         window=32, metre_width=4),
-    'default': MelodyConfig(),
-}
-
-
-def preset(name):
-  """The MelodyConfig called `name` (see PRESETS)."""
-  try:
-    return PRESETS[name]
-  except KeyError:
-    raise ValueError(f'unknown preset {name!r}; choose one of {sorted(PRESETS)}') from None
+# The sizes and presets live apart from Keras (stylexfer.model.config) so that the
+# programs check them before TensorFlow starts; they are used here by these names.
+MelodyConfig = config_lib.MelodyConfig
+PRESETS = config_lib.PRESETS
+preset = config_lib.preset
 
 
 @keras.saving.register_keras_serializable(package='stylexfer')

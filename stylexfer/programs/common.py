@@ -1,5 +1,5 @@
-"""What the restyle and generate programs share: checks on their flags, how they write
-a tune, how a known error becomes one line on stderr, and how they end.
+"""What the programs share: checks on restyle's and generate's flags, how they write a
+tune, how a known error becomes one line on stderr (every program), and how they end.
 """
 
 import os
@@ -42,6 +42,17 @@ def check_sampling(f):
     raise CommandError(f'--models_dir {f.models_dir}: no such folder')
 
 
+def check_model_folder(models_dir, name, version):
+  """Raises CommandError for a --name that is not one folder's name, or a --version that
+  is there already: a model written over another would leave files of both."""
+  if name is not None and (name in ('', '.', '..') or '/' in name or os.sep in name):
+    raise CommandError(f'--name {name!r}: must be a folder name, without /')
+  path = os.path.join(models_dir, name or '', str(version))
+  if name and version is not None and os.path.exists(path):
+    raise CommandError(f'--version {version}: {path} exists already: pass another '
+                       '--version, or none for the next free one')
+
+
 def playing(f):
   """render.write_all's keywords for playing a melody as the flags say."""
   return dict(tempo=f.tempo, soundfont=f.soundfont, synthesizer=f.synthesizer)
@@ -74,7 +85,7 @@ def one_line(error):
   return text or type(error).__name__
 
 
-def run_then_exit(main, doc):
+def run_then_exit(main, doc, program=None):
   """shared_flags.run(main, doc) for a program that ends with TensorFlow loaded.
 
   The process ends as soon as `main` returns, its output flushed, without tearing
@@ -87,7 +98,7 @@ def run_then_exit(main, doc):
     sys.stderr.flush()
     os._exit(status or 0)  # pylint: disable=protected-access
 
-  shared_flags.run(main_then_exit, doc)
+  shared_flags.run(main_then_exit, doc, program=program)
 
 
 def report_errors(program, function, *args):
@@ -105,10 +116,13 @@ def report_errors(program, function, *args):
     return 1
   except Exception as error:  # pylint: disable=broad-except
     # TensorFlow is imported only here, on the way out: a request refused before the
-    # models load should not wait for it.
+    # models load should not wait for it. So are the errors of the modules that import it.
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from stylexfer.dataset import windows  # pylint: disable=g-import-not-at-top
     from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
-    if isinstance(error, (tf.errors.InvalidArgumentError, client.MissingSignatureError)):
+    from stylexfer.training import files  # pylint: disable=g-import-not-at-top
+    if isinstance(error, (tf.errors.InvalidArgumentError, client.MissingSignatureError,
+                          windows.DataNotPreparedError, files.TrainingError)):
       print(f'{program}: error: {one_line(error)}', file=sys.stderr)
       return 1
     raise

@@ -34,7 +34,6 @@ from absl import logging
 
 from stylexfer import atomic
 from stylexfer.api import models as models_lib
-from stylexfer.dataset import windows
 from stylexfer.evaluation import data
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import report
@@ -123,7 +122,7 @@ def _options(f):
     raise CommandError(f'--strengths must be numbers in [0, 1], got {f.strengths}') from None
   if not strengths or not all(0 <= s <= 1 for s in strengths):
     raise CommandError(f'--strengths must be numbers in [0, 1], got {f.strengths}')
-  for name in ('count', 'length', 'max_melodies'):
+  for name in ('count', 'length', 'max_melodies', 'folds'):
     if f[name].value < 2:
       raise CommandError(f'--{name} must be at least 2, got {f[name].value}')
   if not 0 < f.top_p <= 1 or not f.temperature >= controls.MIN_TEMPERATURE:
@@ -208,6 +207,14 @@ def score_run(f):
   atomic.write_text(os.path.join(f.run_dir, 'evaluation.json'), json.dumps(found, indent=2))
 
 
+def evaluate(f):
+  """Scores the run of --run_dir, or writes the report of the models."""
+  if f.run_dir:
+    score_run(f)
+  else:
+    print(f'report: {write_report(f)}')
+
+
 def main(argv, flag_values=flags.FLAGS):
   if len(argv) > 1:
     print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
@@ -215,20 +222,12 @@ def main(argv, flag_values=flags.FLAGS):
   f = flag_values
   if f.progress:
     logging.set_verbosity(logging.WARNING)  # TFDS's notices would bury the progress bars
-  try:
-    if f.run_dir:
-      score_run(f)
-    else:
-      print(f'report: {write_report(f)}')
-  except (CommandError, windows.DataNotPreparedError, loading.ModelNotFoundError) as error:
-    print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
-    return 1
-  return 0
+  return common.report_errors(PROGRAM, evaluate, f)
 
 
 def run():
   define_flags()
-  shared_flags.run(main, __doc__)
+  shared_flags.run(main, __doc__, program=PROGRAM)
 
 
 if __name__ == '__main__':

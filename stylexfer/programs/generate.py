@@ -87,7 +87,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  common.run_then_exit(main, __doc__)
+  common.run_then_exit(main, __doc__, program=PROGRAM)
 
 
 if __name__ == '__main__':

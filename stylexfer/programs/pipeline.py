@@ -14,14 +14,18 @@ own corpora (a `melodies` config each) to train on them instead.
 
 import json
 import os
+import sys
 
-from absl import app
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
+
 from absl import flags
 import tensorflow_datasets as tfds
 
 from stylexfer.dataset import build
 from stylexfer.dataset import windows
 from stylexfer.evaluation import quality
+from stylexfer.model import config as model_config
+from stylexfer.programs import common
 from stylexfer.programs import shared_flags
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving import merged
@@ -31,6 +35,7 @@ from stylexfer.training import config as config_lib
 from stylexfer.training import loop
 from stylexfer.training import strategy as strategy_lib
 
+PROGRAM = 'stylexfer-pipeline'
 # What the shipped models were trained with (BUILD_NOTES.md has the figures).
 SHIPPED = {
     'folk': dict(dataset='folk', batch_size=64, epochs=30, patience=5),
@@ -45,8 +50,9 @@ def define_flags():
                     'shipped recipe or given with --datasets.')
   flags.DEFINE_list('datasets', None, 'Melodies configs, one per genre (default: the '
                     'shipped recipe).')
-  flags.DEFINE_string('preset', 'default', 'Model preset.')
-  flags.DEFINE_integer('epochs', None, 'Override the recipe\'s epochs (e.g. 1 for a smoke run).')
+  flags.DEFINE_enum('preset', 'default', sorted(model_config.PRESETS), 'Model preset.')
+  flags.DEFINE_integer('epochs', None, 'Override the recipe\'s epochs (e.g. 1 for a smoke run).',
+                       lower_bound=1)
   shared_flags.define_threads()
 
 
@@ -74,13 +80,13 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
   return path, quality.compare(model, *splits)
 
 
-def main(argv):
-  del argv
-  f = flags.FLAGS
+def run_pipeline(f):
+  """Builds, trains, exports, merges and evaluates every genre the flags name."""
   strategy_lib.set_threads(f.intra_op_threads, f.inter_op_threads)
-  datasets = f.datasets or [SHIPPED[g]['dataset'] for g in f.genres]
+  datasets = f.datasets or [SHIPPED[g]['dataset'] for g in f.genres if g in SHIPPED]
   if len(datasets) != len(f.genres):
-    raise app.UsageError('--datasets needs one config per genre in --genres')
+    raise common.CommandError('--datasets needs one config per genre in --genres (only '
+                              f'{", ".join(SHIPPED)} have a shipped recipe)')
   exports, tables, reports = {}, [], {}
   for genre, dataset in zip(f.genres, datasets):
     exports[genre], reports[genre] = run_genre(genre, dataset, f.work_dir, f.manual_dir,
@@ -98,9 +104,16 @@ def main(argv):
   print('\n\n'.join(tables))
 
 
+def main(argv):
+  if len(argv) > 1:
+    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
+    return 1
+  return common.report_errors(PROGRAM, run_pipeline, flags.FLAGS)
+
+
 def run():
   define_flags()
-  shared_flags.run(main, __doc__)
+  shared_flags.run(main, __doc__, program=PROGRAM)
 
 
 if __name__ == '__main__':

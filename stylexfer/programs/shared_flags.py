@@ -10,6 +10,8 @@ Every program names its folders the same way:
                  evaluate's report)
 """
 
+import os
+import re
 import sys
 
 from absl import app
@@ -99,13 +101,42 @@ def help_text(doc, flag_values=flags.FLAGS):
   return '\n'.join(lines) + '\n'
 
 
-def run(main, doc, flag_values=flags.FLAGS):
-  """app.run(main), with --help (and -h, --helpshort) printing help_text and exiting 0.
+def flag_error(error):
+  """absl's message of a bad flag, on one line, saying what to pass."""
+  text = ' '.join(str(error).split())
+  required = re.search(r'Flag --(\w+) must have a value other than None', text)
+  if required:
+    return f'--{required.group(1)} is required'
+  unknown = re.match(r"Unknown command line flag '(\w+)'", text)
+  if unknown:
+    return f'unknown flag --{unknown.group(1)} (--help lists the flags)'
+  return re.sub(r'^flag (--\w+=)', r'\1', text)
+
+
+def program_name():
+  """The command's name: stylexfer-train for stylexfer-train and for
+  `python -m stylexfer.programs.train` alike."""
+  name = os.path.basename(sys.argv[0]).removesuffix('.py').replace('_', '-')
+  return name if name.startswith('stylexfer-') else f'stylexfer-{name}'
+
+
+def run(main, doc, flag_values=flags.FLAGS, program=None):
+  """app.run(main), with --help (and -h, --helpshort) printing help_text and exiting 0,
+  and a bad flag ending the program with one line on stderr and status 1.
 
   absl's own --help lists only the flags of the file that was run (none for a
-  console script) and exits 1.
+  console script) and exits 1; its bad flag is two lines.
   """
+  program = program or program_name()
   if any(argument in HELP_FLAGS for argument in sys.argv[1:]):
     sys.stdout.write(help_text(doc, flag_values))
     sys.exit(0)
-  app.run(main)
+
+  def parse(argv):
+    try:
+      return flag_values(argv)
+    except flags.Error as error:
+      sys.stderr.write(f'{program}: error: {flag_error(error)}\n')
+      sys.exit(1)
+
+  app.run(main, flags_parser=parse)

@@ -70,7 +70,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def run():
   define_flags()
-  shared_flags.run(main, __doc__)
+  shared_flags.run(main, __doc__, program=PROGRAM)
 
 
 if __name__ == '__main__':

@@ -10,21 +10,18 @@ duration (stylexfer.tokens.articulation), which the export writes back as rests.
 """
 
 import dataclasses
+import math
+import os
 import sys
 
-from absl import flags
-import tensorflow_datasets as tfds
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
-from stylexfer.dataset import windows
-from stylexfer.model import layers
-from stylexfer.model import melody_model
+from absl import flags
+
+from stylexfer.model import config as model_config
+from stylexfer.programs import common
 from stylexfer.programs import shared_flags
-from stylexfer.tokens import articulation
-from stylexfer.tokens import traits
 from stylexfer.training import config as config_lib
-from stylexfer.training import files
-from stylexfer.training import loop
-from stylexfer.training import strategy as strategy_lib
 
 FLAGS = flags.FLAGS
 PROGRAM = 'stylexfer-train'
@@ -32,7 +29,7 @@ PROGRAM = 'stylexfer-train'
 _TRAINING_HELP = {
     'epochs': 'Epochs to train in all (a resumed run counts the epochs already done).',
     'batch_size': 'Global batch size in windows.',
-    'learning_rate': 'Adam learning rate.',
+    'learning_rate': 'Adam learning rate (above 0).',
     'lr_schedule': 'Learning rate schedule over all epochs: constant or cosine.',
     'seed': 'Seed for initial weights and shuffling.',
     'patience': 'Stop after this many epochs without a lower validation loss; 0 never '
@@ -49,7 +46,22 @@ _TRAINING_HELP = {
 }
 _DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string}
 _CHOICES = {'lr_schedule': ['constant', 'cosine'],
-            'matmul_dtype': list(layers.MATMUL_DTYPES)}
+            'matmul_dtype': list(model_config.MATMUL_DTYPES)}
+# The least value of each number flag (the seed also seeds NumPy, which takes 0 to 2**32 - 1).
+_LOWEST = {'epochs': 1, 'batch_size': 1, 'learning_rate': 0, 'seed': 0, 'patience': 0,
+           'steps_per_epoch': 0, 'clipnorm': 0, 'shuffle_buffer': 1}
+_HIGHEST = {'seed': 2**32 - 2}
+
+
+def _check_float(name, above):
+  """A float flag must be finite and above (or at least) its least value: absl's bounds
+  let NaN through, and a NaN learning rate trained a NaN model without a word."""
+  lowest = _LOWEST[name]
+  words = f'above {lowest:g}' if above else f'{lowest:g} or more'
+  flags.register_validator(
+      name, lambda value: math.isfinite(value) and (value > lowest if above
+                                                    else value >= lowest),
+      message=f'must be a finite number {words}')
 
 
 def define_flags():
@@ -59,23 +71,32 @@ def define_flags():
   shared_flags.define_threads()
   shared_flags.define_run_dir('Where checkpoints, summaries, metrics and the final model '
                               'go; a run restarted here resumes.')
-  flags.DEFINE_enum('preset', 'default', sorted(melody_model.PRESETS), 'Model size.')
+  flags.DEFINE_enum('preset', 'default', sorted(model_config.PRESETS), 'Model size.')
   flags.DEFINE_multi_string('override', [], 'key=value overriding a field of the preset '
-                            '(embedding_width, lstm_units, lstm_layers, dropout, window).')
+                            '(embedding_width, lstm_units, lstm_layers, dropout, window, '
+                            'metre_width): sizes at least 1 (metre_width 0 or more), '
+                            'dropout in [0, 1).')
   for field in dataclasses.fields(config_lib.TrainingConfig):
     if field.name in _CHOICES:
       flags.DEFINE_enum(field.name, field.default, _CHOICES[field.name],
                         _TRAINING_HELP[field.name])
+    elif field.type is int:
+      flags.DEFINE_integer(field.name, field.default, _TRAINING_HELP[field.name],
+                           lower_bound=_LOWEST.get(field.name),
+                           upper_bound=_HIGHEST.get(field.name))
     else:
       _DEFINE[field.type](field.name, field.default, _TRAINING_HELP[field.name])
-  flags.DEFINE_enum('distribution_strategy', 'one_device', strategy_lib.STRATEGIES,
+  _check_float('learning_rate', above=True)
+  _check_float('clipnorm', above=False)
+  flags.DEFINE_enum('distribution_strategy', 'one_device', config_lib.STRATEGIES,
                     'tf.distribute strategy; multi_worker_mirrored reads TF_CONFIG.')
   flags.DEFINE_string('tpu', '', 'TPU address (grpc://...) or name, for --distribution_'
                       'strategy=tpu.')
   flags.DEFINE_integer('synthetic', 0, 'For tests and throughput runs: train on this many '
-                       'synthetic melodies instead of --dataset.')
+                       'synthetic melodies instead of --dataset.', lower_bound=0)
   flags.DEFINE_integer('cpu_devices', 0, 'For tests: split the CPU into this many logical '
-                       'devices, so that mirrored runs on a machine without GPUs.')
+                       'devices, so that mirrored runs on a machine without GPUs.',
+                       lower_bound=0)
 
 
 def training_config(f):
@@ -84,48 +105,63 @@ def training_config(f):
   return config_lib.TrainingConfig(**{field.name: f[field.name].value for field in fields})
 
 
-def main(argv):
-  del argv  # Unused.
-  threads = strategy_lib.set_threads(FLAGS.intra_op_threads, FLAGS.inter_op_threads,
-                                     FLAGS.distribution_strategy)
-  if FLAGS.cpu_devices:
-    strategy_lib.split_cpu(FLAGS.cpu_devices)
-  # Strategies that talk to other processes must exist before any other TF work.
-  strategy = strategy_lib.make_strategy(FLAGS.distribution_strategy, FLAGS.tpu)
-  config = config_lib.resolve_config(FLAGS.preset, FLAGS.override)
-  if FLAGS.synthetic:
-    train_melodies = windows.synthetic_melodies(FLAGS.synthetic, seed=FLAGS.seed)
-    val_melodies = windows.synthetic_melodies(max(1, FLAGS.synthetic // 10),
-                                              seed=FLAGS.seed + 1)
-    source = f'synthetic:{FLAGS.synthetic}'
-  else:
-    train_melodies = windows.load_split(FLAGS.dataset, 'train', FLAGS.data_dir)
-    val_melodies = windows.load_split(FLAGS.dataset, 'validation', FLAGS.data_dir)
-    source = FLAGS.dataset
+def train_run(f):
+  """Trains as the flags say; a bad --override is refused before TensorFlow starts."""
+  if not f.run_dir.strip():  # else the run would be written all over the current folder
+    raise common.CommandError('--run_dir is empty: pass the folder of the run')
   try:
-    loop.train(config, train_melodies, val_melodies, FLAGS.run_dir, training_config(FLAGS),
-               strategy=strategy, run_info={
-                   'dataset': source, 'data_dir': FLAGS.data_dir, 'preset': FLAGS.preset,
-                   'overrides': list(FLAGS.override),
-                   'distribution_strategy': FLAGS.distribution_strategy,
-                   'threads': {'intra_op': threads[0], 'inter_op': threads[1]},
-               })
-    if not FLAGS.synthetic:
-      # The training melodies read once for where the genre rests and its traits.
-      melodies = list(tfds.as_numpy(train_melodies))
-      articulation.save(FLAGS.run_dir, articulation.sounding_values(melodies))
-      traits.save(FLAGS.run_dir, traits.from_melodies(melodies))
-  except files.TrainingError as error:
-    print(f'{PROGRAM}: error: {" ".join(str(error).split())}', file=sys.stderr)
+    config = config_lib.resolve_config(f.preset, f.override)
+  except ValueError as error:
+    raise common.CommandError(f'--{error}') from None  # 'override ...' names the value
+  # Imported once the flags are known to be good: they start TensorFlow.
+  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
+  from stylexfer.dataset import windows
+  from stylexfer.tokens import articulation
+  from stylexfer.tokens import traits
+  from stylexfer.training import loop
+  from stylexfer.training import strategy as strategy_lib
+  # pylint: enable=g-import-not-at-top
+  threads = strategy_lib.set_threads(f.intra_op_threads, f.inter_op_threads,
+                                     f.distribution_strategy)
+  if f.cpu_devices:
+    strategy_lib.split_cpu(f.cpu_devices)
+  # Strategies that talk to other processes must exist before any other TF work.
+  strategy = strategy_lib.make_strategy(f.distribution_strategy, f.tpu)
+  if f.synthetic:
+    train_melodies = windows.synthetic_melodies(f.synthetic, seed=f.seed)
+    val_melodies = windows.synthetic_melodies(max(1, f.synthetic // 10), seed=f.seed + 1)
+    source = f'synthetic:{f.synthetic}'
+  else:
+    train_melodies = windows.load_split(f.dataset, 'train', f.data_dir)
+    val_melodies = windows.load_split(f.dataset, 'validation', f.data_dir)
+    source = f.dataset
+  loop.train(config, train_melodies, val_melodies, f.run_dir, training_config(f),
+             strategy=strategy, run_info={
+                 'dataset': source, 'data_dir': f.data_dir, 'preset': f.preset,
+                 'overrides': list(f.override),
+                 'distribution_strategy': f.distribution_strategy,
+                 'threads': {'intra_op': threads[0], 'inter_op': threads[1]},
+             })
+  if not f.synthetic:
+    # The training melodies read once for where the genre rests and its traits.
+    melodies = list(tfds.as_numpy(train_melodies))
+    articulation.save(f.run_dir, articulation.sounding_values(melodies))
+    traits.save(f.run_dir, traits.from_melodies(melodies))
+
+
+def main(argv):
+  if len(argv) > 1:
+    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
     return 1
-  return 0
+  return common.report_errors(PROGRAM, train_run, FLAGS)
 
 
 def run():
   """Console-script entry point."""
   define_flags()
   flags.mark_flags_as_required(['run_dir'])
-  shared_flags.run(main, __doc__)
+  shared_flags.run(main, __doc__, program=PROGRAM)
 
 
 if __name__ == '__main__':

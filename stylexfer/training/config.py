@@ -1,10 +1,14 @@
-"""How to train: the settings of a run, and the model config a preset resolves to."""
+"""How to train: the settings of a run, and the model config a preset resolves to.
+
+Free of TensorFlow, so that stylexfer-train checks its flags before it starts.
+"""
 
 import dataclasses
 
-import keras
+from stylexfer.model import config as model_config
 
-from stylexfer.model import melody_model
+# The tf.distribute strategies a run can use (stylexfer.training.strategy makes them).
+STRATEGIES = ('one_device', 'mirrored', 'multi_worker_mirrored', 'tpu')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +28,7 @@ class TrainingConfig:
 
 def resolve_config(preset_name, overrides=()):
   """The MelodyConfig of a preset with `key=value` overrides applied."""
-  return melody_model.preset(preset_name).override(overrides)
+  return model_config.preset(preset_name).override(overrides)
 
 
 def learning_rate(training, total_steps):
@@ -32,6 +36,7 @@ def learning_rate(training, total_steps):
   if training.lr_schedule == 'constant':
     return training.learning_rate
   if training.lr_schedule == 'cosine':
+    import keras  # pylint: disable=g-import-not-at-top
     return keras.optimizers.schedules.CosineDecay(
         training.learning_rate, decay_steps=max(1, total_steps), alpha=0.05)
   raise ValueError(f'unknown lr_schedule {training.lr_schedule!r}')

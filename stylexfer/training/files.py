@@ -102,7 +102,8 @@ def write_json(path, value):
 
 
 def write_config(model_dir, config, training, run_info):
-  """Writes config.json; refuses a model_dir that holds a model of another shape."""
+  """Writes config.json; refuses a model_dir that holds a model of another shape, or a
+  config.json that does not read back (its checkpoints could be of any shape)."""
   path = os.path.join(model_dir, 'config.json')
   resolved = {
       'model': dataclasses.asdict(config),
@@ -110,9 +111,22 @@ def write_config(model_dir, config, training, run_info):
       **(run_info or {}),
   }
   if tf.io.gfile.exists(path):
-    with tf.io.gfile.GFile(path) as f:
-      previous = json.load(f)['model']
+    try:
+      with tf.io.gfile.GFile(path) as f:
+        stored = json.load(f)
+      previous = stored.get('model') if isinstance(stored, dict) else None
+      if not isinstance(previous, dict):
+        raise ValueError('it has no "model" object')
+    except (ValueError, tf.errors.OpError) as error:
+      raise TrainingError(f'{path} cannot be read ({reason(error)}): restore it, or use '
+                          'another --run_dir') from None
     if previous != resolved['model']:
-      raise ValueError(f'{model_dir} holds a run with model config {previous}, not '
-                       f'{resolved["model"]}: use another --run_dir')
+      changed = sorted(set(previous) | set(resolved['model']))
+      differ = [key for key in changed if previous.get(key) != resolved['model'].get(key)]
+      raise TrainingError(
+          f'{path} holds a run of another model ('
+          + ', '.join(f'{key} {previous.get(key)}, not {resolved["model"].get(key)}'
+                      for key in differ)
+          + '): pass the --preset and --override it was trained with, or use another '
+          '--run_dir')
   write_json(path, resolved)

@@ -18,6 +18,7 @@ replica rather than per token. The pieces are the task (stylexfer.training.task)
 checkpoints, the summaries and the best epoch, each in its own module.
 """
 
+import math
 import os
 import shutil
 import time
@@ -115,10 +116,15 @@ def train(config, train_melodies, val_melodies, run_dir,
     current = int(epoch.numpy()) + 1
     if chief and verbose:
       print(f'Epoch {current}/{training.epochs}')
-    logs = _train_epoch(task, train_iterator, steps_per_epoch, verbose if chief else 0)
+    logs = _train_epoch(task, train_iterator, steps_per_epoch, verbose if chief else 0,
+                        current, checkpoints)
 
     if val_batches is not None:
       logs.update(_validate(task, val_batches))
+    # Before anything of the epoch is kept: a NaN checkpoint would become the one a
+    # resumed run starts from, and NaN weights the final model.
+    _check_finite(task.model, current, logs, checkpoints)
+    if val_batches is not None:
       best.update(current, logs['val_loss'], task.model, chief, checkpoints.keeps())
 
     epoch.assign(current)
@@ -181,8 +187,37 @@ def _write_epoch(run_dir, current, logs, metrics, summaries):
     summaries.write(current, logs)
 
 
-def _train_epoch(task, train_iterator, steps_per_epoch, verbose):
-  """One epoch of train steps with a progress bar; the epoch's logs."""
+def _not_finite(what, epoch, checkpoints):
+  latest = checkpoints.manager.latest_checkpoint
+  kept = (f'the last good checkpoint, {latest}, is kept' if latest
+          else 'no epoch was saved')
+  return files.TrainingError(
+      f'{what} in epoch {epoch}, so training stopped (a learning rate too high for this '
+      f'model?): nothing of epoch {epoch} is saved; {kept}')
+
+
+def _check_finite(model, epoch, logs, checkpoints):
+  """Raises TrainingError where the epoch's losses or the model's weights are NaN or
+  infinite.
+
+  Keras's TerminateOnNaN watches only the loss, and only inside `fit`; the last step of
+  an epoch can make the weights NaN with its loss still finite.
+  """
+  for key in ('loss', 'val_loss'):
+    if key in logs and not math.isfinite(logs[key]):
+      raise _not_finite(f'the {key} became {logs[key]}', epoch, checkpoints)
+  for variable in model.trainable_variables:
+    if not bool(tf.reduce_all(tf.math.is_finite(variable))):
+      raise _not_finite(f'the weights of {variable.path} became NaN or infinite', epoch,
+                        checkpoints)
+
+
+def _train_epoch(task, train_iterator, steps_per_epoch, verbose, epoch, checkpoints):
+  """One epoch of train steps with a progress bar; the epoch's logs.
+
+  Stops at the first step whose loss is NaN or infinite (TrainingError): the steps
+  after it would only spend time.
+  """
   progress = keras.utils.Progbar(
       steps_per_epoch, verbose=verbose,
       stateful_metrics=['loss', 'pitch_accuracy', 'duration_accuracy'])
@@ -191,6 +226,9 @@ def _train_epoch(task, train_iterator, steps_per_epoch, verbose):
   for step in range(steps_per_epoch):
     _add(totals, task.train_step(train_iterator))
     running = summaries_lib.summarize(totals)
+    if not math.isfinite(running['loss']):
+      raise _not_finite(f'the loss became {running["loss"]} at step {step + 1}', epoch,
+                        checkpoints)
     progress.update(step + 1, [(key, running[key]) for key in progress.stateful_metrics])
   seconds = time.perf_counter() - started
   logs = summaries_lib.summarize(totals)

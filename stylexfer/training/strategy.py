@@ -4,11 +4,11 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ('one_device', 'mirrored', 'multi_worker_mirrored', 'tpu')
+from stylexfer.training import config as config_lib
 
 
 def make_strategy(name, tpu=''):
-  """The tf.distribute strategy called `name` (one of STRATEGIES)."""
+  """The tf.distribute strategy called `name` (one of config.STRATEGIES)."""
   if name == 'one_device':
     gpus = tf.config.list_logical_devices('GPU')
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else '/cpu:0')
@@ -24,7 +24,8 @@ def make_strategy(name, tpu=''):
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
-  raise ValueError(f'unknown distribution strategy {name!r}; choose one of {STRATEGIES}')
+  raise ValueError(f'unknown distribution strategy {name!r}; choose one of '
+                   f'{config_lib.STRATEGIES}')
 
 
 def set_threads(intra_op=0, inter_op=0, strategy_name='one_device'):

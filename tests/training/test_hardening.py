@@ -37,6 +37,7 @@ from stylexfer.training import checkpoints
 from stylexfer.training import config as config_lib
 from stylexfer.training import files
 from stylexfer.training import loop
+from stylexfer.training import task as task_lib
 
 TINY = melody_model.preset('tiny')
 QUICK = config_lib.TrainingConfig(
@@ -205,6 +206,44 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
     loop.train(TINY, MELODIES, VALIDATION, str(run), four, verbose=0)
   assert not breakage.leftovers(run / 'checkpoints')
   assert tf.train.latest_checkpoint(str(run / 'checkpoints')).endswith('ckpt-3')
+
+
+def _poison(model):
+  weight = model.trainable_variables[0]
+  weight.assign(np.full(weight.shape, np.nan, np.float32))
+
+
+@pytest.mark.parametrize('where', ['loss', 'weights'])
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(trained_run, tmp_path,
+                                                               monkeypatch, where):
+  run = tmp_path / 'run'
+  shutil.copytree(trained_run, run)
+  before = {name: (run / name).read_bytes() for name in ('model.keras', 'best.weights.h5')}
+  if where == 'loss':  # NaN weights before epoch 4's first step: its loss is NaN
+    train_step = task_lib.Task.train_step
+    def poisoned(task, iterator):
+      _poison(task.model)
+      return train_step(task, iterator)
+    monkeypatch.setattr(task_lib.Task, 'train_step', poisoned)
+    match = r'the loss became nan at step 1 in epoch 4'
+  else:  # after its last step: the losses are finite, and no validation sees them
+    train_epoch = loop._train_epoch  # pylint: disable=protected-access
+    def poisoned(task, *args):
+      logs = train_epoch(task, *args)
+      _poison(task.model)
+      return logs
+    monkeypatch.setattr(loop, '_train_epoch', poisoned)
+    match = r'the weights of .* became NaN or infinite in epoch 4'
+  with pytest.raises(files.TrainingError,
+                     match=match + r', so training stopped .*nothing of epoch 4 is saved; '
+                           r'the last good checkpoint, .*ckpt-3, is kept'):
+    loop.train(TINY, MELODIES, VALIDATION if where == 'loss' else None, str(run),
+               dataclasses.replace(QUICK, epochs=5), verbose=0)
+  # Before, epochs 4 and 5 were saved with NaN weights, and model.keras with them.
+  assert tf.train.latest_checkpoint(str(run / 'checkpoints')).endswith('ckpt-3')
+  assert not (run / 'checkpoints' / 'ckpt-4.index').exists()
+  for name, data in before.items():
+    assert (run / name).read_bytes() == data
 
 
 def test_final_and_best_weights_are_written_whole(trained_run):

@@ -18,6 +18,7 @@ import tensorflow_datasets as tfds
 from stylexfer.model import melody_model
 from stylexfer.dataset import windows
 from stylexfer.training import config as config_lib
+from stylexfer.training import files
 from stylexfer.training import loop
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -144,7 +145,9 @@ def test_a_model_dir_of_another_model_is_refused(tmp_path):
   melodies = windows.synthetic_melodies(4, seed=0, max_notes=40)
   one_epoch = config_lib.TrainingConfig(epochs=1, batch_size=4)
   loop.train(TINY, melodies, None, str(tmp_path), one_epoch, verbose=0)
-  with pytest.raises(ValueError, match='another --run_dir'):
+  with pytest.raises(files.TrainingError,
+                     match=f'{tmp_path}/config.json holds a run of another model '
+                           r'\(lstm_units 16, not 8\).*another --run_dir'):
     loop.train(TINY.override(['lstm_units=8']), melodies, None,
                str(tmp_path), one_epoch, verbose=0)
 
