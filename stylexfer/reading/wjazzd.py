@@ -83,9 +83,10 @@ def _solo_info(path):
 def _describe(melody, row):
   """Style, feel and tempo (quarter notes a minute) from a solo's metadata row."""
   melody.style = lead_sheet.style_name(str(row.get('style') or ''))
-  # A feel that changes within the solo ('LATIN/SWING', 'A:LATIN/B:SWING') is no one feel.
+  # A feel that changes within the solo ('A:LATIN/B:SWING', 'FUNK/SWING') is no one feel;
+  # 'LATIN/FUNK' is straight throughout and stays as written.
   feel = lead_sheet.style_name(str(row.get('rhythmfeel') or ''))
-  melody.feel = '' if '/' in feel else feel
+  melody.feel = '' if ':' in feel or ('/' in feel and 'swing' in feel.split('/')) else feel
   try:
     beats_a_minute = float(row.get('avgtempo') or 0)
   except ValueError:
