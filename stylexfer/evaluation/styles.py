@@ -95,6 +95,8 @@ def markdown(results):
            'control |', '| --- | --- | --- | ---: | ---: | --- | --- |']
   for genre, by_field in results.items():
     for field, result in by_field.items():
+      if field == 'tempo curve':
+        continue
       recall = (result['overall'] or {}).get('per_genre', {})
       for label, count in result['counts'].items():
         if label in result['judged']:
@@ -105,6 +107,22 @@ def markdown(results):
           share, closest, control = '', '', f'no: under {MIN_MELODIES} melodies'
         lines.append(f'| {genre} | {field} | {label} | {count} | {share} | {closest} | '
                      f'{control} |')
+  return lines
+
+
+def curve_markdown(results):
+  """The notes-per-quarter curves by tempo as Markdown lines."""
+  lines = []
+  for genre, by_field in results.items():
+    curve = by_field.get('tempo curve')
+    if not curve:
+      continue
+    lines += ['', f"{genre}: {curve['melodies']} melodies that state a tempo; notes a "
+              f"quarter note change by {curve['slope']:+.2f} per 100 quarters a minute.", '',
+              '| tempo (quarters a minute) | melodies | notes a quarter note |',
+              '| --- | ---: | ---: |']
+    lines += [f'| {low}-{high if high < 10_000 else ""} | {count} | {rate:.2f} |'
+              for low, high, count, rate in curve['bins']]
   return lines
 
 
@@ -120,14 +138,43 @@ def measure(genres, data_dir=None, groups=(), folds=5, seed=0):
       found = separability(records, field, groups, folds, seed)
       if found['counts']:
         results[genre][field] = found
+    curve = tempo_curve(records)
+    if curve:
+      results[genre]['tempo curve'] = curve
   return results
 
 
-def mean_notes_a_beat(records):
-  """{'slow', 'fast'}: the mean notes per quarter note of the melodies of each tempo class."""
-  by_class = collections.defaultdict(list)
-  for record, label in zip(records, labels(records, 'tempo')):
-    if label:
-      beats = np.sum([float(q) for q in data.record_to_melody(record).durations()])
-      by_class[label].append(len(record['durations']) / max(beats, 1e-9))
-  return {label: float(np.mean(values)) for label, values in sorted(by_class.items())}
+# Tempo bins of the notes-per-beat curve, quarter notes a minute.
+TEMPO_BINS = (0, 100, 140, 180, 220, 260, 10_000)
+
+
+def tempo_curve(records):
+  """How many notes a quarter note the melodies of a stated tempo play, by tempo.
+
+  Returns {'melodies', 'slope' (notes a quarter per 100 quarters a minute, least
+  squares over melodies), 'bins' [[low, high, melodies, mean notes a quarter]]}, or None
+  when fewer than MIN_MELODIES melodies state a tempo.
+  """
+  tempi, rates = [], []
+  for record in records:
+    tempo = float(record['tempo'])
+    if tempo > 0:
+      tempi.append(tempo)
+      rates.append(_notes_a_quarter(record))
+  if len(tempi) < MIN_MELODIES:
+    return None
+  tempi, rates = np.array(tempi), np.array(rates)
+  slope = float(np.polyfit(tempi / 100, rates, 1)[0])
+  bins = []
+  for low, high in zip(TEMPO_BINS, TEMPO_BINS[1:]):
+    inside = (tempi >= low) & (tempi < high)
+    if inside.any():
+      bins.append([low, high, int(inside.sum()), float(rates[inside].mean())])
+  return {'melodies': int(len(tempi)), 'slope': slope, 'bins': bins}
+
+
+def _notes_a_quarter(record):
+  """Notes a quarter note over the melody's span, from its first onset to its last."""
+  melody = data.record_to_melody(record)
+  span = float(melody.onsets[-1] - melody.onsets[0])
+  return (len(melody) - 1) / span if span > 0 else 0.0

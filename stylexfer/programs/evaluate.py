@@ -216,10 +216,10 @@ def write_styles(f):
   atomic.write_text(path, '\n'.join(
       ['# Styles a rhythm judge tells apart in real melodies', '', f'`{command}`', '',
        f'Grouped {f.folds}-fold cross-validation, {styles.EXCERPT}-note excerpts; a label '
-       f'is a control when told from the rest of its genre at '
+       f'is a control when told from each other label of its genre at '
        f'{styles.CONTROL_ACCURACY:.0%} balanced accuracy or more. Tempo: slow under '
        f'{styles.SLOW}, fast over {styles.FAST} quarter notes a minute.', '']
-      + styles.markdown(results)) + '\n')
+      + styles.markdown(results) + styles.curve_markdown(results)) + '\n')
   return path
 
 

@@ -4,6 +4,7 @@ import fractions
 import json
 
 import numpy as np
+import pytest
 
 from stylexfer.evaluation import data
 from stylexfer.evaluation import styles
@@ -65,3 +66,18 @@ def test_groups_join_labels_and_tempo_is_judged_by_class():
   assert joined['counts'] == {'latin+funk': 35, 'swing': 30}
   assert joined['controls'] == ['latin+funk', 'swing']
   assert joined['overall']['balanced_accuracy'] == 1.0
+
+
+def test_the_tempo_curve_counts_notes_a_quarter_note_by_tempo():
+  rng = np.random.default_rng(2)
+  # Slow melodies in 16ths (4 a quarter), fast ones in 8ths (2), some without a tempo.
+  records = (_records(rng, 20, [[F(1, 4)] * 16], 0, tempo=80.0)
+             + _records(rng, 20, [[F(1, 2)] * 8], 100, tempo=280.0)
+             + _records(rng, 5, [[F(1, 2)] * 8], 200))
+  curve = styles.tempo_curve(records)
+  assert curve['melodies'] == 40
+  assert curve['bins'] == [[0, 100, 20, 4.0], [260, 10_000, 20, 2.0]]
+  assert curve['slope'] == pytest.approx(-1.0)   # 2 notes fewer over 200 a minute
+  assert styles.tempo_curve(records[:29]) is None
+  lines = styles.curve_markdown({'jazz': {'tempo curve': curve}})
+  assert '| 0-100 | 20 | 4.00 |' in lines and '| 260- | 20 | 2.00 |' in lines
