@@ -148,6 +148,14 @@ COLUMNS = ['melid', 'solo', 'bar', 'beat', 'beatdur', 'denom', 'division', 'dura
            'num', 'onset', 'period', 'pitch', 'subtatum', 'tatum', 'phrase_id']
 
 
+# WJazzD's solo metadata (its `solo_info` table): style, rhythm feel, average tempo in
+# the signature's beats a minute. Solo 2's feel changes within the solo: no one feel.
+WJAZZD_META = [
+    {'melid': 1, 'style': 'POSTBOP', 'rhythmfeel': 'LATIN', 'avgtempo': '240.0'},
+    {'melid': 2, 'style': 'BEBOP', 'rhythmfeel': 'A:LATIN/B:SWING', 'avgtempo': ''},
+]
+
+
 def _wjazzd_dicts():
   rows, bar_start = [], {}
   for melid, solo, bar, beat, division, tatum, num, denom, pitch, phrase in WJAZZD_ROWS:
@@ -162,12 +170,18 @@ def _wjazzd_dicts():
   return rows
 
 
-def write_wjazzd_csv(path):
+def write_wjazzd_csv(path, meta=True):
+  """The CSV export: the melody table, and the solos' metadata beside it."""
   opener = gzip.open if path.endswith('.gz') else open
   with opener(path, 'wt', newline='') as f:
     writer = csv.DictWriter(f, COLUMNS)
     writer.writeheader()
     writer.writerows(_wjazzd_dicts())
+  if meta:
+    with open(os.path.join(os.path.dirname(path), 'wjazzd_meta.csv'), 'w', newline='') as f:
+      writer = csv.DictWriter(f, list(WJAZZD_META[0]))
+      writer.writeheader()
+      writer.writerows(WJAZZD_META)
   return path
 
 
@@ -177,6 +191,9 @@ def write_wjazzd_sqlite(path):
   columns = ['eventid'] + [c for c in COLUMNS if c not in ('solo', 'phrase_id')]
   connection.execute(f'CREATE TABLE melody ({", ".join(columns)})')
   connection.execute('CREATE TABLE sections (melid, type, start, end, value)')
+  connection.execute('CREATE TABLE solo_info (melid, style, rhythmfeel, avgtempo)')
+  for row in WJAZZD_META:
+    connection.execute('INSERT INTO solo_info VALUES (?, ?, ?, ?)', list(row.values()))
   phrases = {}
   for eventid, row in enumerate(_wjazzd_dicts()):
     connection.execute(f'INSERT INTO melody VALUES ({", ".join("?" * len(columns))})',
@@ -203,7 +220,9 @@ def record_of(melody, genre='folk'):
           'beats': np.array([float(b) for b in melody.beats], np.float32),
           'bar_lengths': np.array([float(b) for b in melody.bar_lengths], np.float32),
           'lengths': np.array([float(q) for q in melody.lengths], np.float32),
-          'phrases': np.array(melody.phrases, np.int32)}
+          'phrases': np.array(melody.phrases, np.int32),
+          'style': melody.style.encode(), 'feel': melody.feel.encode(),
+          'tempo': np.float32(melody.tempo or 0)}
 
 
 def jig_forms(notes, starts):

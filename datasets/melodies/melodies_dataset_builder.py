@@ -37,10 +37,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   otherwise in this process with a pool of parsing processes; both give the same records.
   """
 
-  VERSION = tfds.core.Version('1.1.0')
+  VERSION = tfds.core.Version('1.2.0')
   RELEASE_NOTES = {
       '1.0.0': 'Initial release.',
       '1.1.0': 'Bar lengths and sounding lengths of every note.',
+      '1.2.0': 'Style (folk tune type, jazz style), rhythm feel and tempo of every melody.',
   }
   BUILDER_CONFIGS = [
       MelodiesConfig(name='folk_oneills', genre='folk', sources=('oneills',),
@@ -77,6 +78,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             'bar_lengths': sequence(np.float32),  # quarter notes of each note's bar
             'lengths': sequence(np.float32),   # sounding length of each note, quarters
             'phrases': sequence(np.int32),     # phrase (WJazzD) or section (scores)
+            'style': tfds.features.Text(),     # tune type or jazz style; '' unknown
+            'feel': tfds.features.Text(),      # a jazz solo's rhythm feel; '' unknown
+            'tempo': np.float32,               # quarter notes a minute; 0 unknown
         }),
         metadata=tfds.core.MetadataDict(),
         homepage='https://github.com/stylexfer/stylexfer',
@@ -169,13 +173,24 @@ def _source_files(source, dl_manager, config, start):
     return corpus.find_files(_oneills_dir(), 'oneills1850', start=start)
   if source == 'nottingham':
     folder = _find(dl_manager.manual_dir, ('folk-nottingham/abc', 'abc', '.'), '*.abc')
-    return corpus.find_files(folder, 'nottingham', start=start)
+    return [dataclasses.replace(f, style=_nottingham_style(f.name))
+            for f in corpus.find_files(folder, 'nottingham', start=start)]
   if source == 'wjazzd':
     path = _wjazzd_file(dl_manager)
     return [corpus.CorpusFile(start, 'wjazzd', path, os.path.basename(path), kind='wjazzd')]
   if source == 'corpus':
     return corpus.find_files(config.corpus, config.genre, start=start, nested=True)
   raise ValueError(f'unknown melody source {source!r}')
+
+
+# The Nottingham Music Database files one tune type to a file, most without an R: field;
+# its other files (ashover, playford, xmas) mix types.
+_NOTTINGHAM_STYLES = (('reels', 'reel'), ('jigs', 'jig'), ('hpps', 'hornpipe'),
+                      ('slip', 'slip jig'), ('waltzes', 'waltz'), ('morris', 'morris'))
+
+
+def _nottingham_style(name):
+  return next((style for prefix, style in _NOTTINGHAM_STYLES if name.startswith(prefix)), '')
 
 
 def _wjazzd_file(dl_manager):

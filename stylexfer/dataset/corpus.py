@@ -49,6 +49,7 @@ class CorpusFile:
   path: str
   name: str            # the file's name inside its collection (a relative path)
   kind: str = 'score'  # 'score' (ABC, MIDI, MusicXML) or 'wjazzd'
+  style: str = ''      # the tune type of a file of one type, for tunes that state none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Tune:
   path: str = ''
   melody: melody_lib.Melody | None = None
   error: melody_lib.MelodyError | None = None
+  style: str = ''
 
 
 def split_of(tune_id):
@@ -109,7 +111,7 @@ def tunes_of_file(corpus_file, count):
     return _wjazzd_tunes(corpus_file, count)
   source = f'{corpus_file.collection}/{corpus_file.name}'
   if not corpus_file.name.lower().endswith(melody_files.ABC_SUFFIXES):
-    return [Tune((corpus_file.order, 0), source, path=path)]
+    return [Tune((corpus_file.order, 0), source, path=path, style=corpus_file.style)]
   try:
     with open(path, 'rb') as f:
       data = f.read()
@@ -131,7 +133,8 @@ def tunes_of_file(corpus_file, count):
   tunes = abc_reader.split_abc(text)
   if not tunes:
     count('dropped files: no ABC tune (no X: line)')
-  return [Tune((corpus_file.order, i), source, number=number, title=title, text=tune_text)
+  return [Tune((corpus_file.order, i), source, number=number, title=title, text=tune_text,
+               style=corpus_file.style)
           for i, (number, title, tune_text) in enumerate(tunes)]
 
 
@@ -159,11 +162,13 @@ def parse_tune(tune, count):
       # Ids and sources relative to the corpus, so that records do not depend on where
       # the corpus lies.
       melody.tune_id = melody.source = tune.source
-      return melody
-    return abc_reader.parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
+    else:
+      melody = abc_reader.parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
   except melody_lib.MelodyError as error:
     count(f'dropped tunes: {_DROP_REASONS.get(type(error), type(error).__name__)}')
     return None
+  melody.style = melody.style or tune.style
+  return melody
 
 
 def record_of(melody, genre, count):
@@ -187,6 +192,9 @@ def record_of(melody, genre, count):
       'bar_lengths': [float(b) for b in melody.bar_lengths],
       'lengths': [float(q) for q in melody.lengths],
       'phrases': melody.phrases,
+      'style': melody.style,
+      'feel': melody.feel,
+      'tempo': float(melody.tempo or 0.0),
   }, _tune_counts(melody, encoding)
 
 
@@ -196,6 +204,10 @@ def _tune_counts(melody, encoding):
                                 'intervals folded': encoding.folded,
                                 'durations snapped': encoding.snapped})
   counts.update(melody.counts)  # the readers count in the build's scheme
+  counts.update({f'style: {melody.style or "not stated"}': 1,
+                 f'tempo: {"stated" if melody.tempo else "not stated"}': 1})
+  if melody.feel:
+    counts[f'feel: {melody.feel}'] += 1
   counts.update({f'interval id {i}': 1 for i in set(encoding.intervals)})
   counts.update({f'duration id {d}': 1 for d in set(encoding.durations)})
   return counts

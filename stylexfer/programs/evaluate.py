@@ -37,6 +37,7 @@ from stylexfer.api import models as models_lib
 from stylexfer.evaluation import data
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import report
+from stylexfer.evaluation import styles
 from stylexfer.evaluation import suite
 from stylexfer.evaluation import sweeps
 from stylexfer.evaluation import swing
@@ -110,6 +111,11 @@ def _define_asked_for(define):
                        'plainly and like a held-out melody of the target genre, and report '
                        'how far each rhythm lies from the melody heard (0: not measured).',
                        **define)
+  flags.DEFINE_boolean('styles', False, 'Measure instead which styles, feels and tempo '
+                       'classes a rhythm judge tells apart in the real melodies of --genres '
+                       '(all splits), and write <out>/styles.md and styles.json.', **define)
+  flags.DEFINE_list('style_groups', [], 'Labels --styles judges as one, joined by +: '
+                    'e.g. latin+funk.', **define)
   flags.DEFINE_boolean('swing', False, 'Also measure how WJazzD\'s soloists swing their '
                        'eighths (beat-upbeat ratios by tempo) from its melody table under '
                        '--manual_dir (jazz-wjazzd/wjazzd_melody.csv.gz).', **define)
@@ -198,6 +204,24 @@ def write_report(f):
   return report.write(results, f.out, command)
 
 
+def write_styles(f):
+  """The --styles tables: <out>/styles.md and styles.json; returns styles.md."""
+  data.require_built(f.genres, f.data_dir)
+  results = styles.measure(f.genres, f.data_dir, tuple(f.style_groups), f.folds, f.seed)
+  command = ' '.join(['stylexfer-evaluate'] + [a for a in sys.argv[1:]])
+  os.makedirs(f.out, exist_ok=True)
+  atomic.write_text(os.path.join(f.out, 'styles.json'), json.dumps(results, indent=2))
+  path = os.path.join(f.out, 'styles.md')
+  atomic.write_text(path, '\n'.join(
+      ['# Styles a rhythm judge tells apart in real melodies', '', f'`{command}`', '',
+       f'Grouped {f.folds}-fold cross-validation, {styles.EXCERPT}-note excerpts; a label '
+       f'is a control when told from each other label of its genre at '
+       f'{styles.CONTROL_ACCURACY:.0%} balanced accuracy or more. Tempo: slow under '
+       f'{styles.SLOW}, fast over {styles.FAST} quarter notes a minute.', '']
+      + styles.markdown(results) + styles.curve_markdown(results)) + '\n')
+  return path
+
+
 def score_run(f):
   """A training run's model against the n-gram: printed, and written to evaluation.json."""
   if not os.path.isfile(os.path.join(f.run_dir, 'model.keras')):
@@ -208,9 +232,11 @@ def score_run(f):
 
 
 def evaluate(f):
-  """Scores the run of --run_dir, or writes the report of the models."""
+  """Scores the run of --run_dir, measures --styles, or writes the report of the models."""
   if f.run_dir:
     score_run(f)
+  elif f.styles:
+    print(f'styles: {write_styles(f)}')
   else:
     print(f'report: {write_report(f)}')
 

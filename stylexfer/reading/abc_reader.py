@@ -42,6 +42,7 @@ def parse_abc_tune(text, source, number, title):
   melody = score_reader.melody_from_score(score, source, tune_id=f'{source}#X:{number}',
                                           title=title, label=label, in_place=True)
   melody.header = lead_sheet.abc_header(text)
+  melody.style = lead_sheet.style_name(dict(melody.header).get('rhythm', ''))
   melody.clef = lead_sheet.abc_clef(text)
   for name in unknown_abc_keys(text):
     melody.counts[melody_lib.UNKNOWN_KEYS] += 1

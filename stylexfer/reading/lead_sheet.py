@@ -146,6 +146,17 @@ def abc_header(text):
   return fields
 
 
+# Names of one tune type as collections spell it. O'Neill calls a jig a "double jig"
+# (six eighths in a bar) as against the rarer single jig; his collection has no single jig.
+_STYLE_NAMES = {'slipjig': 'slip jig', 'double jig': 'jig', 'doublejig': 'jig'}
+
+
+def style_name(text):
+  """A tune type or style as records name it: lower case, single spaces ('' for none)."""
+  name = ' '.join(text.lower().replace('_', ' ').split())
+  return _STYLE_NAMES.get(name, name)
+
+
 def abc_clef(text):
   """The clef an ABC tune's K: field names (ABC 2.1 clef names), or None."""
   found = re.search(r'(?m)^K:(.*)$', text)

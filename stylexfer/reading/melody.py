@@ -95,6 +95,11 @@ class Melody:
   # How its eighth pairs are played: a long-short ratio (1: straight; None: straight, as
   # a file states no swing). A restyle plays its target genre's.
   swing: float = None
+  # What kind of tune it is, as its source names it, lower case: a folk tune type (ABC
+  # R:, 'reel', 'jig', 'slip jig') or a jazz style (WJazzD's 'bebop', 'postbop'); and
+  # a jazz solo's rhythm feel ('swing', 'latin', 'ballad'). Empty: not stated.
+  style: str = ''
+  feel: str = ''
 
   def __post_init__(self):
     # Control characters in a title (a NUL, an ESC from a MIDI file's track name) would
@@ -163,7 +168,7 @@ class Melody:
     return dataclasses.replace(
         melody, phrases=list(self.phrases), tempo=self.tempo, key=key, clef=self.clef,
         header=list(self.header), spellings=list(self.spellings), meters=dict(self.meters),
-        swing=self.swing, chords=[(onset - shift, text) for onset, text in self.chords])
+        swing=self.swing, style=self.style, feel=self.feel, chords=[(onset - shift, text) for onset, text in self.chords])
 
   def __len__(self):
     return len(self.pitches)

@@ -9,10 +9,12 @@ import collections
 import csv
 import fractions
 import gzip
+import math
 import os
 import sqlite3
 import zlib
 
+from stylexfer.reading import lead_sheet
 from stylexfer.reading import melody as melody_lib
 
 # The columns a solo needs; phrase_id is optional (the sqlite melody table lacks it).
@@ -35,13 +37,64 @@ def read_wjazzd(path):
   by_solo = collections.defaultdict(list)
   for row in rows:
     by_solo[row['melid']].append(row)
+  about = _solo_info(path)
   melodies, errors = [], []
-  for solo_rows in by_solo.values():
+  for melid, solo_rows in by_solo.items():
     try:
-      melodies.append(solo_melody(solo_rows, path))
+      melody = solo_melody(solo_rows, path)
     except melody_lib.MelodyError as error:
       errors.append(error)
+      continue
+    _describe(melody, about.get(str(melid).split('.')[0], {}))
+    melodies.append(melody)
   return melodies, errors
+
+
+# The solo metadata: WJazzD's `solo_info` table, or its CSV export beside the melody file.
+META_FILES = ('wjazzd_meta.csv', 'wjazzd_meta.csv.gz')
+_META_COLUMNS = ('melid', 'style', 'rhythmfeel', 'avgtempo')
+
+
+def _solo_info(path):
+  """{melid: row} of the solos' style, rhythm feel and average tempo; {} where absent."""
+  try:
+    if str(path).endswith(('.db', '.sqlite', '.sqlite3')):
+      connection = sqlite3.connect(f'file:{path}?mode=ro', uri=True)
+      try:
+        cursor = connection.execute(
+            f'SELECT {", ".join(_META_COLUMNS)} FROM solo_info')
+        rows = [dict(zip(_META_COLUMNS, row)) for row in cursor]
+      finally:
+        connection.close()
+    else:
+      folder = os.path.dirname(os.path.abspath(path))
+      found = [os.path.join(folder, name) for name in META_FILES
+               if os.path.isfile(os.path.join(folder, name))]
+      if not found:
+        return {}
+      opener = gzip.open if found[0].endswith('.gz') else open
+      with opener(found[0], 'rt', encoding='utf-8', newline='') as f:
+        rows = list(csv.DictReader(f))
+  except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error, sqlite3.Error):
+    return {}  # solos without their metadata are still solos
+  return {str(row.get('melid') or '').split('.')[0]: row for row in rows}
+
+
+def _describe(melody, row):
+  """Style, feel and tempo (quarter notes a minute) from a solo's metadata row."""
+  melody.style = lead_sheet.style_name(str(row.get('style') or ''))
+  # A feel that changes within the solo ('A:LATIN/B:SWING', 'FUNK/SWING') is no one feel;
+  # 'LATIN/FUNK' is straight throughout and stays as written.
+  feel = lead_sheet.style_name(str(row.get('rhythmfeel') or ''))
+  melody.feel = '' if ':' in feel or ('/' in feel and 'swing' in feel.split('/')) else feel
+  try:
+    beats_a_minute = float(row.get('avgtempo') or 0)
+  except ValueError:
+    beats_a_minute = 0.0
+  if beats_a_minute > 0 and math.isfinite(beats_a_minute):
+    # WJazzD counts the signature's beats; records count quarter notes.
+    denominator = int(melody.time_signature.split('/')[1])
+    melody.tempo = round(beats_a_minute * 4 / denominator, 1)
 
 
 def _csv_rows(path):

@@ -72,6 +72,13 @@ def test_folk_reads_both_collections_and_counts_what_it_drops(
   assert durations == [fractions.Fraction(d) for d in fixtures.JIG_DURATIONS]
   assert len(jig['bars']) == len(jig['beats']) == len(jig['phrases']) == len(pitches)
   assert jig['beats'][0] == 2.5 and jig['phrases'][-1] == 1
+  # Nottingham's jigs.abc holds jigs: its tunes, which state no R:, are jigs; O'Neill's
+  # fixture tunes state none either.
+  styles = {r['tune_id'].decode(): r['style'].decode() for rs in records.values() for r in rs}
+  assert styles == {'nottingham/jigs.abc#X:1': 'jig', 'nottingham/jigs.abc#X:2': 'jig',
+                    'oneills1850/0001-0004.abc#X:1': '', 'oneills1850/0001-0004.abc#X:2': ''}
+  assert (stats['style: jig'], stats['style: not stated']) == (2, 2)
+  assert jig['feel'] == b'' and jig['tempo'] == 0
 
 
 def test_jazz_reads_wjazzd_and_skips_the_broken_solo(manual_dir, tmp_path, monkeypatch):
@@ -87,6 +94,9 @@ def test_jazz_reads_wjazzd_and_skips_the_broken_solo(manual_dir, tmp_path, monke
   assert pitches[:-1] == fixtures.SOLO_PITCHES[:-1]
   assert pitches[-1] == fixtures.SOLO_PITCHES[-1] + 24    # the -48 leap folded to -24
   assert solo['phrases'].tolist() == [1, 1, 1, 1, 1, 2, 2, 2, 3, 3]
+  assert (solo['style'], solo['feel'], solo['tempo']) == (b'postbop', b'latin', 240)
+  assert (stats['style: postbop'], stats['style: bebop'], stats['feel: latin']) == (1, 1, 1)
+  assert (stats['tempo: stated'], stats['tempo: not stated']) == (1, 1)
 
 
 def test_nottingham_missing_from_the_manual_dir_is_named(tmp_path, oneills_dir, monkeypatch):
@@ -167,7 +177,7 @@ def user_corpus(tmp_path_factory):
 
 def test_a_users_corpus_builds_as_its_own_genre_and_trains_by_name(user_corpus, tmp_path):
   builder = build_lib.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
-  assert builder.info.full_name == 'melodies/bebop/1.1.0'
+  assert builder.info.full_name == 'melodies/bebop/1.2.0'
   stats = builder.info.metadata['statistics']
   assert stats['files read'] == 8
   assert {key: value for key, value in stats.items() if key.startswith('dropped')} == {
@@ -185,6 +195,10 @@ def test_a_users_corpus_builds_as_its_own_genre_and_trains_by_name(user_corpus, 
   reel = next(r for r in records if r['tune_id'] == b'bebop/reels.abc#X:20')
   assert reel['title'] == b'Reel 20'                       # the first of the two X:20
   assert all(r['genre'] == b'bebop' for r in records)
+  # A MIDI file always states a tempo (music21 writes 120); this MusicXML file states none.
+  tempo = {r['tune_id'].decode(): r['tempo'] for r in records}
+  assert tempo['bebop/scores/deeper/waltz.mid'] == 120
+  assert tempo['bebop/scores/waltz.musicxml'] == 0
 
 
 def test_a_corpus_whose_files_all_fail_names_the_folder_and_the_reasons(tmp_path):

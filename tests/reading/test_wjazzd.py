@@ -32,6 +32,19 @@ def test_solos_take_their_rhythm_from_the_metrical_grid(wjazzd_file):
   assert solo.phrases == [1, 1, 1, 1, 1, 2, 2, 2, 3, 3]
 
 
+def test_solos_carry_their_style_feel_and_tempo(wjazzd_file):
+  first, second = wjazzd.read_wjazzd(wjazzd_file)[0]
+  assert (first.style, first.feel, first.tempo) == ('postbop', 'latin', 240.0)
+  # A feel that changes within the solo is none; a missing tempo is unknown.
+  assert (second.style, second.feel, second.tempo) == ('bebop', '', None)
+
+
+def test_solos_without_their_metadata_are_still_read(tmp_path):
+  path = fixtures.write_wjazzd_csv(str(tmp_path / 'wjazzd_melody.csv'), meta=False)
+  melodies, _ = wjazzd.read_wjazzd(path)
+  assert [(m.style, m.feel, m.tempo) for m in melodies] == [('', '', None)] * 2
+
+
 def test_solo_tokens_fold_the_two_octave_leap(wjazzd_file):
   solo = wjazzd.read_wjazzd(wjazzd_file)[0][0]
   encoding = vocabulary.encode(solo.pitches, solo.durations())

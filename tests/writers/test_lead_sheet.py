@@ -38,8 +38,15 @@ def test_the_reader_keeps_what_a_lead_sheet_says(lead):
   assert [text for _, text in lead.chords] == fixtures.LEAD_SHEET_CHORDS  # not "^fine"
   assert lead.header == fixtures.LEAD_SHEET_HEADER
   assert lead.tempo == 96 and lead.key == lead_sheet.Key(1, 'minor')
+  assert lead.style == 'reel'                                   # from R:
   assert 'G#4' in lead.spellings and 'D#5' in lead.spellings and 'A-4' not in lead.spellings
   assert lead.bar_marks[3]['ending'] == '1' and lead.bar_marks[4]['ending'] == '2'
+
+
+def test_tune_types_are_named_one_way():
+  assert [lead_sheet.style_name(name) for name in
+          ('Reel', ' slip  Jig', 'SlipJig', 'double jig', 'HARDBOP', '')] == [
+              'reel', 'slip jig', 'slip jig', 'jig', 'hardbop', '']
 
 
 def test_every_format_writes_it_back(lead, tmp_path):
