@@ -14,7 +14,7 @@ import importlib
 import importlib.resources
 import os
 
-__version__ = '0.5.0'
+__version__ = '0.6.0'
 
 # The bundled example tune, wherever the package is installed.
 REEL = str(importlib.resources.files(__name__) / 'examples' / 'the_stylexfer_reel.abc')

@@ -52,6 +52,19 @@ def tiny_model():
   return _tiny_model
 
 
+@pytest.fixture(scope='session')
+def tiny_genres(tmp_path_factory):
+  """A models folder of untrained tiny folk (seed 0) and jazz (seed 1) SavedModels under
+  <dir>/<genre>/1/, with the shipped genres' traits. Shared by every test module that only
+  reads it: an export takes 10 to 20 s. A test that adds models copies or links it."""
+  import fixtures  # pylint: disable=g-import-not-at-top
+  from stylexfer.serving import genre as genre_lib  # pylint: disable=g-import-not-at-top
+  folder = tmp_path_factory.mktemp('tiny_genres')
+  for seed, genre in enumerate(('folk', 'jazz')):
+    genre_lib.export(_tiny_model(seed), genre, str(folder), traits=fixtures.TRAITS[genre])
+  return str(folder)
+
+
 def _as_npz(requests):
   return {f'{signature}/{name}': np.asarray(value)
           for signature, inputs in requests.items() for name, value in inputs.items()}

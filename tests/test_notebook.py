@@ -5,12 +5,9 @@ import os
 import subprocess
 import sys
 
-import keras
 import pytest
 
 import fixtures
-from stylexfer.model import melody_model
-from stylexfer.serving import genre as genre_lib
 
 nbformat = pytest.importorskip('nbformat')
 nbclient = pytest.importorskip('nbclient')
@@ -19,13 +16,10 @@ pytest.importorskip('ipykernel')
 NOTEBOOK = os.path.join(os.path.dirname(__file__), os.pardir, 'notebooks', 'restyle.ipynb')
 
 
-def test_notebook_shows_scores_and_players_and_restyles_as_the_program(tmp_path,
+def test_notebook_shows_scores_and_players_and_restyles_as_the_program(tiny_genres, tmp_path,
                                                                        monkeypatch):
-  keras.utils.set_random_seed(0)
-  genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), 'jazz',
-                   str(tmp_path / 'm'), traits=fixtures.TRAITS['jazz'])
   tune = fixtures.write_abc(str(tmp_path))
-  for name, value in {'MODELS_DIR': str(tmp_path / 'm'), 'INPUT': tune, 'TUNE': 'Pickup Jig',
+  for name, value in {'MODELS_DIR': tiny_genres, 'INPUT': tune, 'TUNE': 'Pickup Jig',
                       'TO': 'jazz', 'SEED': '3', 'OUT': str(tmp_path / 'out')}.items():
     monkeypatch.setenv(f'STYLEXFER_{name}', value)
   notebook = nbformat.read(NOTEBOOK, as_version=4)
@@ -48,6 +42,6 @@ def test_notebook_shows_scores_and_players_and_restyles_as_the_program(tmp_path,
   # The program with the same model, tune and seed, and its defaults for the rest.
   subprocess.run([sys.executable, '-m', 'stylexfer.programs.restyle', f'--input={tune}',
                   '--tune=Pickup Jig', '--to=jazz', '--seed=3',
-                  f'--models_dir={tmp_path / "m"}', f'--out={tmp_path / "cli"}'],
+                  f'--models_dir={tiny_genres}', f'--out={tmp_path / "cli"}'],
                  check=True, cwd=tmp_path, capture_output=True)
   assert written.read_text() == (tmp_path / 'cli' / 'pickup-jig.jazz.abc').read_text()

@@ -11,7 +11,6 @@ import time
 import wave
 
 from absl import flags
-import keras
 from music21 import converter
 import numpy as np
 import pytest
@@ -19,14 +18,12 @@ import pytest
 import fixtures
 from stylexfer.programs import generate
 from stylexfer.reading import readers
-from stylexfer.model import melody_model
 from stylexfer.serving import loading
 from stylexfer.writers import notation
 from stylexfer.writers import playing
 from stylexfer.programs import restyle
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import client
-from stylexfer.serving import genre as genre_lib
 
 Fraction = fractions.Fraction
 GRID = set(vocabulary.DURATION_GRID)
@@ -35,14 +32,9 @@ JAZZ_SWING = fixtures.TRAITS['jazz'].swing_ratio
 
 
 @pytest.fixture(scope='module')
-def model_dir(tmp_path_factory):
+def model_dir(tiny_genres):
   """Untrained tiny folk and jazz SavedModels under <dir>/<genre>/1/."""
-  folder = tmp_path_factory.mktemp('exports')
-  for seed, genre in enumerate(('folk', 'jazz')):
-    keras.utils.set_random_seed(seed)
-    genre_lib.export(melody_model.build_model(melody_model.preset('tiny')), genre, str(folder),
-                     traits=fixtures.TRAITS[genre])
-  return str(folder)
+  return tiny_genres
 
 
 @pytest.fixture(scope='module')

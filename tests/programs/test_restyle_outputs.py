@@ -11,7 +11,6 @@ import shutil
 import sys
 
 from absl import flags
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -24,7 +23,6 @@ from stylexfer.model import melody_model
 from stylexfer.programs import restyle
 from stylexfer.programs import common
 from stylexfer.serving import client
-from stylexfer.serving import genre as genre_lib
 
 TINY = melody_model.preset('tiny')
 
@@ -48,14 +46,9 @@ def test_save_wav_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope='module')
-def model_dir(tmp_path_factory):
+def model_dir(tiny_genres):
   """Untrained tiny folk and jazz SavedModels under <dir>/<genre>/1/."""
-  folder = tmp_path_factory.mktemp('exports')
-  for seed, genre in enumerate(('folk', 'jazz')):
-    keras.utils.set_random_seed(seed)
-    genre_lib.export(melody_model.build_model(TINY), genre, str(folder),
-                     traits=fixtures.TRAITS[genre])
-  return str(folder)
+  return tiny_genres
 
 
 @pytest.fixture(scope='module')
