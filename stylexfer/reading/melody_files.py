@@ -85,7 +85,9 @@ def check_musicxml_lengths(path, text):
       raise melody_lib.TooLongError(
           f'{path}: a duration of {value / divisions:,.0f} quarter notes; a note or rest may '
           f'last at most {MAX_NOTE_QUARTERS}')
-  beats = [int(v) for v in re.findall(r'<beats>\s*(\d+)', text)]
+  # An additive meter's beats are written 2+3+2.
+  beats = [sum(int(n) for n in v.split('+'))
+           for v in re.findall(r'<beats>\s*(\d+(?:\s*\+\s*\d+)*)', text)]
   if beats and max(beats) > MAX_BEATS:
     raise melody_lib.TooLongError(
         f'{path}: a time signature of {max(beats)} beats; at most {MAX_BEATS}')

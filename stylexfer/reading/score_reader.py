@@ -92,7 +92,7 @@ def _stated_meters(score):
   """{bar number: time signature} of the bars after the first that state a meter."""
   parts = score.parts if hasattr(score, 'parts') and score.parts else [score]
   measures = list(parts[0].getElementsByClass('Measure'))
-  return {int(m.number): m.timeSignature.ratioString for m in measures[1:]
+  return {int(m.number): melody_lib.signature_text(m.timeSignature) for m in measures[1:]
           if m.timeSignature is not None}
 
 
@@ -127,8 +127,8 @@ def _pickup_meter(time_signatures, bars, beats, bar_lengths):
           break
         beats[i] += full - short
         bar_lengths[i] = full
-      return second.ratioString
-  return first.ratioString
+      return melody_lib.signature_text(second)
+  return melody_lib.signature_text(first)
 
 
 def _structure(score, onsets):

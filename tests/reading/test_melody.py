@@ -299,6 +299,23 @@ def test_lengths_no_melody_has_are_refused_before_parsing(tmp_path, name, text):
     readers.read_melodies(str(path))
 
 
+def test_an_additive_meter_is_read_with_its_groups():
+  text = ('X:1\nT:Seven\nM:2+3+2/8\nL:1/8\nK:D\nAB cde fg|ab c\'ba gf|'
+          '[M:(3+2+2)/8] e2d cB A2|[M:3/4] A2 B2 A2|[M:2+3+2/8] G2 FED C2|]\n')
+  melody = abc_reader.parse_abc_tune(text, 'seven.abc', '1', 'Seven')
+  assert melody.time_signature == '2+3+2/8'  # music21 alone reads 232/8
+  assert melody.meters == {2: '3+2+2/8', 3: '3/4', 4: '2+3+2/8'}
+  assert sorted(set(melody.bar_lengths)) == [3, fractions.Fraction(7, 2)]
+  assert melody.beats[:8] == [fractions.Fraction(n, 2) for n in range(7)] + [0]
+  # Two groupings of one sum, and a sum also stated plainly, are told apart by place.
+  both = abc_reader.parse_abc_tune(text.replace('[M:3/4] A2 B2 A2', '[M:7/8] A2 B3 A2'),
+                                   'seven.abc', '1', 'Seven')
+  assert (both.time_signature, both.meters) == (
+      '2+3+2/8', {2: '3+2+2/8', 3: '7/8', 4: '2+3+2/8'})
+  assert abc_reader.summed_meters('M:(2+2+3)/8\nK:C\nC|[M:3/4]D|]') == (
+      'M:7/8\nK:C\nC|[M:3/4]D|]', ['2+2+3/8', '3/4'])
+
+
 def test_a_midi_file_with_a_gap_of_days_is_refused_before_parsing(tmp_path):
   path = _midi_with_gap(tmp_path / 'gap.mid', 2 ** 27)
   with pytest.raises(melody_lib.TooLongError, match='gap.mid'):
