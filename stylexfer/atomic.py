@@ -16,6 +16,11 @@ import errno
 import os
 import tempfile
 
+try:
+  import fcntl
+except ImportError:  # not POSIX: no locks
+  fcntl = None
+
 
 class OutputError(OSError):
   """An output file that cannot be written; the message names it and says why."""
@@ -130,3 +135,33 @@ def make_folder(folder):
     raise OutputError(error.errno, f'{folder}: cannot make the folder '
                       f'({describe(error)})', folder) from error
   return folder
+
+
+@contextlib.contextmanager
+def locked(folder, name='.stylexfer.lock', waiting=None):
+  """Holds an exclusive lock on the file `name` in `folder` (made if need be) for the block,
+  so that one process at a time runs it for that folder; calls `waiting()` first when
+  another process holds it, then waits.
+
+  The lock file stays (removing it would let a third process lock a new file while a
+  second still holds the old one). A folder that cannot hold one, or a file system
+  without locks, runs the block unlocked: what the block writes says what is wrong.
+  """
+  try:
+    descriptor = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT, 0o666)
+  except OSError:
+    descriptor = None
+  try:
+    if descriptor is not None and fcntl is not None:
+      try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      except BlockingIOError:
+        if waiting:
+          waiting()
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+      except OSError:  # no locks here (some network file systems)
+        pass
+    yield
+  finally:
+    if descriptor is not None:
+      os.close(descriptor)  # and with it the lock
