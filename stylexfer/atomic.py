@@ -35,9 +35,13 @@ def describe(error):
   return error.strerror or str(error) or type(error).__name__
 
 
-def _error(path, error):
+def _error(path, error, temporary=None):
   if isinstance(error, OutputError):
-    return error
+    if temporary is None or error.filename != temporary:
+      return error
+    # A writer that itself writes atomically was handed this temporary name (audio's WAV
+    # writer, inside the renderer's replace_with): its error names the file asked for.
+    return OutputError(error.errno, error.strerror.replace(temporary, path), path)
   if error.errno == errno.ENOSPC:
     why = 'no space left on the device'
   elif error.errno in (errno.EACCES, errno.EPERM):
@@ -89,7 +93,7 @@ def replace_with(path):
   except Discard:
     pass
   except OSError as error:
-    raise _error(path, error) from error
+    raise _error(path, error, temporary) from error
   finally:
     if temporary is not None:
       with contextlib.suppress(OSError):

@@ -20,9 +20,11 @@ import breakage
 import fixtures
 from stylexfer import atomic
 from stylexfer.writers import audio
+from stylexfer.writers import render
 from stylexfer.model import melody_model
 from stylexfer.programs import restyle
 from stylexfer.programs import common
+from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import client
 from stylexfer.serving import genre as genre_lib
 
@@ -45,6 +47,21 @@ def test_save_wav_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
   with pytest.raises(atomic.OutputError, match='tune.wav: cannot write'):
     audio.save_wav(np.zeros(1000), tmp_path / 'tune.wav')
   assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_names_the_file_not_its_temporary(tmp_path, monkeypatch):
+  # The renderer hands the audio writer a temporary name, which it writes atomically too.
+  def full(self, data):
+    raise OSError(errno.ENOSPC, 'No space left on device')
+  monkeypatch.setattr(audio.wave.Wave_write, 'writeframesraw', full)
+  melody = melody_lib.Melody.from_durations([60, 62, 64, 65], [1, 1, 1, 1])
+  with pytest.raises(atomic.OutputError) as raised:
+    render.write_all(melody, str(tmp_path), 'tune', formats=('mid', 'wav'),
+                     synthesizer='pluck')
+  assert raised.value.strerror == (
+      f'{tmp_path / "tune.wav"}: cannot write (no space left on the device)')
+  assert raised.value.filename == str(tmp_path / 'tune.wav')
+  assert sorted(os.listdir(tmp_path)) == ['tune.mid']
 
 
 @pytest.fixture(scope='module')
