@@ -142,17 +142,17 @@ def make_folder(folder):
 
 
 @contextlib.contextmanager
-def locked(folder, name='.stylexfer.lock', waiting=None):
-  """Holds an exclusive lock on the file `name` in `folder` (made if need be) for the block,
+def locked(folder, waiting=None):
+  """Holds an exclusive lock on `folder` itself (fcntl.flock on the folder) for the block,
   so that one process at a time runs it for that folder; calls `waiting()` first when
   another process holds it, then waits.
 
-  The lock file stays (removing it would let a third process lock a new file while a
-  second still holds the old one). A folder that cannot hold one, or a file system
-  without locks, runs the block unlocked: what the block writes says what is wrong.
+  The folder is locked rather than a file in it, so no lock file is left among the
+  outputs. A folder that cannot be opened, or a file system without locks, runs the
+  block unlocked: what the block writes says what is wrong.
   """
   try:
-    descriptor = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT, 0o666)
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
   except OSError:
     descriptor = None
   try:

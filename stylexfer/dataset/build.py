@@ -38,7 +38,7 @@ def build(dataset, data_dir=None, manual_dir=None, corpus_dir=None, beam_options
   # <data_dir>/melodies/<config>: its versions, and TFDS's folders of unfinished ones.
   config_dir = os.path.dirname(os.fspath(builder.data_dir))
   os.makedirs(config_dir, exist_ok=True)
-  with atomic.locked(config_dir, '.build.lock', waiting=lambda: logging.warning(
+  with atomic.locked(config_dir, waiting=lambda: logging.warning(
       'waiting for another build of %s to finish', config_dir)):
     for path in remove_unfinished(config_dir, str(builder.version)):
       logging.warning('removed %s, left by a build that was stopped', path)

@@ -254,7 +254,7 @@ def test_what_a_stopped_build_left_is_removed(user_corpus, tmp_path):
   builder = build_lib.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
   assert not left.exists()
   assert sorted(p.name for p in (tmp_path / 'melodies' / 'bebop').iterdir()) == [
-      '.build.lock', '1.1.0', other.name]
+      '1.1.0', other.name]
   assert builder.info.metadata['statistics']['tunes kept'] == 24
 
 
