@@ -21,8 +21,11 @@ import resource
 import signal
 import threading
 
-SECONDS = 120        # one tune; the longest real tune (4,000 notes) takes 5 s
-MEMORY = 3 * 2**30   # a worker's address space; parsing the longest real tune takes 0.5 GB
+# A 4,000-note tune (the most a model takes; benchmarks/long_restyle.py's, as ABC or MIDI)
+# parses in 5.5 to 8.2 s in a process that peaks at 0.22 GB of address space, on a loaded
+# 2-core machine: each limit leaves it a wide margin.
+SECONDS = 120        # one tune's parse
+MEMORY = 3 * 2**30   # a worker's address space
 GRACE = 30           # seconds past SECONDS before workers that no timer stopped are ended
 
 TOO_SLOW = 'dropped tunes: too slow'
