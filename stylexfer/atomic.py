@@ -16,6 +16,11 @@ import errno
 import os
 import tempfile
 
+try:
+  import fcntl
+except ImportError:  # not POSIX: no locks
+  fcntl = None
+
 
 class OutputError(OSError):
   """An output file that cannot be written; the message names it and says why."""
@@ -30,9 +35,13 @@ def describe(error):
   return error.strerror or str(error) or type(error).__name__
 
 
-def _error(path, error):
+def _error(path, error, temporary=None):
   if isinstance(error, OutputError):
-    return error
+    if temporary is None or error.filename != temporary:
+      return error
+    # A writer that itself writes atomically was handed this temporary name (audio's WAV
+    # writer, inside the renderer's replace_with): its error names the file asked for.
+    return OutputError(error.errno, error.strerror.replace(temporary, path), path)
   if error.errno == errno.ENOSPC:
     why = 'no space left on the device'
   elif error.errno in (errno.EACCES, errno.EPERM):
@@ -84,7 +93,7 @@ def replace_with(path):
   except Discard:
     pass
   except OSError as error:
-    raise _error(path, error) from error
+    raise _error(path, error, temporary) from error
   finally:
     if temporary is not None:
       with contextlib.suppress(OSError):
@@ -130,3 +139,33 @@ def make_folder(folder):
     raise OutputError(error.errno, f'{folder}: cannot make the folder '
                       f'({describe(error)})', folder) from error
   return folder
+
+
+@contextlib.contextmanager
+def locked(folder, waiting=None):
+  """Holds an exclusive lock on `folder` itself (fcntl.flock on the folder) for the block,
+  so that one process at a time runs it for that folder; calls `waiting()` first when
+  another process holds it, then waits.
+
+  The folder is locked rather than a file in it, so no lock file is left among the
+  outputs. A folder that cannot be opened, or a file system without locks, runs the
+  block unlocked: what the block writes says what is wrong.
+  """
+  try:
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+  except OSError:
+    descriptor = None
+  try:
+    if descriptor is not None and fcntl is not None:
+      try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      except BlockingIOError:
+        if waiting:
+          waiting()
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+      except OSError:  # no locks here (some network file systems)
+        pass
+    yield
+  finally:
+    if descriptor is not None:
+      os.close(descriptor)  # and with it the lock

@@ -159,7 +159,8 @@ def corpus_config(genre, folder):
                      'choose another name for your corpus')
   folder = os.path.abspath(os.path.expanduser(folder))
   if not os.path.isdir(folder):
-    raise FileNotFoundError(f'{folder}: no such folder')
+    raise FileNotFoundError(f'{folder}: is a file, not a folder of melodies'
+                            if os.path.exists(folder) else f'{folder}: no such folder')
   return MelodiesConfig(name=genre, genre=genre, sources=('corpus',), corpus=folder,
                         description=f'Melodies of {folder}, as genre {genre!r}.')
 
@@ -172,7 +173,8 @@ def _source_files(source, dl_manager, config, start):
   if source == 'oneills':
     return corpus.find_files(_oneills_dir(), 'oneills1850', start=start)
   if source == 'nottingham':
-    folder = _find(dl_manager.manual_dir, ('folk-nottingham/abc', 'abc', '.'), '*.abc')
+    folder = _find(_manual_dir(dl_manager, config.name), ('folk-nottingham/abc', 'abc', '.'),
+                   '*.abc')
     return [dataclasses.replace(f, style=_nottingham_style(f.name))
             for f in corpus.find_files(folder, 'nottingham', start=start)]
   if source == 'wjazzd':
@@ -193,17 +195,38 @@ def _nottingham_style(name):
   return next((style for prefix, style in _NOTTINGHAM_STYLES if name.startswith(prefix)), '')
 
 
+def _manual_dir(dl_manager, config_name):
+  """The manual download folder; an error of one line when there is none."""
+  try:
+    return dl_manager.manual_dir
+  except AssertionError as error:  # TFDS's message is the instructions, many lines long
+    raise FileNotFoundError(
+        f'melodies/{config_name} reads the Nottingham Music Database from the manual '
+        'download folder: pass --manual_dir=FOLDER holding folk-nottingham/abc/*.abc '
+        "(see the melodies data set's manual download instructions)") from error
+
+
 def _wjazzd_file(dl_manager):
   try:
     manual = dl_manager.manual_dir
   except AssertionError:  # no manual folder given: fetch the official sqlite release
-    return os.fspath(dl_manager.download(_WJAZZD_URL))
+    return _download_wjazzd(dl_manager)
   for folder in ('jazz-wjazzd', '.'):
     for name in _WJAZZD_FILES:
       path = os.path.join(manual, folder, name)
       if os.path.isfile(path):
         return path
-  return os.fspath(dl_manager.download(_WJAZZD_URL))
+  return _download_wjazzd(dl_manager)
+
+
+def _download_wjazzd(dl_manager):
+  try:
+    return os.fspath(dl_manager.download(_WJAZZD_URL))
+  except Exception as error:  # pylint: disable=broad-except  (requests and TFDS raise many)
+    raise OSError(
+        f'{_WJAZZD_URL} could not be downloaded ({type(error).__name__}) and the manual '
+        'download folder holds no WJazzD file: put wjazzd.db or wjazzd_melody.csv.gz in '
+        '<--manual_dir>/jazz-wjazzd') from error
 
 
 def _find(root, folders, pattern):

@@ -11,13 +11,12 @@ Every step counts what it reads and drops through a `count(name, value=1)` funct
 """
 
 import collections
-import concurrent.futures
 import dataclasses
 import glob
 import hashlib
-import multiprocessing
 import os
 
+from stylexfer.dataset import guarded
 from stylexfer.reading import abc_reader
 from stylexfer.reading import melody as melody_lib
 from stylexfer.reading import melody_files
@@ -165,7 +164,10 @@ def parse_tune(tune, count):
     else:
       melody = abc_reader.parse_abc_tune(tune.text, tune.source, tune.number, tune.title)
   except melody_lib.MelodyError as error:
-    count(f'dropped tunes: {_DROP_REASONS.get(type(error), type(error).__name__)}')
+    if isinstance(error.__cause__, MemoryError):  # a reader's broad except caught it
+      count(guarded.TOO_LARGE)
+    else:
+      count(f'dropped tunes: {_DROP_REASONS.get(type(error), type(error).__name__)}')
     return None
   melody.style = melody.style or tune.style
   return melody
@@ -231,15 +233,16 @@ def parse_tune_counted(tune):
 
 
 def parse_all(tunes, processes=None):
-  """parse_tune_counted over every tune, in order, on `processes` cores (default: all)."""
-  processes = processes or os.cpu_count() or 1
-  # Starting a process costs about as much as parsing 50 tunes.
-  if processes > 1 and len(tunes) >= 64:
-    # 'spawn' because the parent has TensorFlow loaded, which does not survive fork.
-    context = multiprocessing.get_context('spawn')
-    with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
-      return list(pool.map(parse_tune_counted, tunes, chunksize=8))
-  return [parse_tune_counted(tune) for tune in tunes]
+  """parse_tune_counted over every tune, in order, in worker processes (`processes`,
+  default: all cores), each tune under a time and a memory limit (stylexfer.dataset.guarded:
+  one that passes either is counted as dropped); processes=1 parses here, under the time
+  limit alone."""
+  if processes == 1 or not tunes:
+    return [guarded.parse_one(parse_tune_counted, tune) for tune in tunes]
+  # Even a few tunes go to a worker (its start costs about as much as parsing 50 tunes):
+  # the memory limit needs a process of their own.
+  processes = min(processes or os.cpu_count() or 1, len(tunes))
+  return guarded.parse_all(parse_tune_counted, tunes, processes)
 
 
 def read_corpus(files, genre, processes=None):

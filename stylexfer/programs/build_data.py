@@ -17,6 +17,7 @@ from absl import flags
 
 from stylexfer.dataset import build as build_lib
 from stylexfer.dataset import corpus
+from stylexfer.programs import common
 from stylexfer.programs import shared_flags
 
 PROGRAM = 'stylexfer-build-data'
@@ -42,8 +43,11 @@ def main(argv):
   try:
     builder = build_lib.build(f.dataset, f.data_dir, f.manual_dir, corpus_dir=f.corpus,
                               beam_options=f.beam_pipeline_options)
-  except (corpus.CorpusError, FileNotFoundError, ValueError, ImportError) as error:
-    sys.exit(f'{PROGRAM}: error: {error}')
+  except (corpus.CorpusError, ValueError, ImportError) as error:
+    sys.exit(f'{PROGRAM}: error: {common.one_line(error)}')
+  except OSError as error:  # a folder that is a file, cannot be written, or is missing
+    where = f'{error.filename}: ' if error.filename else ''
+    sys.exit(f'{PROGRAM}: error: {where}{common.one_line(error.strerror or error)}')
   statistics = builder.info.metadata.get('statistics')
   if statistics:  # what was read, kept and dropped, by reason
     print(corpus.format_table(statistics))

@@ -19,6 +19,7 @@ target genre rests; MIDI and audio play the repeats, and jazz swings its eighths
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 import sys
@@ -27,6 +28,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices 
 
 from absl import flags
 
+from stylexfer import atomic
 from stylexfer.programs import common
 from stylexfer.programs import shared_flags
 from stylexfer.reading import melody as melody_lib
@@ -88,7 +90,11 @@ def restyle_file(f, out=None, err=None):
   # while this one starts TensorFlow and loads the target's model, then writes the
   # melody as it was, and later the restyled one while the source's model loads and
   # scores the rhythms. Else the melody is read and written here while a thread loads.
-  with render.Writer() as writer:
+  # The output folder is locked from the first file written until the writer has
+  # written the last (the writer closes first): two restyles into one folder write
+  # their sets one after the other, never a set of files from both.
+  lock = contextlib.ExitStack()
+  with lock, render.Writer() as writer:
     reading = writer.run(readers.read_melody, f.input, f.tune)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     loaded = pool.submit(loading.load, paths[target])
@@ -105,6 +111,9 @@ def restyle_file(f, out=None, err=None):
     title = melody.title or os.path.splitext(os.path.basename(f.input))[0]
     melody = dataclasses.replace(melody, title=title)
     stem = render.slug(title)
+    atomic.make_folder(f.out)
+    lock.enter_context(atomic.locked(f.out, waiting=lambda: print(
+        f'waiting for another restyle to finish writing into {f.out}', file=err)))
     before = writer.write(melody, f.out, f'{stem}.before', **common.playing(f))
     if not writer.elsewhere:
       before.result()

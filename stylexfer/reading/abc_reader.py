@@ -16,6 +16,11 @@ _ABC_KEY = re.compile(
     r'(?:(?:none|HP|Hp)|[A-G][#b]?\s*(?:m|(?:maj|min|ion|aeo|mix|dor|phr|lyd|loc|exp)[a-z]*)?)'
     r'(?=\s|$)|(?=[_^=]|[a-z]+=|(?:treble|bass|alto|tenor|perc)\b)', re.IGNORECASE)
 
+# A meter field, in a line of its own or inline, and an additive meter (M:2+3+2/8,
+# M:(2+3+2)/8), whose numerator's digits music21's reader joins into one number (232/8).
+_METER_FIELD = re.compile(r'(?m)(^M:|\[M:)([^\]\n%]*)')
+_ADDITIVE = re.compile(r'\s*\(?(\d+(?:\s*\+\s*\d+)+)\)?\s*/\s*(\d+)\s*')
+
 
 def split_abc(text):
   """The tunes of an ABC file as (number, title, text), each with the file header."""
@@ -34,8 +39,10 @@ def parse_abc_tune(text, source, number, title):
   label = f"tune X:{number}{f' {title!r}' if title else ''}"
   melody_files.check_abc_lengths(f'{source}: {label}', text)
   melody_files.use_private_scratch()
+  summed, stated = summed_meters(text)
   try:
-    score = abc_score(lead_sheet.readable_abc(text))
+    score = abc_score(lead_sheet.readable_abc(summed))
+    group_meters(score, stated)
   except Exception as error:  # music21 raises many types on bad ABC
     raise melody_lib.UnreadableFileError(
         f'{source}: {label} cannot be parsed as ABC ({error})') from error
@@ -49,6 +56,58 @@ def parse_abc_tune(text, source, number, title):
     melody.warnings.append(f'warning: {source}: {label} has an unknown key K:{name} '
                            '(read as C major, no sharps or flats)')
   return melody
+
+
+def summed_meters(text):
+  """The tune's text with each additive meter as its sum (M:2+3+2/8 as M:7/8), which
+  music21 reads, and what every M: field states, in the text's order ('2+3+2/8', '3/4'),
+  for group_meters to put the groupings back."""
+  stated = []
+
+  def summed(found):
+    additive = _ADDITIVE.fullmatch(found.group(2))
+    if not additive:
+      stated.append(found.group(2).strip())
+      return found.group(0)
+    numerators = [int(n) for n in additive.group(1).split('+')]
+    stated.append('+'.join(map(str, numerators)) + f'/{additive.group(2)}')
+    return f'{found.group(1)}{sum(numerators)}/{additive.group(2)}'
+
+  return _METER_FIELD.sub(summed, text), stated
+
+
+def group_meters(score, stated):
+  """Gives the parsed meters the groupings of the additive ones the text states.
+
+  A part's meters are the M: fields in their order when there are as many and each sum
+  matches; else each sum the text states in one grouping alone, and never plainly, is
+  taken for it.
+  """
+  additive = [meter_text for meter_text in stated if '+' in meter_text]
+  if not additive:
+    return
+  by_sum = {}
+  for grouped in additive:
+    by_sum.setdefault(_sum_of(grouped), set()).add(grouped)
+  unique = {plain: grouped.pop() for plain, grouped in by_sum.items()
+            if len(grouped) == 1 and plain not in stated}
+  for part in score.parts:
+    found = list(part.recurse().getElementsByClass(meter.TimeSignature))
+    if len(found) == len(stated) and all(
+        '+' not in grouped or time_signature.ratioString == _sum_of(grouped)
+        for time_signature, grouped in zip(found, stated)):
+      pairs = zip(found, stated)
+    else:
+      pairs = [(time_signature, unique.get(time_signature.ratioString, ''))
+               for time_signature in found]
+    for time_signature, grouped in pairs:
+      if '+' in grouped:
+        time_signature.resetValues(grouped)
+
+
+def _sum_of(grouped):
+  numerator, _, denominator = grouped.partition('/')
+  return f'{sum(int(n) for n in numerator.split("+"))}/{denominator}'
 
 
 class _UnbeamedPart(stream.Part):

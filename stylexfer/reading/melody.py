@@ -238,6 +238,20 @@ def signature_length(time_signature):
   return fraction(meter.TimeSignature(time_signature).barDuration.quarterLength)
 
 
+def signature_text(time_signature):
+  """A music21 TimeSignature as a melody keeps it: '3/4', or '2+3+2/8' for an additive one.
+
+  music21 names an additive meter '2/8+3/8+2/8', which no writer writes; one whose terms
+  have different beat units (3/8+2/4) is kept as the sum (7/8).
+  """
+  terms = [(term.numerator, term.denominator) for term in time_signature.displaySequence]
+  if len(terms) < 2:
+    return time_signature.ratioString
+  if len({denominator for _, denominator in terms}) == 1:
+    return '+'.join(str(numerator) for numerator, _ in terms) + f'/{terms[0][1]}'
+  return f'{time_signature.numerator}/{time_signature.denominator}'
+
+
 def polyphony_warning(melody):
   """A one-line warning when the melody was reduced to its top line, else None."""
   if not melody.counts.get(POLYPHONIC):

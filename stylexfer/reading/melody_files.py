@@ -1,7 +1,7 @@
 """Melody files: their formats by suffix, and reading them safely.
 
 A user's file is read with limits: a compressed MusicXML file's unpacked size is checked
-before music21 unpacks it, and music21's scratch folder (its parse cache of pickles) is
+before music21 unpacks it, its score is scanned for lengths as a plain one is, and music21's scratch folder (its parse cache of pickles) is
 one that only this user can write.
 """
 
@@ -85,7 +85,9 @@ def check_musicxml_lengths(path, text):
       raise melody_lib.TooLongError(
           f'{path}: a duration of {value / divisions:,.0f} quarter notes; a note or rest may '
           f'last at most {MAX_NOTE_QUARTERS}')
-  beats = [int(v) for v in re.findall(r'<beats>\s*(\d+)', text)]
+  # An additive meter's beats are written 2+3+2.
+  beats = [sum(int(n) for n in v.split('+'))
+           for v in re.findall(r'<beats>\s*(\d+(?:\s*\+\s*\d+)*)', text)]
   if beats and max(beats) > MAX_BEATS:
     raise melody_lib.TooLongError(
         f'{path}: a time signature of {max(beats)} beats; at most {MAX_BEATS}')
@@ -120,6 +122,35 @@ def check_archive_size(path, limit=MAX_UNPACKED_BYTES):
     raise melody_lib.UnreadableFileError(
         f'{path}: unpacks to {unpacked / 2**20:.0f} MiB, more than the '
         f'{limit / 2**20:.0f} MiB a compressed MusicXML score may hold')
+
+
+def archive_score_text(path):
+  """The text of a compressed MusicXML file's score (its container's first rootfile, or
+  its first .xml or .musicxml outside META-INF), for check_musicxml_lengths.
+
+  Call check_archive_size first: what is read here is at most what the directory states.
+  """
+  try:
+    with zipfile.ZipFile(path) as archive:
+      names = archive.namelist()
+      score = None
+      if 'META-INF/container.xml' in names:
+        found = re.search(rb'<rootfile[^>]*?full-path="([^"]+)"',
+                          archive.read('META-INF/container.xml'))
+        if found and found.group(1).decode('utf-8', 'replace') in names:
+          score = found.group(1).decode('utf-8', 'replace')
+      score = score or next((name for name in names if not name.startswith('META-INF/')
+                             and name.lower().endswith(('.xml', '.musicxml'))), None)
+      data = archive.read(score) if score is not None else None
+  except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as error:
+    # (RuntimeError: an encrypted member; ValueError, EOFError: a damaged one.)
+    raise melody_lib.UnreadableFileError(
+        f'{path}: not a readable compressed MusicXML file ({error})') from error
+  if data is None:
+    raise melody_lib.UnreadableFileError(f'{path}: the compressed MusicXML file holds no '
+                                         'score')
+  encoding = 'utf-16' if data[:2] in (b'\xff\xfe', b'\xfe\xff') else 'utf-8-sig'
+  return data.decode(encoding, errors='replace')
 
 
 @functools.lru_cache(maxsize=None)

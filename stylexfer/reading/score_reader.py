@@ -92,7 +92,7 @@ def _stated_meters(score):
   """{bar number: time signature} of the bars after the first that state a meter."""
   parts = score.parts if hasattr(score, 'parts') and score.parts else [score]
   measures = list(parts[0].getElementsByClass('Measure'))
-  return {int(m.number): m.timeSignature.ratioString for m in measures[1:]
+  return {int(m.number): melody_lib.signature_text(m.timeSignature) for m in measures[1:]
           if m.timeSignature is not None}
 
 
@@ -127,8 +127,8 @@ def _pickup_meter(time_signatures, bars, beats, bar_lengths):
           break
         beats[i] += full - short
         bar_lengths[i] = full
-      return second.ratioString
-  return first.ratioString
+      return melody_lib.signature_text(second)
+  return melody_lib.signature_text(first)
 
 
 def _structure(score, onsets):
@@ -225,7 +225,8 @@ def read_score(path):
   A MIDI file cut short is read up to the cut, with a warning (in `warnings` and
   `counts[TRUNCATED_MIDI]`): the notes before the cut are the melody as far as it
   goes, and the warning says that the rest is missing. A compressed MusicXML file that
-  unpacks beyond MAX_UNPACKED_BYTES is refused.
+  unpacks beyond MAX_UNPACKED_BYTES is refused; its score is scanned for lengths no
+  melody has, as a plain one is.
   """
   if not os.path.isfile(path):
     raise melody_lib.UnreadableFileError(f'{path}: no such file')
@@ -240,7 +241,9 @@ def read_score(path):
   # Lengths no melody has are refused before music21 spends hours or gigabytes on them.
   if midi:
     melody_files.check_midi_length(path)
-  elif not zipfile.is_zipfile(path):
+  elif zipfile.is_zipfile(path):
+    melody_files.check_musicxml_lengths(path, melody_files.archive_score_text(path))
+  else:
     melody_files.check_musicxml_lengths(path, melody_files.read_text(path))
   # A MIDI file's onsets and lengths are read on the duration grid's written places
   # (32nds and 16th-note triplets), so that a run of 16th-note triplets stays a run and

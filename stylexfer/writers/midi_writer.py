@@ -77,7 +77,8 @@ def _time_signatures(tune):
       changes.append((int(round(clock * TICKS_PER_QUARTER)), meter))
       current = meter
     clock += length
-  return changes or [(0, tune.time_signature)]
+  # MIDI counts a meter's beats, not their groups: 2+3+2/8 is 7/8.
+  return changes or [(0, time_signatures.signature_of(tune.bar_length, tune.time_signature))]
 
 
 def _meta(track, kind, data):

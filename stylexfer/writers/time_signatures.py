@@ -27,6 +27,19 @@ def compound_time(time_signature):
       numerator) > 3
 
 
+def groups(time_signature):
+  """The starts of an additive meter's groups in quarters (2+3+2/8: 0, 1, 5/2), or None
+  for a meter of equal beats."""
+  numerator, _, denominator = time_signature.partition('/')
+  if '+' not in numerator:
+    return None
+  starts, place = [], Fraction(0)
+  for beats in numerator.split('+'):
+    starts.append(place)
+    place += Fraction(4 * int(beats), int(denominator))
+  return starts
+
+
 def meter_changes(tune, count):
   """{bar index: time signature} where the meter changes.
 

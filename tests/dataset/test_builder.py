@@ -240,6 +240,36 @@ def test_the_command_builds_a_corpus_and_says_what_is_wrong(user_corpus, tmp_pat
   assert done.stderr.strip().splitlines()[-1] == (
       f'stylexfer-build-data: error: {empty}: no melody could be read from 0 files (0 tunes read; '
       'no melody files found)')
+  # Bad flags: one line each, no traceback.
+  a_file = tmp_path / 'a_file'
+  a_file.write_text('not a folder')
+  for flags, message in (
+      ([f'--data_dir={a_file}'], f'{a_file}: is a file, not the data folder (--data_dir)'),
+      (['--dataset=nope'], "unknown dataset 'nope': the built-in ones are"),
+      (['--dataset=folk', f'--manual_dir={tmp_path / "gone"}'],
+       f'{tmp_path / "gone"}: no such folder, for the manual download folder'),
+      (['--dataset=folk', f'--manual_dir={empty}'],
+       'melodies/folk reads the Nottingham Music Database from the manual download folder')):
+    done = run(*flags)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and 'Traceback' not in done.stderr, done.stderr[-2000:]
+    assert last.startswith(f'stylexfer-build-data: error: {message}'), last
+
+
+def test_what_a_stopped_build_left_is_removed(user_corpus, tmp_path):
+  # TFDS builds into incomplete.<random>_<version> and renames it when done; a build
+  # that was killed leaves it behind.
+  left = tmp_path / 'melodies' / 'bebop' / 'incomplete.Q7ZK2M_1.1.0'
+  left.mkdir(parents=True)
+  (left / 'melodies-train.tfrecord-00000-of-00001').write_bytes(b'half')
+  # Another version's may be another stylexfer's build, running: it stays.
+  other = (tmp_path / 'melodies' / 'bebop' / 'incomplete.B998K1_9.0.0')
+  other.mkdir()
+  builder = build_lib.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
+  assert not left.exists()
+  assert sorted(p.name for p in (tmp_path / 'melodies' / 'bebop').iterdir()) == [
+      '1.1.0', other.name]
+  assert builder.info.metadata['statistics']['tunes kept'] == 24
 
 
 # Apache Beam: the same records as the one-process path.

@@ -5,10 +5,13 @@ file.
 """
 
 import errno
+import io
 import os
 import re
 import shutil
 import sys
+import threading
+import time
 
 from absl import flags
 import numpy as np
@@ -19,9 +22,11 @@ import breakage
 import fixtures
 from stylexfer import atomic
 from stylexfer.writers import audio
+from stylexfer.writers import render
 from stylexfer.model import melody_model
 from stylexfer.programs import restyle
 from stylexfer.programs import common
+from stylexfer.reading import melody as melody_lib
 from stylexfer.serving import client
 
 TINY = melody_model.preset('tiny')
@@ -43,6 +48,21 @@ def test_save_wav_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
   with pytest.raises(atomic.OutputError, match='tune.wav: cannot write'):
     audio.save_wav(np.zeros(1000), tmp_path / 'tune.wav')
   assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_names_the_file_not_its_temporary(tmp_path, monkeypatch):
+  # The renderer hands the audio writer a temporary name, which it writes atomically too.
+  def full(self, data):
+    raise OSError(errno.ENOSPC, 'No space left on device')
+  monkeypatch.setattr(audio.wave.Wave_write, 'writeframesraw', full)
+  melody = melody_lib.Melody.from_durations([60, 62, 64, 65], [1, 1, 1, 1])
+  with pytest.raises(atomic.OutputError) as raised:
+    render.write_all(melody, str(tmp_path), 'tune', formats=('mid', 'wav'),
+                     synthesizer='pluck')
+  assert raised.value.strerror == (
+      f'{tmp_path / "tune.wav"}: cannot write (no space left on the device)')
+  assert raised.value.filename == str(tmp_path / 'tune.wav')
+  assert sorted(os.listdir(tmp_path)) == ['tune.mid']
 
 
 @pytest.fixture(scope='module')
@@ -232,3 +252,62 @@ def test_a_broken_model_folder_is_named(model_dir, tune, tmp_path, capsys, damag
   _one_error(*run_restyle([f'--input={tune}', '--to=jazz', f'--models_dir={broken}',
                            f'--out={tmp_path / "out"}'], capsys),
              f'the model folder {version} is broken: {message}')
+
+
+def test_one_process_at_a_time_holds_a_folder(tmp_path):
+  order, waited = [], []
+
+  def hold(name, pause):
+    with atomic.locked(str(tmp_path), waiting=lambda: waited.append(name)):
+      order.append(f'{name} in')
+      time.sleep(pause)
+      order.append(f'{name} out')
+
+  first = threading.Thread(target=hold, args=('first', 0.5))
+  first.start()
+  while not order:
+    time.sleep(0.01)
+  hold('second', 0)
+  first.join()
+  assert order == ['first in', 'first out', 'second in', 'second out']
+  assert waited == ['second'] and os.listdir(tmp_path) == []  # no lock file left
+
+
+def test_two_restyles_into_one_folder_write_one_set_each(model_dir, tune, tmp_path,
+                                                         monkeypatch, keep_rhythm):
+  # Two restyles at two tempos, which every format writes: each writes its set whole
+  # before the other starts, so the folder ends with one restyle's set, not a mix.
+  writes, real_write_all = [], render.write_all
+
+  def write_all(melody, out_dir, stem, **keywords):
+    started = time.monotonic()
+    written = real_write_all(melody, out_dir, stem, **keywords)
+    writes.append((keywords['tempo'], started, time.monotonic()))
+    return written
+  monkeypatch.setattr(render, 'write_all', write_all)
+  out = tmp_path / 'restyled'
+
+  def restyle_at(tempo):
+    flag_values = flags.FlagValues()
+    restyle.define_flags(flag_values)
+    flag_values(['program', f'--input={tune}', '--to=jazz', f'--models_dir={model_dir}',
+                 f'--out={out}', f'--tempo={tempo}', '--synthesizer=pluck'])
+    restyle.restyle_file(flag_values, out=io.StringIO(), err=io.StringIO())
+
+  runs = [threading.Thread(target=restyle_at, args=(tempo,)) for tempo in (90, 150)]
+  for run in runs:
+    run.start()
+  for run in runs:
+    run.join()
+  assert sorted(tempo for tempo, _, _ in writes) == [90, 90, 150, 150]
+  spans = {tempo: (min(s for t, s, _ in writes if t == tempo),
+                   max(e for t, _, e in writes if t == tempo)) for tempo in (90, 150)}
+  (_, first_end), (second_start, _) = sorted(spans.values())
+  assert first_end <= second_start
+  # The fixture tune is a jig: its tempo is written in dotted quarters (150 is 100).
+  last = round(max(spans, key=lambda tempo: spans[tempo][1]) / 1.5)
+  for name in os.listdir(out):
+    if name.endswith('.abc'):
+      assert f'Q:3/8={last}' in (out / name).read_text(), name
+    elif name.endswith('.musicxml'):
+      assert f'<per-minute>{last}</per-minute>' in (out / name).read_text(), name

@@ -299,6 +299,60 @@ def test_lengths_no_melody_has_are_refused_before_parsing(tmp_path, name, text):
     readers.read_melodies(str(path))
 
 
+def _mxl(path, members):
+  import zipfile  # pylint: disable=g-import-not-at-top
+  with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
+    for name, text in members.items():
+      archive.writestr(name, text)
+  return str(path)
+
+
+def test_a_compressed_score_is_scanned_for_lengths_before_parsing(tmp_path, monkeypatch):
+  parsed = []
+  monkeypatch.setattr(score_reader.converter, 'parse', lambda *a, **k: parsed.append(a))
+  note = '<note><pitch><step>C</step><octave>4</octave></pitch><duration>{}</duration></note>'
+  score = ('<?xml version="1.0"?><score-partwise><part-list><score-part id="P1"><part-name>'
+           'x</part-name></score-part></part-list><part id="P1"><measure number="1">'
+           '<attributes><divisions>1</divisions><time><beats>{}</beats><beat-type>8'
+           '</beat-type></time></attributes>{}</measure></part></score-partwise>')
+  container = ('<container><rootfiles><rootfile full-path="{}"/></rootfiles></container>')
+  for name, beats, duration, error, match in (
+      ('long.mxl', '4', 10**12, melody_lib.TooLongError, 'long.mxl: a duration of'),
+      ('wide.mxl', '30+30+30', 1, melody_lib.TooLongError, 'wide.mxl: .* of 90 beats')):
+    # The score the container names is scanned, not the first file of the archive.
+    path = _mxl(tmp_path / name, {'META-INF/container.xml': container.format('s/tune.xml'),
+                                  'a.xml': '<duration>1</duration>',
+                                  's/tune.xml': score.format(beats, note.format(duration))})
+    with pytest.raises(error, match=match):
+      score_reader.read_score(path)
+  # Without a container, the first MusicXML file of the archive is the score.
+  path = _mxl(tmp_path / 'bare.mxl', {'tune.musicxml': score.format(4, note.format(10**12))})
+  with pytest.raises(melody_lib.TooLongError, match='bare.mxl: a duration of'):
+    score_reader.read_score(path)
+  path = _mxl(tmp_path / 'none.mxl', {'META-INF/container.xml': container.format('gone.xml'),
+                                      'notes.txt': 'no score'})
+  with pytest.raises(melody_lib.UnreadableFileError, match='none.mxl: .*holds no score'):
+    score_reader.read_score(path)
+  assert not parsed  # each refused before music21 unpacked it
+
+
+def test_an_additive_meter_is_read_with_its_groups():
+  text = ('X:1\nT:Seven\nM:2+3+2/8\nL:1/8\nK:D\nAB cde fg|ab c\'ba gf|'
+          '[M:(3+2+2)/8] e2d cB A2|[M:3/4] A2 B2 A2|[M:2+3+2/8] G2 FED C2|]\n')
+  melody = abc_reader.parse_abc_tune(text, 'seven.abc', '1', 'Seven')
+  assert melody.time_signature == '2+3+2/8'  # music21 alone reads 232/8
+  assert melody.meters == {2: '3+2+2/8', 3: '3/4', 4: '2+3+2/8'}
+  assert sorted(set(melody.bar_lengths)) == [3, fractions.Fraction(7, 2)]
+  assert melody.beats[:8] == [fractions.Fraction(n, 2) for n in range(7)] + [0]
+  # Two groupings of one sum, and a sum also stated plainly, are told apart by place.
+  both = abc_reader.parse_abc_tune(text.replace('[M:3/4] A2 B2 A2', '[M:7/8] A2 B3 A2'),
+                                   'seven.abc', '1', 'Seven')
+  assert (both.time_signature, both.meters) == (
+      '2+3+2/8', {2: '3+2+2/8', 3: '7/8', 4: '2+3+2/8'})
+  assert abc_reader.summed_meters('M:(2+2+3)/8\nK:C\nC|[M:3/4]D|]') == (
+      'M:7/8\nK:C\nC|[M:3/4]D|]', ['2+2+3/8', '3/4'])
+
+
 def test_a_midi_file_with_a_gap_of_days_is_refused_before_parsing(tmp_path):
   path = _midi_with_gap(tmp_path / 'gap.mid', 2 ** 27)
   with pytest.raises(melody_lib.TooLongError, match='gap.mid'):

@@ -92,6 +92,35 @@ def test_a_new_rhythm_keeps_the_lead_sheet_and_its_chords_in_their_bars(lead, tm
     assert _chords_by_bar(readers.read_melody(files[fmt])) == _chords_by_bar(lead), fmt
 
 
+ADDITIVE = ("X:1\nT:Seven\nM:2+3+2/8\nL:1/8\nK:D\nAB cde fg|ab c'ba gf|"
+            '[M:3+2+2/8] e2d cB A2|A2 B3 A2|]\n')
+
+
+def test_an_additive_meter_is_written_back_with_its_groups(tmp_path):
+  melody = abc_reader.parse_abc_tune(ADDITIVE, 'seven.abc', '1', 'Seven')
+  # A new rhythm in the same bars: a dotted rhythm where the first two eighths were.
+  new = melody.with_rhythm([Fraction(3, 4), Fraction(1, 4)] + melody.durations()[2:],
+                           title='New')
+  for version, stem in ((melody, 'before'), (new, 'after')):
+    files = render.write_all(version, str(tmp_path), stem, formats=('mid', 'musicxml', 'abc'))
+    text = open(files['abc'], encoding='utf-8').read()
+    assert re.search(r'(?m)^M:2\+3\+2/8$', text) and '[M:3+2+2/8]' in text, text
+    root = ET.parse(files['musicxml']).getroot()
+    assert [(t.findtext('beats'), t.findtext('beat-type')) for t in root.iter('time')] == [
+        ('2+3+2', '8'), ('3+2+2', '8')]
+    # MIDI has no groups: its meter is the sum.
+    signatures = [ts.ratioString for ts in converter.parse(files['mid']).flatten()
+                  .getElementsByClass(meter.TimeSignature)]
+    assert set(signatures) == {'7/8'}
+    for fmt in ('abc', 'musicxml', 'mid'):
+      back = readers.read_melody(files[fmt])
+      assert back.pitches == version.pitches and back.durations() == version.durations(), fmt
+      assert back.time_signature == ('7/8' if fmt == 'mid' else '2+3+2/8'), fmt
+  # Eighths are beamed by the groups, 2+3+2 and then 3+2+2.
+  before = open(tmp_path / 'before.abc', encoding='utf-8').read()
+  assert "AB cde fg | ab c'ba gf | [M:3+2+2/8] e2 d cB A2 |" in before
+
+
 def test_a_midi_melody_gets_one_key_in_both_scores(tmp_path):
   part = stream.Part([meter.TimeSignature('4/4')] + [
       note.Note(p, quarterLength=1) for p in (62, 64, 66, 67, 69, 71, 73, 74)])

@@ -172,6 +172,38 @@ def test_the_checks_hear_what_the_programs_say(tmp_path):
   assert said['mscore3'] and said['lilypond'], said
 
 
+ADDITIVE = """\
+X:1
+T:Additive
+M:2+3+2/8
+L:1/8
+K:D
+AB cde fg|ab c'ba gf|[M:(3+2+2)/8] e2d cB A2|[M:3/4] A2 B2 A2|[M:2+3+2/8] A2 B3 A2|]
+"""
+
+
+def test_an_additive_meter_opens_without_a_message(tmp_path):
+  """M:2+3+2/8 as read, and restyled by the shipped jazz model, in every program."""
+  programs = notation_programs.ABC_PROGRAMS + notation_programs.MUSICXML_PROGRAMS
+  _require(programs)
+  melody = abc_reader.parse_abc_tune(ADDITIVE, 'additive.abc', '1', 'Additive')
+  assert melody.time_signature == '2+3+2/8'
+  durations, sounding = client.restyle_durations(
+      loading.load(loading.find_model('jazz', None)), melody.pitches, melody.durations(),
+      1.0, 1.0, 0.9, 1, form=melody.form())
+  restyled = melody.with_rhythm(durations, sounding, 'Additive (jazz)')
+  files = {}
+  for version, stem in ((melody, 'before'), (restyled, 'jazz')):
+    for fmt, path in render.write_all(version, str(tmp_path), stem,
+                                      formats=('mid', 'musicxml', 'abc')).items():
+      files[f'{stem}.{fmt}'] = path
+  scores = {label: path for label, path in files.items() if not label.endswith('.mid')}
+  assert _said(scores, programs) == {}
+  for label in ('before.mid', 'jazz.mid'):
+    assert notation_programs.convert_with_musescore(
+        files[label], str(tmp_path / f'{label}.mscx')) == [], label
+
+
 @pytest.mark.parametrize('name', ['reel', 'triplet-reel', 'jig', 'lead-sheet'])
 def test_what_musescore_exports_reads_back(name, tmp_path):
   """MuseScore's MusicXML and MIDI of a fixture tune read back to its notes and bars: the
