@@ -6,6 +6,7 @@ naming the flag or the file, exit status 1, no traceback. The cases of FAST are 
 before TensorFlow starts (a second or two each); those of SLOW start it, and are marked.
 """
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -167,14 +168,33 @@ def _environment():
   return env
 
 
-def _check_one_line(program, arguments, says, tmp, foreign=''):
+def _run(program, arguments, tmp, foreign=''):
+  """The program's CompletedProcess for one case, run in its own folder `tmp`."""
+  _lay_out(tmp, foreign)
   fill = lambda text: text.format(tmp=tmp, foreign=foreign, pretrained=PRETRAINED)
   if program == 'train' and not any(a.startswith('--run_dir') for a in arguments):
     # A --data_dir of no data, so that a flag let through fails fast, with another line.
     arguments = arguments + ['--run_dir={tmp}/run', '--data_dir={tmp}/data']
-  done = subprocess.run(
+  return subprocess.run(
       [sys.executable, '-m', f'stylexfer.programs.{program}'] + [fill(a) for a in arguments],
       capture_output=True, text=True, cwd=tmp, env=_environment(), timeout=300, check=False)
+
+
+def _run_all(cases, folder, foreign=''):
+  """{case: (CompletedProcess, its folder)} of every case, a few processes at once: each
+  case is a fresh Python that mostly waits on imports."""
+  def one(index_case):
+    index, (program, arguments, _) = index_case
+    tmp = folder / f'case{index}'
+    tmp.mkdir()
+    return _run(program, arguments, tmp, foreign), tmp
+  with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    done = list(pool.map(one, enumerate(cases)))
+  return {_case_id(case): result for case, result in zip(cases, done)}
+
+
+def _check_one_line(program, says, done, tmp, foreign=''):
+  fill = lambda text: text.format(tmp=tmp, foreign=foreign, pretrained=PRETRAINED)
   assert 'Traceback' not in done.stderr + done.stdout, done.stderr[-3000:]
   assert done.returncode == 1, done.stderr[-3000:]
   assert done.stderr.count('\n') == 1 and done.stderr.endswith('\n'), done.stderr[-3000:]
@@ -186,10 +206,16 @@ def _case_id(case):
   return f'{case[0]}:{" ".join(case[1])}'
 
 
+@pytest.fixture(scope='module')
+def fast_outcomes(tmp_path_factory):
+  return _run_all(FAST, tmp_path_factory.mktemp('fast'))
+
+
 @pytest.mark.parametrize('program, arguments, says', FAST, ids=map(_case_id, FAST))
-def test_a_bad_flag_is_one_line_before_tensorflow_starts(program, arguments, says, tmp_path):
-  _lay_out(tmp_path)
-  _check_one_line(program, arguments, says, tmp_path)
+def test_a_bad_flag_is_one_line_before_tensorflow_starts(program, arguments, says,
+                                                         fast_outcomes):
+  done, tmp = fast_outcomes[_case_id((program, arguments, says))]
+  _check_one_line(program, says, done, tmp)
 
 
 @pytest.fixture(scope='module')
@@ -202,10 +228,15 @@ def foreign_saved_model(tmp_path_factory):
   return path
 
 
+@pytest.fixture(scope='module')
+def slow_outcomes(tmp_path_factory, foreign_saved_model):
+  return _run_all(SLOW, tmp_path_factory.mktemp('slow'), foreign_saved_model)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('program, arguments, says', SLOW, ids=map(_case_id, SLOW))
-def test_a_bad_folder_is_one_line_once_tensorflow_starts(program, arguments, says, tmp_path,
-                                                         foreign_saved_model):
-  _lay_out(tmp_path, foreign_saved_model)
-  _check_one_line(program, arguments, says, tmp_path, foreign_saved_model)
+def test_a_bad_folder_is_one_line_once_tensorflow_starts(program, arguments, says,
+                                                         slow_outcomes, foreign_saved_model):
+  done, tmp = slow_outcomes[_case_id((program, arguments, says))]
+  _check_one_line(program, says, done, tmp, foreign_saved_model)
 
