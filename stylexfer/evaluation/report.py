@@ -402,10 +402,13 @@ def _restyle_like(results):
 
 
 def _swing(results):
-  """WJazzD's beat-upbeat ratios, overall and by tempo."""
   found = results.get('swing')
-  if not found:
-    return []
+  return swing_lines(found) if found else []
+
+
+def swing_lines(found):
+  """WJazzD's beat-upbeat ratios (swing.measure's figures), overall, by tempo, and by feel
+  and style where the solos' metadata was read."""
   quartiles = found['quartiles'] or [None, None]
   rows = [[f"{band['low']}-{band['high']}", f"{band['pairs']:,}", _number(band['median'], 2)]
           for band in found['by_tempo']]
@@ -415,9 +418,15 @@ def _swing(results):
           f"{os.path.basename(found['table'])}; the ratio of the two inter-onset times in "
           f"seconds: median {_number(found['median'], 2)}, mean {_number(found['mean'], 2)}, "
           f"geometric mean {_number(found['geometric_mean'], 2)}, quartiles "
-          f'{_number(quartiles[0], 2)} to {_number(quartiles[1], 2)}. The jazz model plays '
-          f"its eighths at {_number(found['played'], 2)} (its traits).",
-          '', _table(['tempo (quarters a minute)', 'pairs', 'median ratio'], rows), '']
+          f'{_number(quartiles[0], 2)} to {_number(quartiles[1], 2)}.'
+          + (f" The jazz model plays its eighths at {_number(found['played'], 2)} (its "
+             'traits).' if found['played'] is not None else ''),
+          '', _table(['tempo (quarters a minute)', 'pairs', 'median ratio'], rows), ''] + [
+              line for field in ('feel', 'style') if found.get(f'by_{field}')
+              for line in (_table([field, 'solos', 'pairs', 'median ratio', 'quartiles'], [
+                  [g['label'], g['solos'], f"{g['pairs']:,}", _number(g['median'], 2),
+                   f"{_number(g['quartiles'][0], 2)} to {_number(g['quartiles'][1], 2)}"]
+                  for g in found[f'by_{field}']]), '')]
 
 
 def _headlines(results):

@@ -53,7 +53,7 @@ def separability(records, field, groups=(), folds=5, seed=0, excerpt=EXCERPT):
   """How well rhythm judges trained on real melodies tell the labels of `field` apart.
 
   Returns {'field', 'counts' {label: melodies}, 'judged' [labels with MIN_MELODIES or
-  more], 'overall' (cross_validate's figures among all judged labels), 'pairs'
+  more, where two have], 'overall' (cross_validate's figures among them), 'pairs'
   {'a|b': balanced accuracy of a judge of a against b}, 'closest' {label: [the label
   it is most often taken for, that accuracy]}, 'controls' [labels told from every other
   at CONTROL_ACCURACY or more]}. Fewer than two judged labels judge nothing.
@@ -64,9 +64,11 @@ def separability(records, field, groups=(), folds=5, seed=0, excerpt=EXCERPT):
       by_label[label].append(record)
   counts = {label: len(found) for label, found in sorted(by_label.items())}
   judged = sorted(label for label, count in counts.items() if count >= MIN_MELODIES)
+  if len(judged) < 2:
+    judged = []  # a label alone is told from nothing
   result = {'field': field, 'counts': counts, 'judged': judged, 'overall': None,
             'pairs': {}, 'closest': {}, 'controls': []}
-  if len(judged) < 2:
+  if not judged:
     return result
   renditions = {label: [data.rendition(data.record_to_melody(r)) for r in by_label[label]]
                 for label in judged}
@@ -103,8 +105,10 @@ def markdown(results):
           other, accuracy = result['closest'][label]
           share, closest = f'{recall[label]:.1%}', f'{other} {accuracy:.1%}'
           control = 'yes' if label in result['controls'] else 'no'
-        else:
+        elif count < MIN_MELODIES:
           share, closest, control = '', '', f'no: under {MIN_MELODIES} melodies'
+        else:
+          share, closest, control = '', '', 'no: no other label to tell it from'
         lines.append(f'| {genre} | {field} | {label} | {count} | {share} | {closest} | '
                      f'{control} |')
   return lines
@@ -153,7 +157,7 @@ def tempo_curve(records):
 
   Returns {'melodies', 'slope' (notes a quarter per 100 quarters a minute, least
   squares over melodies), 'bins' [[low, high, melodies, mean notes a quarter]]}, or None
-  when fewer than MIN_MELODIES melodies state a tempo.
+  when fewer than MIN_MELODIES melodies state a tempo, or all state one.
   """
   tempi, rates = [], []
   for record in records:
@@ -161,7 +165,7 @@ def tempo_curve(records):
     if tempo > 0:
       tempi.append(tempo)
       rates.append(_notes_a_quarter(record))
-  if len(tempi) < MIN_MELODIES:
+  if len(tempi) < MIN_MELODIES or len(set(tempi)) < 2:
     return None
   tempi, rates = np.array(tempi), np.array(rates)
   slope = float(np.polyfit(tempi / 100, rates, 1)[0])

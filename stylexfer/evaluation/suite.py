@@ -38,6 +38,7 @@ from stylexfer.evaluation import quality
 from stylexfer.evaluation import structure
 from stylexfer.evaluation import sweeps
 from stylexfer.evaluation import swing
+from stylexfer.reading import wjazzd
 from stylexfer.evaluation import transfer
 from stylexfer.serving import client
 from stylexfer.writers import abc_writer
@@ -257,7 +258,8 @@ def _asked_for(saved_models, records, held_out, judges, baselines, options, cloc
     clock.step('swing in WJazzD')
     jazz = saved_models.get('jazz')
     played = None if jazz is None else client.traits_of(jazz).swing_ratio
-    found['swing'] = swing.measure(swing.find_table(options.manual_dir), played)
+    table = swing.find_table(options.manual_dir)
+    found['swing'] = swing.measure(table, played, wjazzd.solo_labels(table))
   return found
 
 

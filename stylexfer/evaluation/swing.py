@@ -65,19 +65,26 @@ def eighth_pairs(rows):
   return found
 
 
-def measure(path, played=None):
+def measure(path, played=None, labels=None):
   """The beat-upbeat ratios of every eighth pair in a WJazzD melody table.
 
   {'table', 'solos', 'pairs', 'mean', 'median', 'geometric_mean', 'quartiles' [25th, 75th
   percentile], 'by_tempo' [{'low', 'high', 'pairs', 'median'}] for each of TEMPO_BANDS that
   holds pairs, 'played' (`played`: the ratio a model plays its eighths at)}; figures are
-  None where no pair is found.
+  None where no pair is found. With `labels` ({melid: (style, feel, tempo)}, as
+  reading.wjazzd.solo_labels reads them) also 'by_style' and 'by_feel': [{'label',
+  'solos', 'pairs', 'median', 'quartiles'}].
   """
   solos = read_solos(path)
-  found = np.array([p for rows in solos.values() for p in eighth_pairs(rows)]).reshape(-1, 2)
+  by_solo = {melid: eighth_pairs(rows) for melid, rows in solos.items()}
+  found = np.array([p for pairs in by_solo.values() for p in pairs]).reshape(-1, 2)
   ratios, tempos = found[:, 0], found[:, 1]
   summary = {'table': path, 'solos': len(solos), 'pairs': len(ratios),
              'played': played}
+  if labels is not None:
+    for field, place in (('by_style', 0), ('by_feel', 1)):
+      summary[field] = _by_label(by_solo, {str(melid): found[place] for melid, found in
+                                           labels.items()})
   if not len(ratios):
     return dict(summary, mean=None, median=None, geometric_mean=None, quartiles=None,
                 by_tempo=[])
@@ -88,3 +95,16 @@ def measure(path, played=None):
               by_tempo=[{'low': low, 'high': high, 'pairs': len(band),
                          'median': float(np.median(band))}
                         for low, high, band in bands if len(band)])
+
+
+def _by_label(by_solo, label_of):
+  """[{'label', 'solos', 'pairs', 'median', 'quartiles'}] of the solos of each label."""
+  grouped = collections.defaultdict(list)
+  for melid, pairs in by_solo.items():
+    label = label_of.get(str(melid), '')
+    if label and pairs:
+      grouped[label].append([ratio for ratio, _ in pairs])
+  return [{'label': label, 'solos': len(solos), 'pairs': sum(map(len, solos)),
+           'median': float(np.median(np.concatenate(solos))),
+           'quartiles': [float(np.percentile(np.concatenate(solos), q)) for q in (25, 75)]}
+          for label, solos in sorted(grouped.items())]

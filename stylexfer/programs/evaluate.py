@@ -43,6 +43,7 @@ from stylexfer.evaluation import sweeps
 from stylexfer.evaluation import swing
 from stylexfer.evaluation import transfer
 from stylexfer.programs import common
+from stylexfer.reading import wjazzd
 from stylexfer.programs import shared_flags
 from stylexfer.serving import controls
 from stylexfer.serving import loading
@@ -208,9 +209,13 @@ def write_styles(f):
   """The --styles tables: <out>/styles.md and styles.json; returns styles.md."""
   data.require_built(f.genres, f.data_dir)
   results = styles.measure(f.genres, f.data_dir, tuple(f.style_groups), f.folds, f.seed)
+  table = swing.find_table(f.manual_dir)
+  # How each feel and style swings, where the corpora's folder holds WJazzD's table.
+  found = swing.measure(table, labels=wjazzd.solo_labels(table)) if table else None
   command = ' '.join(['stylexfer-evaluate'] + [a for a in sys.argv[1:]])
   os.makedirs(f.out, exist_ok=True)
-  atomic.write_text(os.path.join(f.out, 'styles.json'), json.dumps(results, indent=2))
+  atomic.write_text(os.path.join(f.out, 'styles.json'),
+                    json.dumps(dict(results, swing=found), indent=2))
   path = os.path.join(f.out, 'styles.md')
   atomic.write_text(path, '\n'.join(
       ['# Styles a rhythm judge tells apart in real melodies', '', f'`{command}`', '',
@@ -218,7 +223,8 @@ def write_styles(f):
        f'is a control when told from each other label of its genre at '
        f'{styles.CONTROL_ACCURACY:.0%} balanced accuracy or more. Tempo: slow under '
        f'{styles.SLOW}, fast over {styles.FAST} quarter notes a minute.', '']
-      + styles.markdown(results) + styles.curve_markdown(results)) + '\n')
+      + styles.markdown(results) + styles.curve_markdown(results)
+      + (['', *report.swing_lines(found)] if found else [])) + '\n')
   return path
 
 

@@ -81,20 +81,32 @@ def _solo_info(path):
 
 
 def _describe(melody, row):
-  """Style, feel and tempo (quarter notes a minute) from a solo's metadata row."""
-  melody.style = lead_sheet.style_name(str(row.get('style') or ''))
+  """Sets a solo's style, feel and tempo from its metadata row."""
+  denominator = int(melody.time_signature.split('/')[1])
+  melody.style, melody.feel, melody.tempo = labels_of(row, denominator)
+
+
+def labels_of(row, denominator=4):
+  """(style, feel, tempo in quarter notes a minute or None) of a solo's metadata row."""
+  style = lead_sheet.style_name(str(row.get('style') or ''))
   # A feel that changes within the solo ('A:LATIN/B:SWING', 'FUNK/SWING') is no one feel;
   # 'LATIN/FUNK' is straight throughout and stays as written.
   feel = lead_sheet.style_name(str(row.get('rhythmfeel') or ''))
-  melody.feel = '' if ':' in feel or ('/' in feel and 'swing' in feel.split('/')) else feel
+  feel = '' if ':' in feel or ('/' in feel and 'swing' in feel.split('/')) else feel
   try:
     beats_a_minute = float(row.get('avgtempo') or 0)
   except ValueError:
     beats_a_minute = 0.0
+  tempo = None
   if beats_a_minute > 0 and math.isfinite(beats_a_minute):
     # WJazzD counts the signature's beats; records count quarter notes.
-    denominator = int(melody.time_signature.split('/')[1])
-    melody.tempo = round(beats_a_minute * 4 / denominator, 1)
+    tempo = round(beats_a_minute * 4 / denominator, 1)
+  return style, feel, tempo
+
+
+def solo_labels(path):
+  """{melid: (style, feel, tempo)} of the solos of a WJazzD file whose metadata is found."""
+  return {melid: labels_of(row) for melid, row in _solo_info(path).items()}
 
 
 def _csv_rows(path):

@@ -61,7 +61,8 @@ def test_groups_join_labels_and_tempo_is_judged_by_class():
   assert [styles.tempo_class(t) for t in (0, 60, 119.9, 120, 220, 220.1)] == [
       '', 'slow', 'slow', '', '', 'fast']
   alone = styles.separability(records, 'feel', folds=3)
-  assert alone['judged'] == ['swing'] and alone['overall'] is None   # nothing to tell apart
+  assert alone['judged'] == [] and alone['overall'] is None   # swing alone: nothing to tell
+  assert 'no other label to tell it from' in '\n'.join(styles.markdown({'j': {'feel': alone}}))
   joined = styles.separability(records, 'feel', groups=('latin+funk',), folds=3)
   assert joined['counts'] == {'latin+funk': 35, 'swing': 30}
   assert joined['controls'] == ['latin+funk', 'swing']

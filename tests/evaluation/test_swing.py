@@ -8,6 +8,7 @@ import pytest
 
 import fixtures
 from stylexfer.evaluation import swing
+from stylexfer.reading import wjazzd
 
 
 def _solo(melid, tempo, ratio, bars, first_bar=0):
@@ -83,3 +84,19 @@ def test_the_table_is_found_where_the_data_set_builder_looks(tmp_path):
   os.makedirs(tmp_path / 'jazz-wjazzd')
   gzipped = _write(str(tmp_path / 'jazz-wjazzd' / 'wjazzd_melody.csv.gz'), [])
   assert swing.find_table(str(tmp_path)) == gzipped
+
+
+def test_ratios_by_style_and_feel_come_from_the_solos_metadata(tmp_path):
+  rows = _solo(1, 100, 2.0, 2) + _solo(2, 180, 1.5, 1) + _solo(3, 300, 1.0, 1)
+  table = _write(str(tmp_path / 'wjazzd_melody.csv'), rows)
+  with open(tmp_path / 'wjazzd_meta.csv', 'w', newline='') as f:
+    writer = csv.DictWriter(f, ['melid', 'style', 'rhythmfeel', 'avgtempo'])
+    writer.writeheader()
+    writer.writerows([{'melid': 1, 'style': 'BEBOP', 'rhythmfeel': 'SWING', 'avgtempo': 100},
+                      {'melid': 2, 'style': 'BEBOP', 'rhythmfeel': 'SWING', 'avgtempo': 180},
+                      {'melid': 3, 'style': 'FUSION', 'rhythmfeel': 'FUNK', 'avgtempo': 300}])
+  found = swing.measure(table, labels=wjazzd.solo_labels(table))
+  assert [(f['label'], f['solos'], f['pairs'], pytest.approx(f['median']))
+          for f in found['by_feel']] == [('funk', 1, 4, 1.0), ('swing', 2, 12, 2.0)]
+  assert [f['label'] for f in found['by_style']] == ['bebop', 'fusion']
+  assert 'by_feel' not in swing.measure(table)

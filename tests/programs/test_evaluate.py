@@ -266,3 +266,32 @@ def test_the_strength_curve_of_one_direction_can_be_measured_alone(tiny_exports,
   assert curve['changed'][0] == 0 and curve['judged_target'][0] == 0
   assert curve['in_bars'][0] == 1 and curve['pitch_kept'] == [1.0] * 3
   assert 0 < curve['changed'][2] <= 1
+
+
+def test_styles_says_which_labels_real_melodies_tell_apart(monkeypatch, tmp_path):
+  # Folk records of two styles that differ in rhythm, 35 each; jazz records state none.
+  rng = np.random.default_rng(1)
+  records = {}
+  for split in ('train', 'validation', 'test'):
+    count = 35 if split == 'train' else 0
+    folk = [_record('folk', f'x{i}', rng) for i in range(count)]
+    for record in folk:
+      record['style'] = b'x'
+    other = [_record('jazz', f'y{i}', rng) for i in range(count)]
+    for record in other:
+      record.update(style=b'y', genre=b'folk', tempo=np.float32(90))
+    records['folk', split] = folk + other
+    records['jazz', split] = [_record('jazz', f'{split}{i}', rng) for i in range(3)]
+  manual = tmp_path / 'corpora' / 'jazz-wjazzd'
+  manual.mkdir(parents=True)
+  fixtures.write_wjazzd_csv(str(manual / 'wjazzd_melody.csv.gz'))
+  out = tmp_path / 'styles'
+  assert _run(['--styles', f'--out={out}', f'--manual_dir={tmp_path / "corpora"}',
+               '--folds=3'], monkeypatch, records) == 0
+  text = (out / 'styles.md').read_text()
+  assert '| folk | style | x | 35 |' in text and '| folk | style | y | 35 |' in text
+  assert text.count('| yes |') == 2
+  assert '| folk | tempo | slow | 35 |  |  | no: no other label to tell it from |' in text
+  assert '## Swing in WJazzD' in text and '| bebop | 1 | 1 | 1.00 |' in text  # its metadata
+  found = json.loads((out / 'styles.json').read_text())
+  assert found['folk']['style']['controls'] == ['x', 'y'] and found['swing']['pairs'] == 1
