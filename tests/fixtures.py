@@ -4,6 +4,7 @@ import csv
 import gzip
 import os
 import sqlite3
+import zipfile
 
 from music21 import chord, meter, note, stream
 import numpy as np
@@ -79,6 +80,14 @@ LEAD_SHEET_CHORDS = ['Em', 'Am', 'D7', 'G', 'Am', 'B7', 'Em', 'C', 'G/B', 'Am', 
 LEAD_SHEET_HEADER = [('subtitle', 'for the tests'), ('composer', 'A. Composer'),
                      ('rhythm', 'reel'), ('origin', 'Nowhere'),
                      ('notes', "written for stylexfer's tests")]
+
+
+def write_zip(path, members):
+  """A zip archive (an .mxl, say) of {name: text or bytes}; returns its path."""
+  with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
+    for name, data in members.items():
+      archive.writestr(name, data)
+  return str(path)
 
 
 def write_abc(folder, name='tunes.abc', text=ABC_TUNES):

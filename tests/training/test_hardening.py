@@ -375,22 +375,15 @@ def test_an_unknown_abc_key_warns(tmp_path):
   assert not well.warnings and not well.counts[melody_lib.UNKNOWN_KEYS]
 
 
-def _zip(path, members):
-  with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
-    for name, data in members.items():
-      archive.writestr(name, data)
-  return str(path)
-
-
 def test_a_compressed_musicxml_that_unpacks_too_far_is_refused(tmp_path, monkeypatch):
   score = fixtures.write_score(str(tmp_path / 'waltz.musicxml'))
   container = ('<?xml version="1.0"?><container><rootfiles><rootfile full-path="waltz.xml"/>'
                '</rootfiles></container>')
   members = {'META-INF/container.xml': container, 'waltz.xml': open(score).read()}
-  fine = _zip(tmp_path / 'waltz.mxl', members)
+  fine = fixtures.write_zip(tmp_path / 'waltz.mxl', members)
   assert len(score_reader.read_score(fine)) == len(fixtures.SCORE_PITCHES)
   # 65 MiB of zeros pack into about 65 kB.
-  bomb = _zip(tmp_path / 'bomb.mxl', {**members, 'padding.xml': bytes(65 * 2**20)})
+  bomb = fixtures.write_zip(tmp_path / 'bomb.mxl', {**members, 'padding.xml': bytes(65 * 2**20)})
   assert os.path.getsize(bomb) < 2**20
   read = []
   monkeypatch.setattr(score_reader.converter, 'parse', lambda *a, **k: read.append(a))
