@@ -312,17 +312,19 @@ def test_a_compressed_score_is_scanned_for_lengths_before_parsing(tmp_path, monk
       ('long.mxl', '4', 10**12, melody_lib.TooLongError, 'long.mxl: a duration of'),
       ('wide.mxl', '30+30+30', 1, melody_lib.TooLongError, 'wide.mxl: .* of 90 beats')):
     # The score the container names is scanned, not the first file of the archive.
-    path = fixtures.write_zip(tmp_path / name, {'META-INF/container.xml': container.format('s/tune.xml'),
-                                  'a.xml': '<duration>1</duration>',
-                                  's/tune.xml': score.format(beats, note.format(duration))})
+    path = fixtures.write_zip(tmp_path / name, {
+        'META-INF/container.xml': container.format('s/tune.xml'),
+        'a.xml': '<duration>1</duration>',
+        's/tune.xml': score.format(beats, note.format(duration))})
     with pytest.raises(error, match=match):
       score_reader.read_score(path)
   # Without a container, the first MusicXML file of the archive is the score.
-  path = fixtures.write_zip(tmp_path / 'bare.mxl', {'tune.musicxml': score.format(4, note.format(10**12))})
+  path = fixtures.write_zip(tmp_path / 'bare.mxl',
+                            {'tune.musicxml': score.format(4, note.format(10**12))})
   with pytest.raises(melody_lib.TooLongError, match='bare.mxl: a duration of'):
     score_reader.read_score(path)
-  path = fixtures.write_zip(tmp_path / 'none.mxl', {'META-INF/container.xml': container.format('gone.xml'),
-                                      'notes.txt': 'no score'})
+  path = fixtures.write_zip(tmp_path / 'none.mxl', {
+      'META-INF/container.xml': container.format('gone.xml'), 'notes.txt': 'no score'})
   with pytest.raises(melody_lib.UnreadableFileError, match='none.mxl: .*holds no score'):
     score_reader.read_score(path)
   assert not parsed  # each refused before music21 unpacked it
