@@ -49,20 +49,22 @@ def generate(pitch_head, duration_head, batch_size, length, controls, primer=Non
 
 
 def restyle(duration_head, intervals, durations, controls, interval_values, duration_values,
-            form=None, like=None):
-  """sampling.restyle.restyle, one eager step of the duration head per note."""
+            form=None, like=None, lengths=None):
+  """sampling.restyle.restyle, one eager step of the duration head per note: the
+  durations [B, N] (ids), and their lengths [B, N] where `lengths` are given."""
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
   batch_size, length = durations.shape
   grid = tf.cast(duration_values, tf.float64)
-  own_quarters = tf.gather(grid, durations)
+  own_quarters = (tf.gather(grid, durations) if lengths is None
+                  else tf.cast(tf.cast(lengths, tf.float32), tf.float64))
   onset = tf.zeros([batch_size], tf.float64)
   plan = None
   if form is not None:
     form = form.as_tensors()
     plan = form_lib.plan_form(restyle_lib.relative_pitches(intervals, interval_values),
                               durations, own_quarters, form)
-    onset = tf.cast(form.pickup, tf.float64)
+    onset = plan['own_onset'][:, 0]
   start = tf.fill([batch_size], vocabulary.START)
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
   state, previous = tf.zeros([batch_size, duration_head.state_size]), start
@@ -75,7 +77,8 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
       state = duration_head.step(heard, before, no_metre, state)[1]
     previous = like_durations[:, -1]
   carried = (onset, previous, state, tf.zeros([length, batch_size], tf.int32),
-             tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32))
+             tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32),
+             tf.zeros([length, batch_size], tf.float64))
 
   def step(t, previous, metre_ids, state):
     return duration_head.step(next_intervals[t], previous, metre_ids, state)
@@ -88,4 +91,6 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   for t in range(length):
     carried = restyle_lib.restyle_step(step, plan, (grid, durations, own_quarters), draw,
                                        tf.constant(t), carried)
-  return tf.transpose(carried[3])
+  if lengths is None:
+    return tf.transpose(carried[3])
+  return tf.transpose(carried[3]), tf.transpose(carried[6])

@@ -176,7 +176,7 @@ class Model:
 
 def changed_durations(before, after):
   """How many notes of a restyle have another duration than before (on the grid)."""
-  return sum(vocabulary.snap_duration(old) != new
+  return sum(vocabulary.snap_duration(old) != vocabulary.snap_duration(new)
              for old, new in zip(before.durations(), after.durations()))
 
 

@@ -65,8 +65,8 @@ class Rendition:
   """A tune's pitches with one rhythm, and the bars of the input it was made from."""
   tune_id: str
   pitches: list            # MIDI pitches, one per note
-  durations: list          # inter-onset durations being measured (Fractions); a real
-                           # melody's are exact (tuplets, long rests), new ones on the grid
+  durations: list          # inter-onset durations being measured (Fractions), exact
+                           # (tuplets, long rests), new ones on the grid where not kept
   bars: list               # 0-based bar index of each note in the input
   bar_lengths: list        # quarter notes of every bar, by bar index
   first_position: Fraction  # the first note's onset within its bar
@@ -146,14 +146,14 @@ def bar_layout(melody):
 def rendition(melody, durations=None):
   """A Melody as a Rendition with its own rhythm, or `durations` in place of it.
 
-  Its own durations stay exact, not snapped to the grid: snapping a quintuplet or a rest
-  longer than 8 quarters would move every later onset out of its bar.
+  Durations stay exact, not snapped to the grid: snapping a quintuplet or a rest longer
+  than 8 quarters would move every later onset out of its bar (a restyle keeps both).
   """
   bars, lengths, first_position = bar_layout(melody)
   own = [Fraction(d) for d in melody.durations()]
   return Rendition(
       tune_id=melody.tune_id, pitches=[int(p) for p in melody.pitches],
-      durations=own if durations is None else [vocabulary.snap_duration(d) for d in durations],
+      durations=own if durations is None else [exact(d) for d in durations],
       bars=bars, bar_lengths=lengths, first_position=first_position,
       time_signature=melody.time_signature, original=None if durations is None else own)
 

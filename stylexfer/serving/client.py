@@ -2,7 +2,8 @@
 
 The restyle and generate programs, the evaluation and the notebook all ask the models
 through these functions, so the signatures' inputs are assembled in one place. Durations
-come back as Fractions on the vocabulary's grid, sounding lengths as Fractions of 1/48.
+come back as Fractions on the vocabulary's grid, or the melody's own where a note kept a
+length the grid lacks (a held note); sounding lengths as Fractions of 1/48.
 """
 
 import fractions
@@ -37,7 +38,7 @@ def _sounding(quarter_lengths):
 
 def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature=1.0,
                       top_p=1.0, seed=0, like=None, form=None, push=0.0):
-  """New inter-onset durations (Fractions on the grid) and sounding lengths from a model.
+  """New inter-onset durations (Fractions) and sounding lengths from a model.
 
   `form` is (bars, bar_lengths, pickup) as `Melody.form()` gives it: every note stays in its
   bar and repeated bars keep one rhythm; without it the rhythm is drawn free. With
@@ -65,8 +66,19 @@ def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature
     raise MissingSignatureError(f'the model has no {name} signature (export it again '
                                 'with this version of stylexfer)')
   outputs = saved_model.signatures[name](**inputs)
-  return ([vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][0].numpy()],
+  own = quarter_lengths[0].numpy()
+  return ([_duration(new, old, mine) for new, old, mine
+           in zip(outputs['quarter_lengths'][0].numpy(), durations, own)],
           _sounding(outputs['sounding_lengths'][0].numpy()))
+
+
+def _duration(new, old, mine):
+  """A restyled length as a Fraction: the note's own where it kept it (a held note's, a
+  quintuplet's), else on 24ths of a quarter, the grid's and a hold's (a note held to
+  where the next one started, past the grid's longest value) alike."""
+  if new == mine:
+    return melody_lib.fraction(old)
+  return fractions.Fraction(int(round(float(new) * 24)), 24)
 
 
 def fold_pitches(pitches, lowest=LOWEST, highest=HIGHEST):

@@ -17,6 +17,9 @@ def notes_to_tokens(pitches, quarter_lengths, interval_values, duration_values, 
   pitches = tf.convert_to_tensor(pitches, tf.int32)
   quarter_lengths = tf.convert_to_tensor(quarter_lengths, tf.float32)
   request = [
+      checks.check_ranks(f'{prefix}pitches and quarter_lengths must be matrices [batch, notes]',
+                         (pitches, 2), (quarter_lengths, 2)),
+      checks.check_batch(pitches, prefix),
       lambda: checks.require(tf.shape(pitches) == tf.shape(quarter_lengths),
                       f'{prefix}pitches and quarter_lengths must have one shape'),
       lambda: checks.require(tf.shape(pitches)[1] > 0, f'{prefix}a melody needs at least one note'),

@@ -21,10 +21,15 @@ quarter notes float32; strength, push, temperature, top_p float32 scalars; seed 
   restyle_free, restyle_notes_free   the rhythm drawn without bars: the inputs of
                       restyle / restyle_notes without bars, bar_lengths, pickup and push
 `bars` is each note's bar index (from 0, never decreasing; a bar with no onset of its own
-still has its length in `bar_lengths`), `pickup` the first note's onset in its bar.
-Every note keeps its bar; `push` (at most checks.MAX_PUSH quarter notes) lets the first
-note of a bar start that much early. `sounding_lengths` is how long each note sounds:
-shorter than its inter-onset duration where the genre rests.
+still has its length in `bar_lengths`), `pickup` the first note's onset in its bar; a bar
+holds at most 24 notes a quarter note. Every note keeps its bar; `push` (at most
+checks.MAX_PUSH quarter notes) lets the first note of a bar start that much early. A note
+that keeps its duration keeps its own length in `quarter_lengths`, off the grid or held
+past its longest value (8 quarters; the token signatures know only the grid's values):
+strength 0 gives a melody whose onsets lie in its bars back as it came. Where no value of
+the grid keeps the next note in its bar, a note is held to where the next one started.
+`sounding_lengths` is how long each note sounds: shorter than its inter-onset duration
+where the genre rests.
 
 The genre's traits (stylexfer.tokens.traits), what it needs at run time besides weights:
   traits              () -> first_pitch (int32), swing_ratio (float32), compound_meter (bool),
@@ -65,6 +70,7 @@ PUSH = [_scalar(tf.float32, 'push')]
 NOTES = [_tokens('pitches'), _floats('quarter_lengths')]
 LIKE_NOTES = [_tokens('like_pitches'), _floats('like_quarter_lengths')]
 TOKENS = [_tokens('intervals'), _tokens('durations')]
+LENGTHS = [_floats('quarter_lengths')]
 LIKE_TOKENS = [_tokens('like_intervals'), _tokens('like_durations')]
 
 
@@ -97,29 +103,66 @@ class MelodyModule(tf.Module):
     return graph_tokens.tokens_to_notes(first_pitch, intervals, durations, self.interval_values,
                                     self.duration_values)
 
-  def _restyle(self, intervals, durations, controls, form=None, like=None, compiled=False):
+  def _restyle(self, intervals, durations, controls, form=None, like=None, compiled=False,
+               lengths=None):
     return restyle_lib.restyle(self.duration_head, intervals, durations, controls,
                                self.interval_values, self.duration_values, form, like,
                                compiled, (self.genre_traits.strength_map,
-                                          self.genre_traits.blend_map))
+                                          self.genre_traits.blend_map), lengths)
+
+  def _restyled(self, intervals, durations, controls, form=None, like=None, lengths=None):
+    durations, lengths = self._restyle(intervals, durations, controls, form, like,
+                                       lengths=lengths)
+    return {'durations': durations, 'quarter_lengths': tf.cast(lengths, tf.float32)}
+
+  # The restyles on tokens and on notes share one graph of each loop, in these functions
+  # that take the notes' own lengths: a SavedModel loads in time by its graph's size.
+
+  @tf.function(input_signature=TOKENS + LENGTHS + FORM + STRENGTH + PUSH + CONTROLS)
+  def _restyle_lengths(self, intervals, durations, quarter_lengths, bars, bar_lengths, pickup,
+                       strength, push, temperature, top_p, seed):
+    return self._restyled(intervals, durations,
+                          draws.Controls(temperature, top_p, seed, strength),
+                          form_lib.Form(bars, bar_lengths, pickup, push),
+                          lengths=quarter_lengths)
+
+  @tf.function(input_signature=TOKENS + LENGTHS + LIKE_TOKENS + FORM + STRENGTH + PUSH
+               + CONTROLS)
+  def _restyle_like_lengths(self, intervals, durations, quarter_lengths, like_intervals,
+                            like_durations, bars, bar_lengths, pickup, strength, push,
+                            temperature, top_p, seed):
+    return self._restyled(intervals, durations,
+                          draws.Controls(temperature, top_p, seed, strength),
+                          form_lib.Form(bars, bar_lengths, pickup, push),
+                          (like_intervals, like_durations), quarter_lengths)
+
+  @tf.function(input_signature=TOKENS + LENGTHS + STRENGTH + CONTROLS)
+  def _restyle_free_lengths(self, intervals, durations, quarter_lengths, strength,
+                            temperature, top_p, seed):
+    return self._restyled(intervals, durations,
+                          draws.Controls(temperature, top_p, seed, strength),
+                          lengths=quarter_lengths)
+
+  def _lengths(self, durations):
+    """The values of duration ids; ids out of range are refused by the restyle's checks."""
+    last = tf.shape(self.duration_values)[0] - 1
+    return tf.gather(self.duration_values, tf.clip_by_value(durations, 0, last))
 
   def _restyle_notes(self, pitches, quarter_lengths, controls, form=None, like_notes=None):
-    # The notes' tokens go to the signature on tokens, called as a function: a SavedModel
-    # holds its graph once (it loads in time by the graph's size).
-    tokens = self.notes_to_tokens(pitches, quarter_lengths)
+    intervals, durations = self.notes_to_tokens(pitches, quarter_lengths)
+    tokens = (intervals, durations, quarter_lengths)
     draw = (controls.temperature, controls.top_p, controls.seed)
     if form is not None:
       bars = (form.bars, form.bar_lengths, form.pickup)
       request = (*bars, controls.strength, form.push, *draw)
     if like_notes:
       like = self.notes_to_tokens(*like_notes, prefix='like: ')
-      restyled = self.restyle_like(*tokens, *like, *request)
+      restyled = self._restyle_like_lengths(*tokens, *like, *request)
     elif form is not None:
-      restyled = self.restyle(*tokens, *request)
+      restyled = self._restyle_lengths(*tokens, *request)
     else:
-      restyled = self.restyle_free(*tokens, controls.strength, *draw)
-    durations = restyled['durations']
-    quarter_lengths = tf.gather(self.duration_values, durations)
+      restyled = self._restyle_free_lengths(*tokens, controls.strength, *draw)
+    durations, quarter_lengths = restyled['durations'], restyled['quarter_lengths']
     sounding = tf.minimum(tf.gather(self.sounding_values, durations), quarter_lengths)
     if form is not None:
       # After the restyle, whose checks the bars have passed by then.
@@ -132,16 +175,16 @@ class MelodyModule(tf.Module):
   @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
               temperature, top_p, seed):
-    return {'durations': self._restyle(
-        intervals, durations, draws.Controls(temperature, top_p, seed, strength),
-        form_lib.Form(bars, bar_lengths, pickup, push))}
+    return {'durations': self._restyle_lengths(
+        intervals, durations, self._lengths(durations), bars, bar_lengths, pickup,
+        strength, push, temperature, top_p, seed)['durations']}
 
   @tf.function(input_signature=TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_compiled(self, intervals, durations, bars, bar_lengths, pickup, strength, push,
                        temperature, top_p, seed):
     return {'durations': self._restyle(
         intervals, durations, draws.Controls(temperature, top_p, seed, strength),
-        form_lib.Form(bars, bar_lengths, pickup, push), compiled=True)}
+        form_lib.Form(bars, bar_lengths, pickup, push), compiled=True)[0]}
 
   @tf.function(input_signature=SIZE + CONTROLS)
   def generate_compiled(self, batch_size, length, temperature, top_p, seed):
@@ -160,9 +203,9 @@ class MelodyModule(tf.Module):
   @tf.function(input_signature=TOKENS + LIKE_TOKENS + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_like(self, intervals, durations, like_intervals, like_durations, bars,
                    bar_lengths, pickup, strength, push, temperature, top_p, seed):
-    return {'durations': self._restyle(
-        intervals, durations, draws.Controls(temperature, top_p, seed, strength),
-        form_lib.Form(bars, bar_lengths, pickup, push), (like_intervals, like_durations))}
+    return {'durations': self._restyle_like_lengths(
+        intervals, durations, self._lengths(durations), like_intervals, like_durations,
+        bars, bar_lengths, pickup, strength, push, temperature, top_p, seed)['durations']}
 
   @tf.function(input_signature=NOTES + LIKE_NOTES + FORM + STRENGTH + PUSH + CONTROLS)
   def restyle_notes_like(self, pitches, quarter_lengths, like_pitches, like_quarter_lengths,
@@ -175,8 +218,9 @@ class MelodyModule(tf.Module):
 
   @tf.function(input_signature=TOKENS + STRENGTH + CONTROLS)
   def restyle_free(self, intervals, durations, strength, temperature, top_p, seed):
-    return {'durations': self._restyle(
-        intervals, durations, draws.Controls(temperature, top_p, seed, strength))}
+    return {'durations': self._restyle_free_lengths(
+        intervals, durations, self._lengths(durations), strength, temperature, top_p,
+        seed)['durations']}
 
   @tf.function(input_signature=NOTES + STRENGTH + CONTROLS)
   def restyle_notes_free(self, pitches, quarter_lengths, strength, temperature, top_p,
@@ -234,9 +278,10 @@ def rests_on_eighths(sounding, quarter_lengths, bars, bar_lengths, pickup):
   batch = tf.shape(bars)[0]
   starts = tf.concat([tf.zeros([batch, 1], tf.float64),
                       tf.cumsum(tf.cast(bar_lengths, tf.float64), axis=1)], 1)
-  onsets = (tf.cast(pickup, tf.float64)[:, None]
+  bar_starts = tf.gather(starts, bars, batch_dims=1)
+  onsets = (bar_starts[:, :1] + tf.cast(pickup, tf.float64)[:, None]
             + tf.cumsum(quarter_lengths, axis=1, exclusive=True))
-  places = onsets - tf.gather(starts, bars, batch_dims=1)
+  places = onsets - bar_starts
   ends = tf.maximum(tf.round((places + sounding) * 2) / 2,
                     tf.floor(places * 2 + 1e-6) / 2 + 0.5)
   rested = sounding < quarter_lengths - 1e-6

@@ -209,7 +209,8 @@ def test_saved_model_cli_lists_every_signature(saved_model, saved_model_cli):
 def test_each_check_is_one_assert_op_made_once_per_request(saved_model):
   """Checks cost load time per function: no assertion may bring branch functions, and
   a request makes each of its checks once (one on notes checks the notes, then calls the
-  signature on their tokens, which checks those)."""
+  restyle on their tokens and lengths, which checks those; one on tokens calls that
+  restyle too)."""
   from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
   proto = saved_model_pb2.SavedModel()
   with open(os.path.join(saved_model, 'saved_model.pb'), 'rb') as f:
@@ -218,12 +219,15 @@ def test_each_check_is_one_assert_op_made_once_per_request(saved_model):
   assert not [f.signature.name for f in functions if 'AssertGuard' in f.signature.name]
   for function in functions:
     name = function.signature.name
-    if not name.startswith(('__inference_restyle', '__inference_generate')):
+    if not name.startswith(('__inference_restyle', '__inference__restyle',
+                            '__inference_generate')):
       continue
     nodes = {node.name: node for node in function.node_def}
     messages = [nodes[node.input[1].split(':')[0]].attr['value'].tensor.string_val[0]
                 for node in function.node_def if node.op == 'Assert']
-    assert messages, name
+    called = [node.attr['f'].func.name for node in function.node_def
+              if node.op in ('PartitionedCall', 'StatefulPartitionedCall')]
+    assert messages or [f for f in called if f.startswith('__inference__restyle')], name
     assert len(messages) == len(set(messages)), name
     if '_notes' in name:  # the sampling loop is the token signature's, not copied here
       assert not [node for node in function.node_def if 'While' in node.op], name
@@ -594,6 +598,34 @@ BAD_REQUESTS = [
      'like: duration token ids must be in [3, 59)'),
     ('restyle_like', {'like_intervals': INTERVALS[:1, :6], 'like_durations': DURATIONS[:1, :7]},
      'like: the target melodies must have the batch of the melodies'),
+    # A request of no melodies, and tensors of another rank than the signature's, meet a
+    # check that says so before any op that would fail on them.
+    ('restyle_notes', {'pitches': PITCHES[:0], 'quarter_lengths': QUARTERS[:0],
+                       'bars': BARS[:0], 'bar_lengths': BAR_LENGTHS[:0], 'pickup': PICKUP[:0]},
+     'a request needs at least one melody (batch > 0)'),
+    ('restyle_notes_free', {'pitches': PITCHES[:0], 'quarter_lengths': QUARTERS[:0]},
+     'a request needs at least one melody'),
+    ('restyle', {'intervals': INTERVALS[:0], 'durations': DURATIONS[:0], 'bars': BARS[:0],
+                 'bar_lengths': BAR_LENGTHS[:0], 'pickup': PICKUP[:0]},
+     'a request needs at least one melody'),
+    ('restyle_compiled', {'intervals': INTERVALS[:0], 'durations': DURATIONS[:0],
+                          'bars': BARS[:0], 'bar_lengths': BAR_LENGTHS[:0],
+                          'pickup': PICKUP[:0]}, 'a request needs at least one melody'),
+    ('restyle_notes', {'pitches': PITCHES[:, None]},
+     'pitches and quarter_lengths must be matrices [batch, notes]'),
+    ('restyle_notes', {'pitches': PITCHES[:, None], 'quarter_lengths': QUARTERS[:, None]},
+     'pitches and quarter_lengths must be matrices [batch, notes]'),
+    ('restyle_notes_like', {'like_pitches': PITCHES[:, None, :7]},
+     'like: pitches and quarter_lengths must be matrices'),
+    ('restyle', {'intervals': INTERVALS[None]}, 'intervals and durations must be matrices'),
+    ('restyle_like', {'like_durations': DURATIONS[None, :, :7]},
+     'like: intervals and durations must be matrices'),
+    ('restyle_notes', {'bars': BARS[None]}, 'bars and bar_lengths must be matrices'),
+    ('restyle_notes', {'pickup': PICKUP[:, None]}, 'pickup a vector [batch]'),
+    ('restyle', {'bar_lengths': BAR_LENGTHS[0]}, 'bars and bar_lengths must be matrices'),
+    ('restyle_notes', {'bar_lengths': np.where(np.arange(BAR_LENGTHS.shape[1]) == 1,
+                                               np.float32(0.1), BAR_LENGTHS)},
+     'a bar must have room for its notes'),
     ('restyle_notes_like', {'like_quarter_lengths': QUARTERS[:, :7] * 0},
      'like: quarter_lengths must be finite and > 0'),
     ('restyle_notes_like', {'like_quarter_lengths': QUARTERS[:, :7] * np.nan},

@@ -17,6 +17,7 @@ MAX_PUSH = controls.MAX_PUSH
 # Bar lengths in quarter notes: a bar holds at least the shortest duration and at most 16
 # whole notes (longer "bars" are a free-time melody: restyle it without bars).
 MIN_BAR, MAX_BAR = float(vocabulary.MIN_DURATION), 64.0
+EPS = 1e-3  # quarter notes: how far an onset may lie off a bar line and still be on it
 
 
 def require(condition, message, *values):
@@ -54,17 +55,47 @@ def check_controls(temperature, top_p):
   ]
 
 
+def check_ranks(message, *tensors_and_ranks):
+  """An assertion (to pass to `after`) that each (tensor, rank) has that rank.
+
+  First in its list: later checks index the shapes, and a tensor of another rank meets
+  them with an error about their own ops.
+  """
+  return lambda: require(tf.stack([tf.equal(runtime_rank(x), rank)
+                                   for x, rank in tensors_and_ranks]), message)
+
+
+def runtime_rank(tensor):
+  """The rank `tensor` has when the graph runs (int32).
+
+  A signature's graph believes its input specs: tf.rank, and the size of tf.shape, are
+  folded into the spec's rank. A served request may have another, which only the Shape
+  op itself sees: the rank is where a -1 put after the dimensions lies.
+  """
+  dims = tf.concat([tf.shape(tensor, out_type=tf.int64), tf.constant([-1], tf.int64)], 0)
+  return tf.argmin(dims, output_type=tf.int32)
+
+
+def check_batch(tensor, prefix=''):
+  """An assertion (to pass to `after`) that a request holds at least one melody."""
+  return lambda: require(tf.shape(tensor)[0] > 0,
+                         f'{prefix}a request needs at least one melody (batch > 0)')
+
+
 def check_melody(intervals, durations, prefix=''):
   """Assertions (to pass to `after`) on a melody: intervals [B, N-1], durations [B, N].
 
   `prefix` names which melody of a request the messages are about.
   """
-  notes = tf.shape(durations)[1]
+  notes = lambda: tf.shape(durations)[1]
   return [
-      lambda: require(notes > 0, f'{prefix}a melody needs at least one note'),
-      lambda: require(notes <= MAX_LENGTH,
-                      f'{prefix}a melody must have at most {MAX_LENGTH} notes', notes),
-      lambda: require(tf.shape(intervals)[1] + 1 == notes,
+      check_ranks(f'{prefix}intervals and durations must be matrices [batch, notes]',
+                  (intervals, 2), (durations, 2)),
+      check_batch(durations, prefix),
+      lambda: require(notes() > 0, f'{prefix}a melody needs at least one note'),
+      lambda: require(notes() <= MAX_LENGTH,
+                      f'{prefix}a melody must have at most {MAX_LENGTH} notes', notes()),
+      lambda: require(tf.shape(intervals)[1] + 1 == notes(),
                       f'{prefix}durations must hold one more note than intervals'),
       lambda: require(tf.shape(intervals)[0] == tf.shape(durations)[0],
                       f'{prefix}intervals and durations must have the same batch'),
@@ -95,7 +126,19 @@ def check_form(durations, form):
     first = tf.clip_by_value(bars[:, :1], 0, tf.shape(bar_lengths)[1] - 1)
     return tf.gather(bar_lengths, first, batch_dims=1)[:, 0]
 
+  def room():
+    # Notes a bar holds, each at least the grid's shortest value after the one before:
+    # more could not all start inside it (the first note's bar from the pickup on).
+    batch, num_bars = tf.shape(bar_lengths)[0], tf.shape(bar_lengths)[1]
+    segments = tf.reshape(bars + num_bars * tf.range(batch)[:, None], [-1])
+    counts = tf.reshape(tf.math.unsorted_segment_sum(tf.ones_like(segments), segments,
+                                                     batch * num_bars), [batch, num_bars])
+    free = bar_lengths - tf.one_hot(bars[:, 0], num_bars) * pickup[:, None]
+    return tf.cast(counts, tf.float32) * MIN_BAR <= free + EPS
+
   return [
+      check_ranks('bars and bar_lengths must be matrices [batch, notes] and [batch, bars], '
+                  'pickup a vector [batch]', (bars, 2), (bar_lengths, 2), (pickup, 1)),
       lambda: require(tf.shape(bars) == tf.shape(durations),
                       'bars must hold one bar index per note'),
       lambda: require(tf.shape(bar_lengths)[0] == tf.shape(durations)[0],
@@ -113,6 +156,8 @@ def check_form(durations, form):
       lambda: require((pickup >= 0) & (pickup < first_bar_length()),
                       "pickup must be in [0, the first note's bar length)"),
       lambda: require((push >= 0) & (push <= MAX_PUSH), f'push must be in [0, {MAX_PUSH}]'),
+      lambda: require(room(), 'a bar must have room for its notes: at most 24 a quarter '
+                              'note of its length (after the pickup in the first)'),
   ]
 
 

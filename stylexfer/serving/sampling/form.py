@@ -15,7 +15,7 @@ from stylexfer.tokens import vocabulary
 
 
 _RESERVE = 0.25  # quarter notes kept for each note still to come in a bar, at most
-EPS = 1e-3       # quarter notes: onsets on the grid lie 1/24 apart
+EPS = checks.EPS  # quarter notes: onsets on the grid lie 1/24 apart
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -41,12 +41,14 @@ class Form:
 def plan_form(relative_pitches, durations, own_quarters, form):
   """What the restyle loop needs to keep the tune's form, per note [B, N].
 
-  Returns a dict: `bar_start`, `bar_end` (quarter notes from the start of the first bar),
-  `own_onset` (where the note starts in the input), `earliest`, `latest` (where the note
-  may start: inside its bar, leaving room for the bar's notes after it), `first` (first
-  note of its bar), `length_ids`, `left_ids` (stylexfer.tokens.metre ids) and `copy_from`
-  (the note of an earlier identical bar this note repeats, or -1). `allowed` also reads
-  `kept`, the notes a strength below 1 keeps, which restyle.choose_changes adds.
+  `own_quarters` are the melody's own lengths, which may be off the grid or longer than
+  its longest value (a held note). Returns a dict: `bar_start`, `bar_end` (quarter notes
+  from the start of the first bar), `own_onset`, `own_end` (where the note starts and
+  ends in the input), `earliest`, `latest` (where the note may start: inside its bar,
+  leaving room for the bar's notes after it, its own onset always included), `first`
+  (first note of its bar), `length_ids`, `left_ids` (stylexfer.tokens.metre ids) and
+  `copy_from` (the note of an earlier identical bar this note repeats, or -1). `allowed`
+  also reads `kept`, the notes a strength below 1 keeps, which restyle.choose_changes adds.
   """
   bars, bar_lengths, pickup, push = form.bars, form.bar_lengths, form.pickup, form.push
   batch, notes = tf.shape(durations)[0], tf.shape(durations)[1]
@@ -65,34 +67,39 @@ def plan_form(relative_pitches, durations, own_quarters, form):
   num_segments = batch * num_bars
   per_bar = lambda op, x: tf.reshape(op(tf.reshape(x, [-1]), segments, num_segments),
                                      [batch, num_bars])
+  shortest_value = float(vocabulary.MIN_DURATION)
+  # The first note starts `pickup` into its bar, which need not be bar 0.
+  own_onsets = (bar_start[:, :1] + pickup[:, None]
+                + tf.cumsum(own_quarters, axis=1, exclusive=True))
   # Room kept for each note still to come: the bar's shortest own note, at most a 16th,
-  # so the input's own rhythm always fits and a bar never has to end in a rush.
+  # so the input's own rhythm always fits and a bar never has to end in a rush; at least
+  # the grid's shortest value, and no more than lets the bar's notes all fit in it where
+  # their own onsets lie elsewhere (room from the pickup on in the first note's bar).
+  counts = per_bar(tf.math.unsorted_segment_sum, tf.ones_like(bars))
+  room = bar_lengths - tf.one_hot(bars[:, 0], num_bars, dtype=tf.float64) * pickup[:, None]
+  most = (room - shortest_value) / tf.cast(tf.maximum(counts - 1, 1), tf.float64)
   shortest = per_bar(tf.math.unsorted_segment_min, own_quarters)
-  reserve = tf.minimum(tf.constant(_RESERVE, tf.float64),
-                       tf.gather(shortest, bars, batch_dims=1))
+  reserve = tf.gather(tf.minimum(tf.clip_by_value(shortest, shortest_value, _RESERVE), most),
+                      bars, batch_dims=1)
   earliest = bar_start - tf.cast(push, tf.float64) * tf.cast(first, tf.float64)
-  latest = (bar_end - tf.cast(left - 1, tf.float64) * reserve
-            - float(vocabulary.MIN_DURATION))
+  latest = bar_end - tf.cast(left - 1, tf.float64) * reserve - shortest_value
+  # A note whose own onset lies in its bar may always start there (own notes shorter than
+  # the grid's shortest value would not fit otherwise).
+  own_in_bar = (own_onsets >= bar_start - EPS) & (own_onsets < bar_end - EPS)
+  latest = tf.where(own_in_bar, tf.maximum(latest, own_onsets), latest)
 
   # Repeated bars: an earlier bar with the same notes (pitches relative to the first
   # note, durations, onsets in the bar) and the same length.
   index = tf.broadcast_to(tf.range(notes)[None], [batch, notes])
   first_index = per_bar(tf.math.unsorted_segment_min, index)
   in_bar = tf.cast(index - tf.gather(first_index, bars, batch_dims=1), tf.int64)
-  own_onsets = pickup[:, None] + tf.cumsum(own_quarters, axis=1, exclusive=True)
   steps = tf.cast(tf.round((own_onsets - bar_start) * 24), tf.int64) % 4096
   key = (tf.cast(relative_pitches, tf.int64) % 1024 + 1024 * (
       tf.cast(durations, tf.int64) + 64 * (steps + 4096 * in_bar)))
-  sums = per_bar(tf.math.unsorted_segment_sum, key)
-  squares = per_bar(tf.math.unsorted_segment_sum, (key % 1_000_003) ** 2)
-  counts = per_bar(tf.math.unsorted_segment_sum, tf.ones_like(bars))
-  lengths = tf.cast(tf.round(bar_lengths * 96), tf.int64)
-  same = lambda x: tf.equal(x[:, :, None], x[:, None, :])
-  earlier = tf.range(num_bars)[None, :] < tf.range(num_bars)[:, None]
-  repeats = (same(sums) & same(squares) & same(counts) & same(lengths) & earlier[None]
-             & (counts > 0)[:, :, None])
-  source = tf.where(tf.reduce_any(repeats, -1),
-                    tf.argmax(tf.cast(repeats, tf.int32), -1, output_type=tf.int32), -1)
+  source = earliest_twins(batch, num_bars, counts, [
+      per_bar(tf.math.unsorted_segment_sum, key),
+      per_bar(tf.math.unsorted_segment_sum, (key % 1_000_003) ** 2),
+      tf.cast(counts, tf.int64), tf.cast(tf.round(bar_lengths * 96), tf.int64)])
   note_source = tf.gather(source, bars, batch_dims=1)
   copy_from = tf.where(
       note_source >= 0,
@@ -108,9 +115,28 @@ def plan_form(relative_pitches, durations, own_quarters, form):
   return {
       'bar_start': bar_start, 'bar_end': bar_end, 'earliest': earliest, 'latest': latest,
       'first': first, 'copy_from': copy_from, 'aim_from': aim_from, 'own_onset': own_onsets,
+      'own_end': own_onsets + own_quarters,
       'length_ids': metre.bar_length_ids(tf.gather(bar_lengths, bars, batch_dims=1)),
       'left_ids': metre.notes_left_ids(left),
   }
+
+
+def earliest_twins(batch, num_bars, counts, fingerprints):
+  """For every bar [B, M], the earliest bar of its melody with the same `fingerprints`
+  (int64 [B, M] each), -1 if none is earlier or it has no notes.
+
+  Rows of equal fingerprints are found with one unique over the (melody, bar) rows, so
+  memory grows with the bars, not with their square.
+  """
+  rows = tf.broadcast_to(tf.range(batch, dtype=tf.int64)[:, None], [batch, num_bars])
+  table = tf.reshape(tf.stack([rows] + fingerprints, -1), [-1, 1 + len(fingerprints)])
+  _, group = tf.raw_ops.UniqueV2(x=table, axis=tf.constant([0], tf.int64))
+  index = tf.range(batch * num_bars)
+  earliest = tf.gather(tf.math.unsorted_segment_min(index, group, batch * num_bars), group)
+  earliest = tf.reshape(earliest, [batch, num_bars])
+  index = tf.reshape(index, [batch, num_bars])
+  return tf.where((earliest < index) & (counts > 0),
+                  earliest - num_bars * tf.range(batch)[:, None], -1)
 
 
 def steps_by_bar(steps, bars, first, num_bars):
@@ -172,13 +198,18 @@ def place_kinds(places):
                   beats.UNWRITTEN)
 
 
-def allowed(plan, grid, onset, t, length, positions, beat, beat_kind):
-  """Durations [B, V] that keep the next note in its bar with room for the bar's rest,
-  and land it where a score writes an onset (stylexfer.tokens.beats).
+def allowed(plan, grid, values, onset, t, length, positions, beat, beat_kind):
+  """Durations [B, V] that keep the next note in its bar with room for the bar's rest and
+  land it where a score writes an onset (stylexfer.tokens.beats), and the window they
+  keep to: a dict of `allowed`, `low`, `high` (where note t may end, [B]), `stuck`
+  (nothing fits [B]) and `hold` (how long note t lasts then, [B]).
 
-  `beat` [B] is where the beat of note t starts, `beat_kind` the kind of its notes so far.
+  `values` [B, V] are note t's durations in quarter notes: the grid's, but its own id
+  worth its own length. `beat` [B] is where the beat of note t starts, `beat_kind` the
+  kind of its notes so far. Where nothing fits, the one duration allowed is the grid's
+  nearest to the hold.
   """
-  landing = onset[:, None] + grid[None]
+  landing = onset[:, None] + values
   last = t + 1 >= length
   following = tf.minimum(t + 1, length - 1)
   # The last note ends inside its bar; any other lands the next one inside the next's.
@@ -221,12 +252,19 @@ def allowed(plan, grid, onset, t, length, positions, beat, beat_kind):
                                                      beats.BOTH)
   writes = allowed & (kinds != beats.UNWRITTEN)
   allowed = tf.where(tf.reduce_any(writes, -1, keepdims=True), writes, allowed)
-  # Nothing fits (a held note longer than the grid's longest value, say): the nearest.
-  gap = tf.maximum(tf.maximum(low[:, None] - landing, landing - high[:, None]), 0.0)
-  gap = tf.where(real[None], gap, tf.float64.max)
+  # Nothing fits (the next note's bar is further than the grid's longest value, say):
+  # note t is held to where it ended in the input, so that the next note starts where it
+  # did, or else to the nearest end in the window; the head hears the value nearest to
+  # the hold. The window always lies after the onset (the bars' room is checked,
+  # checks.check_form), so the hold is positive.
+  stuck = ~tf.reduce_any(allowed, -1)
+  earliest_end = tf.maximum(low, onset + float(vocabulary.MIN_DURATION))
+  hold = tf.minimum(tf.maximum(plan['own_end'][:, t], earliest_end), high) - onset
+  gap = tf.where(real[None], tf.abs(hold[:, None] - grid[None]), tf.float64.max)
   nearest = tf.one_hot(tf.argmin(gap, -1, output_type=tf.int32), tf.shape(grid)[0],
                        on_value=True, off_value=False)
-  return tf.where(tf.reduce_any(allowed, -1, keepdims=True), allowed, nearest)
+  return {'allowed': tf.where(stuck[:, None], nearest, allowed), 'low': low, 'high': high,
+          'stuck': stuck, 'hold': hold}
 
 
 def row_gather(buffer, rows):

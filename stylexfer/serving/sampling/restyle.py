@@ -23,17 +23,26 @@ _OWN_PENALTY = 4.0  # nats q_own takes for leaving the own duration at all
 _OWN_SLOPE = 4.0    # and per octave further from it
 
 
-def own_log_probs(own_quarters, grid):
+def own_log_probs(own_ids, own_quarters, grid):
   """log q_own [B, V]: the melody's own rhythm as an expert, peaked on each own duration.
 
-  0 on the own duration; elsewhere a penalty for leaving it plus a slope per octave of
-  distance, so that at middling strengths the genre pulls towards near values first.
+  0 on the own duration's id (worth the note's own length, on the grid or not);
+  elsewhere a penalty for leaving it plus a slope per octave of distance, so that at
+  middling strengths the genre pulls towards near values first.
   """
   grid, own_quarters = tf.cast(grid, tf.float32), tf.cast(own_quarters, tf.float32)
   safe = tf.maximum(grid, 1e-6)[None]
   octaves = tf.abs(tf.math.log(safe / own_quarters[:, None])) / tf.math.log(2.0)
-  same = tf.abs(grid[None] - own_quarters[:, None]) < form_lib.EPS
+  same = tf.range(tf.shape(grid)[0])[None] == own_ids[:, None]
   return tf.where(same, 0.0, -(_OWN_PENALTY + _OWN_SLOPE * octaves))
+
+
+def note_values(grid, own_ids, own_quarters):
+  """Each id's length in quarter notes for one note [B, V]: the grid's, but the note's
+  own id worth its own length, which may lie off the grid or past its longest value (a
+  held note): a note that keeps its duration keeps its length, and its bar its form."""
+  own = tf.range(tf.shape(grid)[0])[None] == own_ids[:, None]
+  return tf.where(own, own_quarters[:, None], grid[None])
 
 
 def listen(duration_head, intervals, durations):
@@ -64,17 +73,22 @@ def listen(duration_head, intervals, durations):
 
 
 def restyle(duration_head, intervals, durations, controls, interval_values, duration_values,
-            form=None, like=None, compiled=False, calibration=None):
-  """New durations [B, N] for fixed intervals [B, N-1] from a duration head.
+            form=None, like=None, compiled=False, calibration=None, lengths=None):
+  """New durations for fixed intervals [B, N-1] from a duration head: (ids [B, N], their
+  lengths [B, N] in quarter notes, float64).
 
   A note that changes draws its duration from the head's genre; another from a blend of
   the genre and its own duration in `durations` [B, N] (below); strength 0 gives the
-  melody back, 1 the genre's rhythm. The head hears what was chosen. With `form` (a form.Form) every note stays in its bar (the first
-  note of a bar may start up to `form.push` quarter notes early) on a place a score writes
-  where one fits (stylexfer.tokens.beats), the head hears each note's metre, and bars
+  melody back (with a form, each note whose own length keeps the next note in its bar),
+  1 the genre's rhythm. The head hears what was chosen. With `form` (a form.Form) every
+  note stays in its bar (the first note of a bar may start up to `form.push` quarter
+  notes early) on a place a score writes where one fits (stylexfer.tokens.beats), held
+  where no value of the grid fits (form.allowed), the head hears each note's metre, and bars
   that repeat an earlier bar take its rhythm. Without it the rhythm is drawn free, as from
   a head that hears no bars. With a target melody (`like`: intervals [B, C-1], durations
-  [B, C]) the head first listens to it. `compiled` runs the loop under XLA.
+  [B, C]) the head first listens to it. `compiled` runs the loop under XLA. `lengths`
+  [B, N] are the notes' own lengths (default: their ids' values), which a note keeps
+  with its own id: off the grid, or held past its longest value.
 
   Strength has two parts, which a genre's `calibration` (strength_map, blend_map: values
   at evenly spaced strengths 0 .. 1, stylexfer.tokens.traits) sets: the share of bars (of
@@ -90,7 +104,12 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   request = (checks.check_controls(controls.temperature, controls.top_p)
              + checks.check_strength(strength) + checks.check_melody(intervals, durations))
   # Every input behind the checks, made once: a request's graph holds each assertion once.
-  gated = {'intervals': intervals, 'durations': durations}
+  grid = tf.cast(duration_values, tf.float64)
+  if lengths is None:
+    # Clipped: the ids are checked after this, and refused there if out of range.
+    lengths = tf.gather(grid, tf.clip_by_value(durations, 0, tf.shape(grid)[0] - 1))
+  gated = {'intervals': intervals, 'durations': durations,
+           'lengths': tf.cast(lengths, tf.float64)}
   if form is not None:
     form = form.as_tensors()
     gated.update(bars=form.bars, bar_lengths=form.bar_lengths, pickup=form.pickup)
@@ -102,15 +121,14 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   gated = dict(zip(gated, checks.after(request, *gated.values())))
   intervals, durations = gated['intervals'], gated['durations']
   batch_size = tf.shape(durations)[0]
-  grid = tf.cast(duration_values, tf.float64)
-  own_quarters = tf.gather(grid, durations)
+  own_quarters = gated['lengths']
   plan = None
   onset = tf.zeros([batch_size], tf.float64)
   if form is not None:
     plan = form_lib.plan_form(
         relative_pitches(intervals, interval_values), durations, own_quarters,
         form_lib.Form(gated['bars'], gated['bar_lengths'], gated['pickup'], form.push))
-    onset = tf.cast(gated['pickup'], tf.float64)
+    onset = plan['own_onset'][:, 0]
   start = tf.fill([batch_size], vocabulary.START)
   if like is None:
     state, previous = tf.zeros([batch_size, duration_head.state_size]), start
@@ -125,8 +143,9 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
                                  gated.get('bars'), plan, key)
   draw = (strength, calibrated(strength, blend_map), changed, controls.temperature,
           controls.top_p, key)
-  return tf.transpose(loop(duration_head.cell, tables, known, plan,
-                           (grid, durations, own_quarters), draw, (onset, previous, state)))
+  chosen, quarters = loop(duration_head.cell, tables, known, plan,
+                          (grid, durations, own_quarters), draw, (onset, previous, state))
+  return tf.transpose(chosen), tf.transpose(quarters)
 
 
 # The golden ratio's fractional part: k * _GOLDEN mod 1 spreads any run of k evenly over
@@ -198,7 +217,7 @@ def _known(tables, intervals, plan):
 
 
 def _restyle_loop(cell, tables, known, plan, own, draw, start, compiled=False):
-  """restyle's loop: the durations [N, B].
+  """restyle's loop: the durations [N, B] and their lengths [N, B].
 
   `own` is (grid, the melody's duration ids, their quarter notes), `draw` (strength, the
   other notes' blend weight, the notes that change [N, B], temperature, top_p, the
@@ -215,9 +234,10 @@ def _restyle_loop(cell, tables, known, plan, own, draw, start, compiled=False):
   loop = tf.while_loop(
       lambda t, *_: t < length, body,
       (tf.constant(0), *start, tf.zeros([length, batch_size], tf.int32),
-       tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32)),
+       tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32),
+       tf.zeros([length, batch_size], tf.float64)),
       maximum_iterations=checks.MAX_LENGTH)
-  return loop[4]
+  return loop[4], loop[7]
 
 
 _compiled_restyle_loop = tf.function(functools.partial(_restyle_loop, compiled=True),
@@ -225,14 +245,14 @@ _compiled_restyle_loop = tf.function(functools.partial(_restyle_loop, compiled=T
 
 
 def restyle_step(step, plan, own, draw, t, carried, compiled=False):
-  """One note of `restyle`: (onset, previous, state, chosen, positions, beat_kind) -> the
-  same, next.
+  """One note of `restyle`: (onset, previous, state, chosen, positions, beat_kind,
+  lengths) -> the same, next.
 
   `step(t, previous_duration, metre_ids, state)` -> (logits, state) is the duration head
   at note t, which knows the note's interval. `beat_kind` is the stylexfer.tokens.beats kind
   of the notes before t in the beat note t starts in.
   """
-  onset, previous, state, chosen, positions, beat_kind = carried
+  onset, previous, state, chosen, positions, beat_kind, lengths = carried
   grid, own_ids, own_quarters = own
   strength, blend, changed, temperature, top_p, key = draw
   batch_size = tf.shape(onset)[0]
@@ -249,13 +269,15 @@ def restyle_step(step, plan, own, draw, t, carried, compiled=False):
   # duration's expert (with no genre in it, its own duration or, under the bars' mask, the
   # nearest that fits).
   genre = tf.nn.log_softmax(logits)
-  own = own_log_probs(own_quarters[:, t], grid)
+  own = own_log_probs(own_ids[:, t], own_quarters[:, t], grid)
   blended = tf.where(changed[t][:, None], genre, blend * genre + (1.0 - blend) * own)
+  values = note_values(grid, own_ids[:, t], own_quarters[:, t])
   allowed = None
   if plan is not None:
     beat_kind = beat_kind | form_lib.place_kinds(position)
     beat = plan['bar_start'][:, t] + tf.floor(position + form_lib.EPS)
-    allowed = form_lib.allowed(plan, grid, onset, t, length, positions, beat, beat_kind)
+    fit = form_lib.allowed(plan, grid, values, onset, t, length, positions, beat, beat_kind)
+    allowed = fit['allowed']
   seed = draws.note_seed(None, t, draws.DURATION, key)
   drawn = draws.sample(blended, temperature, top_p, seed, allowed, compiled)
   duration = drawn
@@ -266,13 +288,25 @@ def restyle_step(step, plan, own, draw, t, carried, compiled=False):
     copied = form_lib.row_gather(chosen, tf.maximum(source, 0))
     fits = tf.gather(allowed, copied, batch_dims=1)
     duration = tf.where((source >= 0) & fits, copied, duration)
-  duration = tf.where(strength <= 0.0, own_ids[:, t], duration)  # strength 0: the input
+  quarters = tf.gather(values, duration, batch_dims=1)
+  # Strength 0 gives the input back, each note as it was where that keeps the form: all
+  # of a melody whose own onsets lie in its bars.
+  keep = tf.fill([batch_size], strength <= 0.0)
+  if plan is not None:
+    # Nothing fitted: the note is held (form.allowed).
+    quarters = tf.where(fit['stuck'], fit['hold'], quarters)
+    own_end = onset + own_quarters[:, t]
+    keep &= ((t + 1 >= length)
+             | ((own_end >= fit['low'] - form_lib.EPS) & (own_end <= fit['high'] + form_lib.EPS)))
+  duration = tf.where(keep, own_ids[:, t], duration)
+  quarters = tf.where(keep, own_quarters[:, t], quarters)
   chosen = tf.tensor_scatter_nd_update(chosen, [[t]], duration[None])
   positions = tf.tensor_scatter_nd_update(positions, [[t]], position[None])
-  onset = onset + tf.gather(grid, duration)
+  lengths = tf.tensor_scatter_nd_update(lengths, [[t]], quarters[None])
+  onset = onset + quarters
   if plan is not None:
     following = tf.minimum(t + 1, length - 1)
     next_beat = plan['bar_start'][:, following] + tf.floor(
         onset - plan['bar_start'][:, following] + form_lib.EPS)
     beat_kind = tf.where(tf.abs(next_beat - beat) < form_lib.EPS, beat_kind, beats.BOTH)
-  return onset, duration, state, chosen, positions, beat_kind
+  return onset, duration, state, chosen, positions, beat_kind, lengths
