@@ -177,7 +177,8 @@ def user_corpus(tmp_path_factory):
 
 def test_a_users_corpus_builds_as_its_own_genre_and_trains_by_name(user_corpus, tmp_path):
   builder = build_lib.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
-  assert builder.info.full_name == 'melodies/bebop/1.2.0'
+  assert builder.info.full_name == (
+      f'melodies/bebop/{melodies_dataset_builder.Builder.VERSION}')
   stats = builder.info.metadata['statistics']
   assert stats['files read'] == 8
   assert {key: value for key, value in stats.items() if key.startswith('dropped')} == {
@@ -259,7 +260,8 @@ def test_the_command_builds_a_corpus_and_says_what_is_wrong(user_corpus, tmp_pat
 def test_what_a_stopped_build_left_is_removed(user_corpus, tmp_path):
   # TFDS builds into incomplete.<random>_<version> and renames it when done; a build
   # that was killed leaves it behind.
-  left = tmp_path / 'melodies' / 'bebop' / 'incomplete.Q7ZK2M_1.1.0'
+  version = str(melodies_dataset_builder.Builder.VERSION)
+  left = tmp_path / 'melodies' / 'bebop' / f'incomplete.Q7ZK2M_{version}'
   left.mkdir(parents=True)
   (left / 'melodies-train.tfrecord-00000-of-00001').write_bytes(b'half')
   # Another version's may be another stylexfer's build, running: it stays.
@@ -268,7 +270,7 @@ def test_what_a_stopped_build_left_is_removed(user_corpus, tmp_path):
   builder = build_lib.build('bebop', str(tmp_path), corpus_dir=str(user_corpus))
   assert not left.exists()
   assert sorted(p.name for p in (tmp_path / 'melodies' / 'bebop').iterdir()) == [
-      '1.1.0', other.name]
+      version, other.name]
   assert builder.info.metadata['statistics']['tunes kept'] == 24
 
 

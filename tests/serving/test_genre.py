@@ -657,13 +657,16 @@ def test_export_program_writes_integer_versions(model, tmp_path, module):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   command = [sys.executable, '-m', 'stylexfer.programs.export', f'--run_dir={model_dir}',
              f'--models_dir={export_dir}', '--name=folk']
-  for version in (1, 2):
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    path = export_dir / 'folk' / str(version)
-    assert done.stdout.strip().endswith(str(path))
-    assert (path / 'saved_model.pb').exists()
+  # An earlier export as version 1: the program takes the next integer and leaves it.
+  (export_dir / 'folk' / '1').mkdir(parents=True)
+  (export_dir / 'folk' / '1' / 'saved_model.pb').write_bytes(b'earlier')
+  done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  path = export_dir / 'folk' / '2'
+  assert done.stdout.strip().endswith(str(path))
+  assert (path / 'saved_model.pb').exists()
   assert sorted(os.listdir(export_dir / 'folk')) == ['1', '2']
+  assert (export_dir / 'folk' / '1' / 'saved_model.pb').read_bytes() == b'earlier'
   reloaded = tf.saved_model.load(str(export_dir / 'folk' / '2'))
   assert reloaded.genre.numpy() == b'folk'
   _assert_same({'generate': _call(reloaded.signatures['generate'], REQUESTS['generate'])},
