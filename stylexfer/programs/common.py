@@ -85,7 +85,7 @@ def one_line(error):
   return text or type(error).__name__
 
 
-def run_then_exit(main, doc, program=None):
+def run_then_exit(main, doc, program=None, hint=''):
   """shared_flags.run(main, doc) for a program that ends with TensorFlow loaded.
 
   The process ends as soon as `main` returns, its output flushed, without tearing
@@ -98,7 +98,7 @@ def run_then_exit(main, doc, program=None):
     sys.stderr.flush()
     os._exit(status or 0)  # pylint: disable=protected-access
 
-  shared_flags.run(main_then_exit, doc, program=program)
+  shared_flags.run(main_then_exit, doc, program=program, hint=hint)
 
 
 def report_errors(program, function, *args):

@@ -248,9 +248,7 @@ def evaluate(f):
 
 
 def main(argv, flag_values=flags.FLAGS):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   f = flag_values
   if f.progress:
     logging.set_verbosity(logging.WARNING)  # TFDS's notices would bury the progress bars

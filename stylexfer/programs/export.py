@@ -11,7 +11,6 @@ in stylexfer.serving.genre.
 import dataclasses
 import math
 import os
-import sys
 import zipfile
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
@@ -87,9 +86,7 @@ def export_run(f):
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, export_run, flags.FLAGS)
 
 

@@ -79,9 +79,7 @@ def generate_tunes(f, out=None):
 
 
 def main(argv, flag_values=flags.FLAGS):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, generate_tunes, flag_values)
 
 

@@ -9,7 +9,6 @@ next free integer). The signatures are listed in stylexfer.serving.merged.
 """
 
 import os
-import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
@@ -74,9 +73,7 @@ def merge_models(f):
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, merge_models, flags.FLAGS)
 
 

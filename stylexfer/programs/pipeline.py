@@ -14,7 +14,6 @@ own corpora (a `melodies` config each) to train on them instead.
 
 import json
 import os
-import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
@@ -105,9 +104,7 @@ def run_pipeline(f):
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, run_pipeline, flags.FLAGS)
 
 

@@ -147,16 +147,13 @@ def restyle_file(f, out=None, err=None):
 
 
 def main(argv, flag_values=flags.FLAGS):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]} (use --input=FILE)',
-          file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, restyle_file, flag_values)
 
 
 def run():
   define_flags()
-  common.run_then_exit(main, __doc__, program=PROGRAM)
+  common.run_then_exit(main, __doc__, program=PROGRAM, hint=' (use --input=FILE)')
 
 
 if __name__ == '__main__':

@@ -120,9 +120,10 @@ def program_name():
   return name if name.startswith('stylexfer-') else f'stylexfer-{name}'
 
 
-def run(main, doc, flag_values=flags.FLAGS, program=None):
+def run(main, doc, flag_values=flags.FLAGS, program=None, hint=''):
   """app.run(main), with --help (and -h, --helpshort) printing help_text and exiting 0,
-  and a bad flag ending the program with one line on stderr and status 1.
+  and a bad flag, or an argument that is no flag (`hint` says what to pass instead),
+  ending the program with one line on stderr and status 1.
 
   absl's own --help lists only the flags of the file that was run (none for a
   console script) and exits 1; its bad flag is two lines.
@@ -134,9 +135,13 @@ def run(main, doc, flag_values=flags.FLAGS, program=None):
 
   def parse(argv):
     try:
-      return flag_values(argv)
+      remaining = flag_values(argv)
     except flags.Error as error:
       sys.stderr.write(f'{program}: error: {flag_error(error)}\n')
       sys.exit(1)
+    if len(remaining) > 1:
+      sys.stderr.write(f'{program}: error: unexpected arguments {remaining[1:]}{hint}\n')
+      sys.exit(1)
+    return remaining
 
   app.run(main, flags_parser=parse)

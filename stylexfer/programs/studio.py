@@ -62,9 +62,7 @@ def serve(f, out=None):
 
 
 def main(argv, flag_values=flags.FLAGS):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, serve, flag_values)
 
 

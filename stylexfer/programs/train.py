@@ -12,7 +12,6 @@ duration (stylexfer.tokens.articulation), which the export writes back as rests.
 import dataclasses
 import math
 import os
-import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's notices off stderr
 
@@ -151,9 +150,7 @@ def train_run(f):
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'{PROGRAM}: error: unexpected arguments {argv[1:]}', file=sys.stderr)
-    return 1
+  del argv  # shared_flags.run refuses arguments that are no flags
   return common.report_errors(PROGRAM, train_run, FLAGS)
 
 

@@ -47,6 +47,8 @@ FAST = [
     ('train', ['--bogus=1'], 'unknown flag --bogus'),
     ('train', ['--batch_size'], '--batch_size='),
     ('train', ['stray'], "unexpected arguments ['stray']"),
+    ('restyle', ['tune.abc'], "unexpected arguments ['tune.abc'] (use --input=FILE)"),
+    ('build_data', ['stray'], "unexpected arguments ['stray']"),
     ('train', ['--run_dir='], '--run_dir is empty'),
     # stylexfer-export: the run folder and the place it writes to.
     ('export', ['--models_dir={tmp}/models', '--name=folk'], '--run_dir is required'),
@@ -198,7 +200,7 @@ def _check_one_line(program, says, done, tmp, foreign=''):
   assert 'Traceback' not in done.stderr + done.stdout, done.stderr[-3000:]
   assert done.returncode == 1, done.stderr[-3000:]
   assert done.stderr.count('\n') == 1 and done.stderr.endswith('\n'), done.stderr[-3000:]
-  assert done.stderr.startswith(f'stylexfer-{program}: error: ')
+  assert done.stderr.startswith(f"stylexfer-{program.replace('_', '-')}: error: ")
   assert fill(says) in done.stderr
 
 
