@@ -49,29 +49,29 @@ def labels(records, field, groups=()):
   return found
 
 
-def separability(records, field, groups=(), folds=5, seed=0, excerpt=EXCERPT):
-  """How well rhythm judges trained on real melodies tell the labels of `field` apart.
+def separability(renditions, found_labels, folds=5, seed=0, excerpt=EXCERPT):
+  """How well rhythm judges trained on real melodies (data.Rendition) tell their labels
+  (one each, as labels() gives them; '' unknown) apart.
 
-  Returns {'field', 'counts' {label: melodies}, 'judged' [labels with MIN_MELODIES or
+  Returns {'counts' {label: melodies}, 'judged' [labels with MIN_MELODIES or
   more, where two have], 'overall' (cross_validate's figures among them), 'pairs'
   {'a|b': balanced accuracy of a judge of a against b}, 'closest' {label: [the label
   it is most often taken for, that accuracy]}, 'controls' [labels told from every other
   at CONTROL_ACCURACY or more]}. Fewer than two judged labels judge nothing.
   """
   by_label = collections.defaultdict(list)
-  for record, label in zip(records, labels(records, field, groups)):
+  for rendition, label in zip(renditions, found_labels):
     if label:
-      by_label[label].append(record)
+      by_label[label].append(rendition)
   counts = {label: len(found) for label, found in sorted(by_label.items())}
   judged = sorted(label for label, count in counts.items() if count >= MIN_MELODIES)
   if len(judged) < 2:
     judged = []  # a label alone is told from nothing
-  result = {'field': field, 'counts': counts, 'judged': judged, 'overall': None,
+  result = {'counts': counts, 'judged': judged, 'overall': None,
             'pairs': {}, 'closest': {}, 'controls': []}
   if not judged:
     return result
-  renditions = {label: [data.rendition(data.record_to_melody(r)) for r in by_label[label]]
-                for label in judged}
+  renditions = {label: by_label[label] for label in judged}
   judge = lambda: classifier.GenreClassifier('rhythm', excerpt=excerpt)
   result['overall'] = judge().cross_validate(renditions, folds, seed)
   # A label is worth asking for only if it sounds unlike each other label: one judged
@@ -137,12 +137,14 @@ def measure(genres, data_dir=None, groups=(), folds=5, seed=0):
   for genre in genres:
     records = [r for split in ('train', 'validation', 'test')
                for r in data.load_records(genre, split, data_dir)]
+    melodies = [data.record_to_melody(r) for r in records]  # read once for every measure
+    renditions = [data.rendition(m) for m in melodies]
     results[genre] = {}
     for field in ('style', 'feel', 'tempo'):
-      found = separability(records, field, groups, folds, seed)
+      found = separability(renditions, labels(records, field, groups), folds, seed)
       if found['counts']:
         results[genre][field] = found
-    curve = tempo_curve(records)
+    curve = tempo_curve([float(r['tempo']) for r in records], melodies)
     if curve:
       results[genre]['tempo curve'] = curve
   return results
@@ -152,19 +154,17 @@ def measure(genres, data_dir=None, groups=(), folds=5, seed=0):
 TEMPO_BINS = (0, 100, 140, 180, 220, 260, 10_000)
 
 
-def tempo_curve(records):
-  """How many notes a quarter note the melodies of a stated tempo play, by tempo.
+def tempo_curve(tempi, melodies):
+  """How many notes a quarter note the melodies play by their tempo (quarter notes a
+  minute, one each; 0 where none is stated).
 
   Returns {'melodies', 'slope' (notes a quarter per 100 quarters a minute, least
   squares over melodies), 'bins' [[low, high, melodies, mean notes a quarter]]}, or None
   when fewer than MIN_MELODIES melodies state a tempo, or all state one.
   """
-  tempi, rates = [], []
-  for record in records:
-    tempo = float(record['tempo'])
-    if tempo > 0:
-      tempi.append(tempo)
-      rates.append(_notes_a_quarter(record))
+  stated = [(tempo, _notes_a_quarter(melody)) for tempo, melody in zip(tempi, melodies)
+            if tempo > 0]
+  tempi, rates = [tempo for tempo, _ in stated], [rate for _, rate in stated]
   if len(tempi) < MIN_MELODIES or len(set(tempi)) < 2:
     return None
   tempi, rates = np.array(tempi), np.array(rates)
@@ -177,8 +177,7 @@ def tempo_curve(records):
   return {'melodies': int(len(tempi)), 'slope': slope, 'bins': bins}
 
 
-def _notes_a_quarter(record):
+def _notes_a_quarter(melody):
   """Notes a quarter note over the melody's span, from its first onset to its last."""
-  melody = data.record_to_melody(record)
   span = float(melody.onsets[-1] - melody.onsets[0])
   return (len(melody) - 1) / span if span > 0 else 0.0

@@ -28,6 +28,20 @@ def _records(rng, count, rhythms, start, style='', feel='', tempo=0.0):
   return found
 
 
+def _renditions(records):
+  return [data.rendition(data.record_to_melody(r)) for r in records]
+
+
+def _separability(records, field, groups=(), folds=3):
+  return styles.separability(_renditions(records), styles.labels(records, field, groups),
+                             folds=folds)
+
+
+def _curve(records):
+  return styles.tempo_curve([float(r['tempo']) for r in records],
+                            [data.record_to_melody(r) for r in records])
+
+
 def test_styles_whose_rhythm_differs_are_controls_and_alike_or_rare_ones_are_not():
   rng = np.random.default_rng(0)
   # 'reel' and 'air' share one mix of bars; 'jig' plays another; 'march' is too rare.
@@ -36,7 +50,7 @@ def test_styles_whose_rhythm_differs_are_controls_and_alike_or_rare_ones_are_not
              + _records(rng, 30, [TRIPLETS], 200, 'jig')
              + _records(rng, 5, [TRIPLETS], 300, 'march')
              + _records(rng, 10, [EVEN], 400))
-  found = styles.separability(records, 'style', folds=3)
+  found = _separability(records, 'style')
   assert found['counts'] == {'air': 30, 'jig': 30, 'march': 5, 'reel': 30}
   assert found['judged'] == ['air', 'jig', 'reel']
   assert found['pairs']['air|jig'] == found['pairs']['jig|reel'] == 1.0
@@ -60,10 +74,10 @@ def test_groups_join_labels_and_tempo_is_judged_by_class():
   assert styles.labels(records[:1] + records[-1:], 'tempo') == ['fast', '']
   assert [styles.tempo_class(t) for t in (0, 60, 119.9, 120, 220, 220.1)] == [
       '', 'slow', 'slow', '', '', 'fast']
-  alone = styles.separability(records, 'feel', folds=3)
+  alone = _separability(records, 'feel')
   assert alone['judged'] == [] and alone['overall'] is None   # swing alone: nothing to tell
   assert 'no other label to tell it from' in '\n'.join(styles.markdown({'j': {'feel': alone}}))
-  joined = styles.separability(records, 'feel', groups=('latin+funk',), folds=3)
+  joined = _separability(records, 'feel', groups=('latin+funk',))
   assert joined['counts'] == {'latin+funk': 35, 'swing': 30}
   assert joined['controls'] == ['latin+funk', 'swing']
   assert joined['overall']['balanced_accuracy'] == 1.0
@@ -75,10 +89,10 @@ def test_the_tempo_curve_counts_notes_a_quarter_note_by_tempo():
   records = (_records(rng, 20, [[F(1, 4)] * 16], 0, tempo=80.0)
              + _records(rng, 20, [[F(1, 2)] * 8], 100, tempo=280.0)
              + _records(rng, 5, [[F(1, 2)] * 8], 200))
-  curve = styles.tempo_curve(records)
+  curve = _curve(records)
   assert curve['melodies'] == 40
   assert curve['bins'] == [[0, 100, 20, 4.0], [260, 10_000, 20, 2.0]]
   assert curve['slope'] == pytest.approx(-1.0)   # 2 notes fewer over 200 a minute
-  assert styles.tempo_curve(records[:29]) is None
+  assert _curve(records[:29]) is None
   lines = styles.curve_markdown({'jazz': {'tempo curve': curve}})
   assert '| 0-100 | 20 | 4.00 |' in lines and '| 260- | 20 | 2.00 |' in lines
