@@ -83,8 +83,8 @@ def measure(path, played=None, labels=None):
              'played': played}
   if labels is not None:
     for field, place in (('by_style', 0), ('by_feel', 1)):
-      summary[field] = _by_label(by_solo, {str(melid): found[place] for melid, found in
-                                           labels.items()})
+      summary[field] = _by_label(by_solo, {str(melid): labelled[place]
+                                           for melid, labelled in labels.items()})
   if not len(ratios):
     return dict(summary, mean=None, median=None, geometric_mean=None, quartiles=None,
                 by_tempo=[])
@@ -99,12 +99,13 @@ def measure(path, played=None, labels=None):
 
 def _by_label(by_solo, label_of):
   """[{'label', 'solos', 'pairs', 'median', 'quartiles'}] of the solos of each label."""
-  grouped = collections.defaultdict(list)
+  solos, ratios = collections.Counter(), collections.defaultdict(list)
   for melid, pairs in by_solo.items():
     label = label_of.get(str(melid), '')
     if label and pairs:
-      grouped[label].append([ratio for ratio, _ in pairs])
-  return [{'label': label, 'solos': len(solos), 'pairs': sum(map(len, solos)),
-           'median': float(np.median(np.concatenate(solos))),
-           'quartiles': [float(np.percentile(np.concatenate(solos), q)) for q in (25, 75)]}
-          for label, solos in sorted(grouped.items())]
+      solos[label] += 1
+      ratios[label] += [ratio for ratio, _ in pairs]
+  return [{'label': label, 'solos': solos[label], 'pairs': len(found),
+           'median': float(np.median(found)),
+           'quartiles': [float(np.percentile(found, q)) for q in (25, 75)]}
+          for label, found in sorted(ratios.items())]
