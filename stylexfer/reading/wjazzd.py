@@ -45,7 +45,7 @@ def read_wjazzd(path):
     except melody_lib.MelodyError as error:
       errors.append(error)
       continue
-    _describe(melody, about.get(str(melid).split('.')[0], {}))
+    _describe(melody, about.get(_melid(melid), {}))
     melodies.append(melody)
   return melodies, errors
 
@@ -77,7 +77,12 @@ def _solo_info(path):
         rows = list(csv.DictReader(f))
   except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error, sqlite3.Error):
     return {}  # solos without their metadata are still solos
-  return {str(row.get('melid') or '').split('.')[0]: row for row in rows}
+  return {_melid(row.get('melid')): row for row in rows}
+
+
+def _melid(value):
+  """A solo's id as both tables give it: '12' for 12, '12' or '12.0'."""
+  return str(value or '').split('.')[0]
 
 
 def _describe(melody, row):
