@@ -1,5 +1,6 @@
 """Fixtures shared by the export and merge tests: tiny models and a TensorFlow-only Python."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -41,14 +42,16 @@ _FRESH_SCRIPT = textwrap.dedent('''\
 ''')
 
 
-def _tiny_model(seed):
+def _tiny_model(seed, styles=0):
   keras.utils.set_random_seed(seed)
-  return melody_model.build_model(melody_model.preset('tiny'))
+  return melody_model.build_model(
+      dataclasses.replace(melody_model.preset('tiny'), styles=styles))
 
 
 @pytest.fixture(scope='session')
 def tiny_model():
-  """A function seed -> untrained `tiny` MelodyModel whose weights depend only on seed."""
+  """A function (seed, styles=0) -> untrained `tiny` MelodyModel hearing that many styles,
+  whose weights depend only on its arguments."""
   return _tiny_model
 
 
@@ -61,7 +64,8 @@ def tiny_genres(tmp_path_factory):
   from stylexfer.serving import genre as genre_lib  # pylint: disable=g-import-not-at-top
   folder = tmp_path_factory.mktemp('tiny_genres')
   for seed, genre in enumerate(('folk', 'jazz')):
-    genre_lib.export(_tiny_model(seed), genre, str(folder), traits=fixtures.TRAITS[genre])
+    traits = fixtures.TRAITS[genre]
+    genre_lib.export(_tiny_model(seed, len(traits.styles)), genre, str(folder), traits=traits)
   return str(folder)
 
 

@@ -245,5 +245,8 @@ def jig_forms(notes, starts):
 
 
 # The shipped genres' traits (stylexfer.tokens.traits), for tiny models exported under
-# their names: folk tunes start around G4 and write 6/8, jazz around F4, swung, in 4/4.
-TRAITS = {'folk': traits.Traits(67, 1.0, True), 'jazz': traits.Traits(65, 1.11, False)}
+# their names: folk tunes start around G4 and write 6/8, jazz around F4, swung, in 4/4;
+# their styles are tune types and rhythm feels.
+TRAITS = {'folk': traits.Traits(67, 1.0, True, styles=('reel', 'jig', 'hornpipe')),
+          'jazz': traits.Traits(65, 1.11, False, styles=('swing', 'latin', 'twobeat'),
+                                style_field='feel', style_aliases=(('funk', 'latin'),))}

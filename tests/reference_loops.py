@@ -10,7 +10,14 @@ from stylexfer.serving.sampling import draws
 from stylexfer.serving.sampling import form as form_lib
 from stylexfer.serving.sampling import heads
 from stylexfer.serving.sampling import restyle as restyle_lib
+from stylexfer.tokens import conditions
 from stylexfer.tokens import vocabulary
+
+
+def _conditions(controls, batch_size):
+  """The request's style and tempo ids [B, 2], as Head.step hears them."""
+  ids = [controls.style, conditions.tempo_ids_graph(controls.tempo)]
+  return tf.tile(tf.cast(tf.stack(ids), tf.int32)[None], [batch_size, 1])
 
 
 def generate(pitch_head, duration_head, batch_size, length, controls, primer=None):
@@ -19,12 +26,13 @@ def generate(pitch_head, duration_head, batch_size, length, controls, primer=Non
   primed = 0 if primer_durations is None else len(primer_durations[0])
   start = tf.fill([batch_size], vocabulary.START)
   no_metre = heads.unknown_metre(batch_size)
+  heard = _conditions(controls, batch_size)
   interval, duration = start, start
   pitch_state = tf.zeros([batch_size, pitch_head.state_size])
   duration_state = tf.zeros([batch_size, duration_head.state_size])
   intervals, durations = [], []
   for t in range(length):
-    logits, pitch_state = pitch_head.step(interval, duration, no_metre, pitch_state)
+    logits, pitch_state = pitch_head.step(interval, duration, no_metre, heard, pitch_state)
     drawn = draws.sample(logits, controls.temperature, controls.top_p,
                          draws.note_seed(controls.seed, t, draws.PITCH))
     if t == 0:
@@ -33,7 +41,7 @@ def generate(pitch_head, duration_head, batch_size, length, controls, primer=Non
       interval = tf.constant([row[t - 1] for row in primer_intervals], tf.int32)
     else:
       interval = drawn
-    logits, duration_state = duration_head.step(interval, duration, no_metre,
+    logits, duration_state = duration_head.step(interval, duration, no_metre, heard,
                                                 duration_state)
     drawn = draws.sample(logits, controls.temperature, controls.top_p,
                          draws.note_seed(controls.seed, t, draws.DURATION))
@@ -68,20 +76,21 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   start = tf.fill([batch_size], vocabulary.START)
   next_intervals = tf.transpose(tf.concat([start[:, None], intervals], axis=1))
   state, previous = tf.zeros([batch_size, duration_head.state_size]), start
+  asked = _conditions(controls, batch_size)
   if like is not None:
     like_intervals, like_durations = (tf.convert_to_tensor(x, tf.int32) for x in like)
     no_metre = heads.unknown_metre(batch_size)
     for t in range(like_durations.shape[1]):
       heard = like_intervals[:, t - 1] if t else start
       before = like_durations[:, t - 1] if t else start
-      state = duration_head.step(heard, before, no_metre, state)[1]
+      state = duration_head.step(heard, before, no_metre, asked, state)[1]
     previous = like_durations[:, -1]
   carried = (onset, previous, state, tf.zeros([length, batch_size], tf.int32),
              tf.zeros([length, batch_size], tf.float64), tf.zeros([batch_size], tf.int32),
              tf.zeros([length, batch_size], tf.float64))
 
   def step(t, previous, metre_ids, state):
-    return duration_head.step(next_intervals[t], previous, metre_ids, state)
+    return duration_head.step(next_intervals[t], previous, metre_ids, asked, state)
 
   strength = tf.constant(controls.strength, tf.float32)
   key = draws.seed_key(controls.seed)

@@ -94,19 +94,41 @@ class Model:
     return sorted(self.saved_model.signatures)
 
   @property
+  def styles(self):
+    """The styles a restyle or a generation may ask for (a folk tune's type, a jazz
+    solo's feel): the labels its rhythm was trained to tell apart."""
+    return self.traits.styles
+
+  def _heard(self, style, tempo, melody=None):
+    """(style, tempo) as the signatures take them: '' for any style; the tempo asked for,
+    else the melody's own, else 0 (unknown). A style the model lacks is a RequestError."""
+    controls.check(tempo=tempo)
+    style = '' if style is None else str(style).strip().lower()
+    try:
+      found = self.traits.style_set.request_id(style)
+    except ValueError as error:
+      raise controls.RequestError(f'{self.rhythm_genre}: {error}') from None
+    style = self.traits.styles[found - 1] if found else ''  # funk is played as latin
+    if tempo is None and melody is not None and melody.tempo:
+      tempo = min(max(melody.tempo, controls.TEMPO_RANGE[0]), controls.TEMPO_RANGE[1])
+    return style, float(tempo or 0.0)
+
+  @property
   def swing(self):
     """The long-short ratio its rhythm's eighth pairs are played with."""
     return self.traits.swing_ratio
 
   def restyle(self, melody, strength=controls.STRENGTH, like=None, push=controls.PUSH,
               structure='bars', swing=None, temperature=controls.TEMPERATURE,
-              top_p=controls.TOP_P, seed=controls.SEED, title=None):
+              top_p=controls.TOP_P, seed=controls.SEED, title=None, style=None, tempo=None):
     """The melody's tones with this model's rhythm: a new Melody.
 
     `strength` in [0, 1] (0 keeps the rhythm), `like` a Melody whose own rhythm to lean
     towards, `push` quarter notes a bar's first note may anticipate, `structure` 'bars'
     (every note in its bar, repeated bars one rhythm) or 'free', `swing` how its eighths
-    are played (default: the genre's). The title is the melody's with the genre after it.
+    are played (default: the genre's), `style` one of `styles` (default: any), `tempo`
+    in quarter notes a minute the rhythm is drawn for and the melody played at (default:
+    the melody's own). The title is the melody's with the genre and style after it.
     """
     melody = melodies.Melody.of(melody)
     if structure not in STRUCTURES:
@@ -114,40 +136,50 @@ class Model:
                                   f'got {structure!r}')
     controls.check(strength=strength, push=push, swing=swing, temperature=temperature,
                    top_p=top_p, seed=seed)
+    style, heard_tempo = self._heard(style, tempo, melody)
     original = melody.durations()
     like_notes = None if like is None else (like.pitches, like.durations())
     durations, sounding = client.restyle_durations(
         self.saved_model, melody.pitches, original, strength, temperature, top_p, seed,
-        like=like_notes, form=melody.form() if structure == 'bars' else None, push=push)
+        like=like_notes, form=melody.form() if structure == 'bars' else None, push=push,
+        style=style, tempo=heard_tempo)
     # A note that kept its duration keeps its own articulation; a new one sounds as the
     # genre plays that duration.
     own = [min(length, d) for length, d in zip(melody.lengths, original)]
     sounding = [mine if new == old else genre for mine, new, old, genre
                 in zip(own, durations, original, sounding)]
-    title = f'{melody.title or "Melody"} ({self.rhythm_genre})' if title is None else title
+    if title is None:
+      title = f'{melody.title or "Melody"} ({", ".join(filter(None, (self.rhythm_genre, style)))})'
     restyled = melody.with_rhythm(durations, sounding, title)
-    restyled.swing = self.swing if swing is None else swing
+    restyled.swing = self.traits.swing_for(style, heard_tempo) if swing is None else swing
+    if tempo is not None:
+      restyled.tempo = tempo
     return restyled
 
   def generate(self, count=1, length=controls.LENGTH, rhythm=None, first_pitch=None,
                time_signature=None, swing=None, temperature=controls.TEMPERATURE,
-               top_p=controls.TOP_P, seed=controls.SEED, title=None):
+               top_p=controls.TOP_P, seed=controls.SEED, title=None, style=None, tempo=None):
     """`count` new Melodies: this model's tones, the rhythm of `rhythm` (another Model;
     default this one, or a merge's rhythm genre) redrawn within the bars the tones' own
     rhythm lays out.
 
     Melody n is drawn with seed + n. `first_pitch` is a MIDI pitch (default the genre's
-    middle), `time_signature` e.g. '3/4' (default: chosen from the drawn rhythm).
+    middle), `time_signature` e.g. '3/4' (default: chosen from the drawn rhythm),
+    `style` one of the rhythm's `styles` (default: any), `tempo` in quarter notes a minute
+    the melodies are drawn for and played at (default: unknown to the model, played at
+    120).
     """
     rhythm = rhythm or self
     controls.check(count=count, length=length, first_pitch=first_pitch, swing=swing,
                    temperature=temperature, top_p=top_p, seed=seed)
     controls.check_time_signature(time_signature)
+    style, heard_tempo = rhythm._heard(style, tempo)  # pylint: disable=protected-access
     if first_pitch is None:
       first_pitch = self.traits.first_pitch
     if title is None:
       title = (self.pitch_genre if rhythm.rhythm_genre == self.pitch_genre else
                f'{self.pitch_genre} with {rhythm.rhythm_genre} rhythm').capitalize()
+      title += f' ({style})' if style else ''
     if self.merged and rhythm is self:
       if time_signature is not None:
         raise controls.RequestError(
@@ -156,13 +188,16 @@ class Model:
             f'load({self.rhythm_genre!r}), time_signature={time_signature!r}))')
       # In the merged model's graph, the same melodies as the two genres' models give.
       generated = client.generated_in_bars(self.saved_model, count, length, first_pitch,
-                                           temperature, top_p, seed, title)
+                                           temperature, top_p, seed, title, style,
+                                           heard_tempo)
     else:
       generated = client.generate_melodies(
           self.saved_model, rhythm.saved_model, count, length, first_pitch, temperature,
-          top_p, seed, time_signature, title)
+          top_p, seed, time_signature, title, style, heard_tempo)
     for melody in generated:
-      melody.swing = rhythm.swing if swing is None else swing
+      melody.swing = rhythm.traits.swing_for(style, heard_tempo) if swing is None else swing
+      if tempo is not None:
+        melody.tempo = tempo
     return [melodies.Melody.of(melody) for melody in generated]
 
   def score(self, melody):

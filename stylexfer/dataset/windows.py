@@ -12,7 +12,8 @@ The pitch head reads intervals_in and durations_in; the duration head reads inte
 (the interval of the note whose duration it predicts) and durations_in. The pitch head is
 not scored on START (see stylexfer.model.melody_model.target_mask). Both heads also hear
 where note t falls in its bar (stylexfer.tokens.metre: positions, bar_lengths, notes_left;
-0, unknown, at END).
+0, unknown, at END) and the melody's style and tempo (stylexfer.tokens.conditions: the
+same ids at every step; 0, any and unknown).
 
 Melodies run from a few dozen notes (folk tunes) to about 5,000 (jazz solos), so the
 n + 1 steps are cut into consecutive windows of `window` steps and the last one is padded
@@ -25,14 +26,20 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from stylexfer.tokens import conditions
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 
-FEATURES = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS
+CONDITIONS = ('styles', 'tempi')
+FEATURES = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS + CONDITIONS
 SEQUENCES = FEATURES + ('durations_out',)
 # Share of training windows whose metrical inputs are hidden (all three read "unknown"),
-# so that a head also serves melodies drawn without bars.
+# so that a head also serves melodies drawn without bars; and, each drawn apart, shares
+# whose style reads "any" and whose tempo reads unknown, so that a request without them
+# is served too.
 HIDE_METRE = 0.25
+HIDE_STYLE = 0.25
+HIDE_TEMPO = 0.25
 
 
 class DataNotPreparedError(RuntimeError):
@@ -89,10 +96,11 @@ def _built_corpus(genre, data_dir):
   return tfds.builder_from_directory(os.path.join(folder, versions[-1][1]))
 
 
-def frame(intervals, durations, metre_ids=None):
+def frame(intervals, durations, metre_ids=None, style=0, tempo=0):
   """The step sequences (n + 1 each) of a melody's n - 1 intervals and n durations.
 
   `metre_ids` maps stylexfer.tokens.metre.INPUTS to n ids each; without it they are unknown.
+  `style` and `tempo` are the melody's ids (stylexfer.tokens.conditions), heard at every step.
   """
   intervals = tf.cast(intervals, tf.int32)
   durations = tf.cast(durations, tf.int32)
@@ -109,6 +117,9 @@ def frame(intervals, durations, metre_ids=None):
     ids = (tf.cast(metre_ids[name], tf.int32) if metre_ids is not None
            else tf.zeros_like(durations))
     framed[name] = tf.concat([ids, unknown], 0)
+  steps = tf.shape(framed['durations_out'])
+  framed['styles'] = tf.fill(steps, tf.cast(style, tf.int32))
+  framed['tempi'] = tf.fill(steps, tf.cast(tempo, tf.int32))
   return framed
 
 
@@ -124,33 +135,47 @@ def cut(framed, window):
   }
 
 
-def melody_windows(melodies, window):
+def melody_windows(melodies, window, styles=None):
   """A dataset of single windows (dicts of int32 [window]) from a dataset of melodies.
 
-  Melodies with bars (`bars`, `beats`, `bar_lengths`) give their metrical inputs.
+  Melodies with bars (`bars`, `beats`, `bar_lengths`) give their metrical inputs, those
+  with a `tempo` their tempo, and with `styles` (a conditions.Styles) those whose label
+  is among them their style.
   """
+  lookup = styles.lookup if styles else {}
+  table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+      tf.constant(list(lookup) or [''], tf.string),
+      tf.constant(list(lookup.values()) or [0], tf.int32)), default_value=0)
 
   def to_windows(melody):
     ids = metre.record_ids(melody) if 'bar_lengths' in melody else None
-    return cut(frame(melody['intervals'], melody['durations'], ids), window)
+    style = table.lookup(melody[styles.field]) if styles and styles.field in melody else 0
+    tempo = conditions.tempo_ids_graph(melody['tempo']) if 'tempo' in melody else 0
+    return cut(frame(melody['intervals'], melody['durations'], ids, style, tempo), window)
 
   return (melodies
           .map(to_windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .unbatch())
 
 
-def hide_metre(window, share=HIDE_METRE):
-  """A window whose metrical inputs read unknown, for a fixed share of windows.
+def hide(window):
+  """A window whose metrical inputs read unknown, its style any or its tempo unknown, each
+  for its own fixed share of windows (HIDE_METRE, HIDE_STYLE, HIDE_TEMPO).
 
-  The draw is seeded by the window's own tokens, so the same windows are hidden on every
+  The draws are seeded by the window's own tokens, so the same windows are hidden on every
   pass and on every worker, whatever order they come in.
   """
   steps = tf.range(1, tf.size(window['durations_out']) + 1, dtype=tf.int64)
   key = tf.reduce_sum(tf.cast(window['durations_out'], tf.int64) * steps
                       + tf.cast(window['intervals_out'], tf.int64) * steps * steps)
-  draw = tf.random.stateless_uniform([], tf.stack([key, tf.constant(7, tf.int64)]))
-  shown = tf.cast(draw >= share, tf.int32)
-  return {name: value * shown if name in metre.INPUTS else value
+
+  def shown(stream, share):
+    draw = tf.random.stateless_uniform([], tf.stack([key, tf.constant(stream, tf.int64)]))
+    return tf.cast(draw >= share, tf.int32)
+
+  kept = {name: shown(7, HIDE_METRE) for name in metre.INPUTS}
+  kept.update(styles=shown(11, HIDE_STYLE), tempi=shown(13, HIDE_TEMPO))
+  return {name: value * kept[name] if name in kept else value
           for name, value in window.items()}
 
 
@@ -176,10 +201,10 @@ def train_batches(windows, batch_size, seed=0, shuffle_buffer=10_000):
 
   Endless so that an epoch is a fixed number of steps: every worker of a multi-worker
   run then takes the same number of steps, whatever its shard of the data holds. A share
-  of the windows hear no metre (see hide_metre).
+  of the windows hear no metre, style or tempo (see hide).
   """
   return (windows
-          .map(hide_metre)
+          .map(hide)
           .cache()
           .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
           .repeat()

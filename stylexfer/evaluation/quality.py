@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stylexfer.tokens import conditions
+from stylexfer.tokens import traits
 from stylexfer.tokens import metre
 from stylexfer.model import melody_model
 from stylexfer.model import ngram
@@ -19,32 +21,44 @@ from stylexfer.dataset import windows
 
 
 
-def evaluate_model(model, melodies, batch_size=64):
+def evaluate_model(model, melodies, batch_size=64, styles=None):
   """{head: {'nll', 'accuracy', 'tokens'}} of a MelodyModel on a dataset of melodies.
 
   Melodies are cut into the windows the model was trained on, so the numbers are the
-  training loss's own measure, per scored note.
+  training loss's own measure, per scored note. The heads hear each melody's tempo, and
+  with `styles` (the model's conditions.Styles) its style.
   """
-  batches = windows.eval_batches(windows.melody_windows(melodies, model.window), batch_size)
+  batches = windows.eval_batches(windows.melody_windows(melodies, model.window, styles),
+                                 batch_size)
   sums = tf.function(
       lambda features, targets: melody_model.head_sums(targets, model(features, training=False)))
   return _report(sums(features, targets) for features, targets in batches)
 
 
-def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64):
+def evaluate_saved_model(saved_model, melodies, window=128, batch_size=64, styles=None,
+                         tempo=True):
   """evaluate_model's report for an exported SavedModel, through its serving_default.
 
   `melodies` is a list of {'intervals', 'durations'} dicts (see as_lists), or of records
   with their bars (`bars`, `beats`, `bar_lengths`), whose metre the heads then hear; the
-  windows are the training ones, so the figures compare with evaluate_model's.
+  windows are the training ones, so the figures compare with evaluate_model's. With
+  `styles` (the model's conditions.Styles) the heads hear each record's style, and with
+  `tempo` its tempo where it has one; else any style, at an unknown tempo.
   """
   score = saved_model.signatures['serving_default']
   # Exports differ in the inputs they hear (the metrical ones came later): each is given
   # the ones its signature names.
   accepted = set(score.structured_input_signature[1])
+
+  def heard(melody):
+    style = styles.id_of(melody.get(styles.field, b'')) if styles else 0
+    tempo_id = conditions.tempo_ids([melody.get('tempo', 0)])[0] if tempo else 0
+    return style, tempo_id
+
   blocks = [windows.cut(windows.frame(
       m['intervals'], m['durations'],
-      metre.record_ids(m) if 'bar_lengths' in m else None), window) for m in melodies]
+      metre.record_ids(m) if 'bar_lengths' in m else None, *heard(m)), window)
+            for m in melodies]
   stacked = {name: tf.concat([b[name] for b in blocks], 0) for name in windows.SEQUENCES}
 
   def sums(start):
@@ -77,18 +91,29 @@ def as_lists(melodies):
           for m in tfds.as_numpy(melodies)]
 
 
-def compare(model, train, validation, test):
+def what_conditions_buy(saved_model, test_records, styles):
+  """Each head's test NLL hearing the true style and tempo, either alone, or neither
+  (any style, unknown tempo): {'both', 'style', 'tempo', 'neither'} -> evaluate's report."""
+  return {name: evaluate_saved_model(saved_model, test_records,
+                                     styles=styles if name in ('both', 'style') else None,
+                                     tempo=name in ('both', 'tempo'))
+          for name in ('both', 'style', 'tempo', 'neither')}
+
+
+def compare(model, train, validation, test, styles=None):
   """The LSTM's and the best n-gram's test metrics per head, from three melody datasets."""
   baseline = ngram.best_baseline(as_lists(train), as_lists(validation), as_lists(test))
-  return {'lstm': evaluate_model(model, test), 'ngram': baseline}
+  return {'lstm': evaluate_model(model, test, styles=styles), 'ngram': baseline}
 
 
-def compare_saved_model(saved_model, train, validation, test, test_records=None):
+def compare_saved_model(saved_model, train, validation, test, test_records=None,
+                        styles=None):
   """compare() for an exported SavedModel; the splits are lists of {'intervals',
   'durations'} dicts (as_lists of each split). With `test_records` (the test split's
-  records, their bars in) the LSTM hears the metre, as it does when restyling."""
+  records, their bars in) the LSTM hears the metre, as it does when restyling, their
+  tempi, and with `styles` (the model's) their styles."""
   baseline = ngram.best_baseline(train, validation, test)
-  return {'lstm': evaluate_saved_model(saved_model, test_records or test),
+  return {'lstm': evaluate_saved_model(saved_model, test_records or test, styles=styles),
           'ngram': baseline}
 
 
@@ -109,5 +134,6 @@ def score_run(run_dir, dataset, data_dir=None):
   model = keras.saving.load_model(os.path.join(run_dir, 'model.keras'))
   splits = [windows.load_split(dataset, split, data_dir)
             for split in ('train', 'validation', 'test')]
-  return compare(model, *splits)
+  # The styles the run's model hears, as training saved them.
+  return compare(model, *splits, styles=traits.load(run_dir).style_set)
 

@@ -148,8 +148,9 @@ def evaluate(saved_models, data_dir=None, merged=None, options=None):
   results['quality'] = {}
   for g in clock.bar('genres')(genres):
     splits = [data.record_tokens(records[g][s]) for s in SPLITS]
-    results['quality'][g] = quality.compare_saved_model(saved_models[g], *splits,
-                                                        test_records=records[g]['test'])
+    results['quality'][g] = quality.compare_saved_model(
+        saved_models[g], *splits, test_records=records[g]['test'],
+        styles=client.traits_of(saved_models[g]).style_set)
 
   sets, by_strength = _melodies(saved_models, merged, held_out, options, clock)
   results['sets'] = {set_id: _set_info(set_id, renditions) for set_id, renditions in

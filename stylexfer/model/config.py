@@ -10,6 +10,7 @@ import numbers
 
 # Precisions of the LSTM matmuls in CPU training (stylexfer.model.layers.set_matmul_dtype).
 MATMUL_DTYPES = ('auto', 'float32', 'bfloat16')
+_MAY_BE_0 = ('metre_width', 'styles')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +22,8 @@ class MelodyConfig:
   dropout: float = 0.25
   window: int = 128
   metre_width: int = 16  # width of each metrical input's embedding; 0: no metrical inputs
+  condition_width: int = 16  # width of the style's and the tempo's embeddings
+  styles: int = 0  # the genre's styles (stylexfer.tokens.conditions), "any" besides
 
   def __post_init__(self):
     # A size of 0 or below, or a dropout of 1 or NaN, builds a model that trains to
@@ -32,8 +35,8 @@ class MelodyConfig:
           raise ValueError(f'dropout must be in [0, 1), got {value}')
       elif not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise ValueError(f'{field.name} must be a whole number, got {value!r}')
-      elif value < (0 if field.name == 'metre_width' else 1):
-        lowest = '0 or more' if field.name == 'metre_width' else 'at least 1'
+      elif value < (0 if field.name in _MAY_BE_0 else 1):
+        lowest = '0 or more' if field.name in _MAY_BE_0 else 'at least 1'
         raise ValueError(f'{field.name} must be {lowest}, got {value}')
 
   def to_json(self):
@@ -74,7 +77,7 @@ class MelodyConfig:
 # for tests.
 PRESETS = {
     'tiny': MelodyConfig(embedding_width=8, lstm_units=16, lstm_layers=1, dropout=0.0,
-                         window=32, metre_width=4),
+                         window=32, metre_width=4, condition_width=4),
     'default': MelodyConfig(),
 }
 

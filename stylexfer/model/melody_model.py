@@ -9,7 +9,9 @@ duration head is conditioned on the interval of the note whose duration it choos
 
 Both heads also hear the metre of the note they predict (stylexfer.tokens.metre: its position in
 the bar, the bar's length, how many notes of the bar are left), so a restyled rhythm can
-be drawn bar by bar and keep the tune's form.
+be drawn bar by bar and keep the tune's form; and the melody's style and tempo
+(stylexfer.tokens.conditions), so one genre's model plays a reel or a hornpipe, a ballad or a
+burner, as asked.
 
 Both heads return logits; `masked_loss` and `masked_accuracy` score them with the masks
 described in stylexfer/dataset/windows.py.
@@ -22,10 +24,13 @@ import tensorflow as tf
 
 from stylexfer.model import config as config_lib
 from stylexfer.model import layers
+from stylexfer.tokens import conditions
 from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 
-SEQUENCE_INPUTS = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS
+CONDITION_INPUTS = ('styles', 'tempi')
+SEQUENCE_INPUTS = ('intervals_in', 'durations_in', 'intervals_out') + metre.INPUTS + (
+    CONDITION_INPUTS)
 
 
 # The sizes and presets live apart from Keras (stylexfer.model.config) so that the
@@ -40,14 +45,14 @@ class MelodyModel(keras.Model):
   """Functional model: token windows in, `pitch_logits` and `duration_logits` out.
 
   Inputs are a dict of int32 [batch, time] tensors `intervals_in`, `durations_in`,
-  `intervals_out` and the metrical ids `positions`, `bar_lengths`, `notes_left` of the
-  note each step predicts. The LSTM layers keep their names (`pitch_lstm_0`,
+  `intervals_out`, the metrical ids `positions`, `bar_lengths`, `notes_left` of the
+  note each step predicts, and the melody's `styles` and `tempi` ids at every step. The LSTM layers keep their names (`pitch_lstm_0`,
   `duration_lstm_1`, ...) and are kept as attributes, so a sampler can step their cells
   one note at a time.
   """
 
   def __init__(self, embedding_width=64, lstm_units=160, lstm_layers=2, dropout=0.25,
-               window=128, metre_width=16, **kwargs):
+               window=128, metre_width=16, condition_width=16, styles=0, **kwargs):
     # Layers.
     interval_embedding = keras.layers.Embedding(
         vocabulary.NUM_INTERVALS, embedding_width, name='interval_embedding')
@@ -58,6 +63,10 @@ class MelodyModel(keras.Model):
     metre_embeddings = {
         name: keras.layers.Embedding(size, metre_width, name=f'{name}_embedding')
         for name, size in sizes.items()} if metre_width else {}
+    condition_embeddings = {
+        'styles': keras.layers.Embedding(styles + 1, condition_width, name='style_embedding'),
+        'tempi': keras.layers.Embedding(conditions.NUM_TEMPI, condition_width,
+                                        name='tempo_embedding')}
 
     # Default activations and no recurrent dropout keep the layers eligible for cuDNN.
     # No masks either: PAD only ever trails a window, a forward LSTM never lets it reach
@@ -78,11 +87,13 @@ class MelodyModel(keras.Model):
     }
     previous_durations = duration_embedding(inputs['durations_in'])
     # Both heads hear the metre of the note they predict.
-    heard_metre = [metre_embeddings[name](inputs[name]) for name in metre_embeddings]
+    heard_context = [metre_embeddings[name](inputs[name]) for name in metre_embeddings]
+    # And the style and tempo asked for (the same at every step).
+    heard_context += [condition_embeddings[name](inputs[name]) for name in CONDITION_INPUTS]
 
     def run_head(head, intervals, lstms):
       x = keras.layers.Concatenate(name=f'{head}_inputs')(
-          [intervals, previous_durations] + heard_metre)
+          [intervals, previous_durations] + heard_context)
       for k, lstm in enumerate(lstms):
         x = lstm(x)
         if dropout:
@@ -106,6 +117,9 @@ class MelodyModel(keras.Model):
     self.dropout = dropout
     self.window = window
     self.metre_width = metre_width
+    self.condition_width = condition_width
+    self.styles = styles
+    self.condition_embeddings = condition_embeddings
     self.interval_embedding = interval_embedding
     self.duration_embedding = duration_embedding
     self.metre_embeddings = metre_embeddings
@@ -117,7 +131,8 @@ class MelodyModel(keras.Model):
   @property
   def melody_config(self):
     return MelodyConfig(self.embedding_width, self.lstm_units, self.lstm_layers,
-                        self.dropout, self.window, self.metre_width)
+                        self.dropout, self.window, self.metre_width,
+                        self.condition_width, self.styles)
 
   def get_config(self):
     return {

@@ -40,6 +40,15 @@ def check_sampling(f):
     raise CommandError(f'--soundfont {f.soundfont}: no such file')
   if f.models_dir and not os.path.isdir(f.models_dir):
     raise CommandError(f'--models_dir {f.models_dir}: no such folder')
+  style(f)  # --style and --feel not both
+
+
+def style(f):
+  """The style the flags ask for ('' for any): --style, or --feel, not both."""
+  if f.style and f.feel and f.style.strip().lower() != f.feel.strip().lower():
+    raise CommandError(f'--style={f.style} and --feel={f.feel}: pass one (a genre has one '
+                       'kind of style)')
+  return (f.style or f.feel).strip().lower()
 
 
 def check_model_folder(models_dir, name, version):

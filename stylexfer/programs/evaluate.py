@@ -37,6 +37,7 @@ from stylexfer.api import models as models_lib
 from stylexfer.evaluation import data
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import report
+from stylexfer.evaluation import controls as control_measures
 from stylexfer.evaluation import styles
 from stylexfer.evaluation import suite
 from stylexfer.evaluation import sweeps
@@ -117,6 +118,9 @@ def _define_asked_for(define):
                        '(all splits), and write <out>/styles.md and styles.json.', **define)
   flags.DEFINE_list('style_groups', [], 'Labels --styles judges as one, joined by +: '
                     'e.g. latin+funk.', **define)
+  flags.DEFINE_boolean('controls', False, 'Measure instead how far the models\' style and '
+                       'tempo controls move what they write, by judges of real melodies, and '
+                       'write <out>/controls.md, controls.json and tempo.png.', **define)
   flags.DEFINE_boolean('swing', False, 'Also measure how WJazzD\'s soloists swing their '
                        'eighths (beat-upbeat ratios by tempo) from its melody table under '
                        '--manual_dir (jazz-wjazzd/wjazzd_melody.csv.gz).', **define)
@@ -205,6 +209,34 @@ def write_report(f):
   return report.write(results, f.out, command)
 
 
+def write_controls(f):
+  """The --controls tables: <out>/controls.md, controls.json, tempo.png; returns controls.md."""
+  data.require_built(f.genres, f.data_dir)
+  paths, _ = loading.find_models(f.genres, f.models_dir, _chosen(f.model))
+  models = {genre: models_lib.Model(loading.load(paths[genre]), paths[genre])
+            for genre in f.genres}
+  others = {genre: next(g for g in f.genres if g != genre) for genre in f.genres}
+  gains = control_measures.what_heads_gain(models, f.data_dir)
+  judged = {}
+  for genre in f.genres:
+    judged.update(control_measures.style_judgements(
+        {genre: models[genre]}, f.data_dir, control_measures.LIMIT, f.seed, others[genre]))
+  tempo = {genre: control_measures.tempo_response(
+      models[genre], f.data_dir, seed=f.seed, other_genre=others[genre])
+           for genre in f.genres}
+  command = ' '.join(['stylexfer-evaluate'] + [a for a in sys.argv[1:]])
+  os.makedirs(f.out, exist_ok=True)
+  atomic.write_text(os.path.join(f.out, 'controls.json'), json.dumps(
+      {'command': command, 'gains': gains, 'styles': judged, 'tempo': tempo}, indent=2))
+  control_measures.tempo_plot(tempo, os.path.join(f.out, 'tempo.png'))
+  path = os.path.join(f.out, 'controls.md')
+  atomic.write_text(path, '\n'.join(
+      ['# What the style and tempo controls do', '', f'`{command}`', '',
+       '![notes a quarter note against tempo](tempo.png)', '']
+      + control_measures.markdown(gains, judged, tempo)) + '\n')
+  return path
+
+
 def write_styles(f):
   """The --styles tables: <out>/styles.md and styles.json; returns styles.md."""
   data.require_built(f.genres, f.data_dir)
@@ -243,6 +275,8 @@ def evaluate(f):
     score_run(f)
   elif f.styles:
     print(f'styles: {write_styles(f)}')
+  elif f.controls:
+    print(f'controls: {write_controls(f)}')
   else:
     print(f'report: {write_report(f)}')
 

@@ -66,7 +66,8 @@ def generate_tunes(f, out=None):
   pitch_model = models.Model(loading.load(pitch_path), pitch_path)
   rhythm_model = models.Model(loading.load(rhythm_path), rhythm_path)
   melodies = pitch_model.generate(f.count, f.length, rhythm_model, f.first_pitch,
-                                  f.time_signature, f.swing, f.temperature, f.top_p, f.seed)
+                                  f.time_signature, f.swing, f.temperature, f.top_p, f.seed,
+                                  style=common.style(f), tempo=f.tempo)
   written = []
   for n, melody in enumerate(melodies):
     files = common.write_melody(melody, f.out, f'{genre}-{rhythm}-{f.seed}-{n + 1}', f)

@@ -12,6 +12,7 @@ against the best n-gram on each genre's test split. Point --genres and --dataset
 own corpora (a `melodies` config each) to train on them instead.
 """
 
+import dataclasses
 import json
 import os
 
@@ -29,6 +30,7 @@ from stylexfer.programs import shared_flags
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving import merged
 from stylexfer.tokens import articulation
+from stylexfer.tokens import conditions
 from stylexfer.tokens import traits
 from stylexfer.training import config as config_lib
 from stylexfer.training import loop
@@ -36,9 +38,14 @@ from stylexfer.training import strategy as strategy_lib
 
 PROGRAM = 'stylexfer-pipeline'
 # What the shipped models were trained with (BUILD_NOTES.md has the figures).
+# The styles each hears (stylexfer-train's --style_field, --style_groups,
+# --min_style_melodies): folk's tune types; jazz's feels, which a rhythm tells apart where
+# its styles (bebop, post-bop) it does not (docs/evaluation/styles.md).
 SHIPPED = {
-    'folk': dict(dataset='folk', batch_size=64, epochs=30, patience=5),
-    'jazz': dict(dataset='jazz', batch_size=32, epochs=60, patience=6),
+    'folk': dict(dataset='folk', batch_size=64, epochs=30, patience=5, style_field='style',
+                 style_groups='', min_style_melodies=30),
+    'jazz': dict(dataset='jazz', batch_size=32, epochs=60, patience=6, style_field='feel',
+                 style_groups='latin+funk+latin/funk', min_style_melodies=20),
 }
 
 
@@ -65,18 +72,22 @@ def run_genre(genre, dataset, work_dir, manual_dir, preset, epochs=None):
                                        batch_size=recipe['batch_size'],
                                        patience=recipe['patience'])
   run_dir = os.path.join(work_dir, 'runs', genre)
-  model, _ = loop.train(config_lib.resolve_config(preset), splits[0], splits[1], run_dir,
-                        training,
-                        run_info={'dataset': dataset, 'data_dir': data_dir, 'preset': preset})
-  # The training melodies read once for where the genre rests and its traits.
+  # The training melodies read once for the styles, where the genre rests and its traits.
   melodies = list(tfds.as_numpy(splits[0]))
+  styles = conditions.from_melodies(melodies, recipe['style_field'],
+                                    conditions.parse_groups(recipe['style_groups']),
+                                    recipe['min_style_melodies'])
+  config = dataclasses.replace(config_lib.resolve_config(preset), styles=len(styles.names))
+  model, _ = loop.train(config, splits[0], splits[1], run_dir, training,
+                        run_info={'dataset': dataset, 'data_dir': data_dir, 'preset': preset},
+                        styles=styles)
   sounding = articulation.sounding_values(melodies)
   articulation.save(run_dir, sounding)
-  genre_traits = traits.from_melodies(melodies)
+  genre_traits = traits.from_melodies(melodies, styles=styles)
   traits.save(run_dir, genre_traits)
   path = genre_lib.export(model, genre, os.path.join(work_dir, 'models'),
                           sounding_values=sounding, traits=genre_traits)
-  return path, quality.compare(model, *splits)
+  return path, quality.compare(model, *splits, styles=styles)
 
 
 def run_pipeline(f):

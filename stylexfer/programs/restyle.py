@@ -104,6 +104,12 @@ def restyle_file(f, out=None, err=None):
     # Refused before the first file is written: a refusal leaves nothing behind.
     common.check_length(melody)
     common.check_length(like, f'the --like melody {f.like}')
+    if common.style(f):  # a style the model lacks, said before anything is written
+      from stylexfer.serving import client  # pylint: disable=g-import-not-at-top
+      try:
+        client.traits_of(loaded.result()).style_set.request_id(common.style(f))
+      except ValueError as error:
+        raise CommandError(f'--style: {target}: {error}') from None
     for read in filter(None, [melody, like]):
       for warning in [melody_lib.polyphony_warning(read)] + read.warnings:
         if warning:
@@ -122,7 +128,8 @@ def restyle_file(f, out=None, err=None):
     from stylexfer.api import models  # pylint: disable=g-import-not-at-top
     model = models.Model(loaded.result(), paths[target])
     restyled = model.restyle(melody, f.strength, like, f.push, f.structure, f.swing,
-                             f.temperature, f.top_p, f.seed)
+                             f.temperature, f.top_p, f.seed, style=common.style(f),
+                             tempo=f.tempo)
     after = writer.write(restyled, f.out, f'{stem}.{target}', **common.playing(f))
     table = []
     if source:
@@ -132,7 +139,8 @@ def restyle_file(f, out=None, err=None):
     written = {'before': before.result(), target: after.result()}
   changed = models.changed_durations(melody, restyled)
   print(f'{title}: {len(melody)} notes, {melody.time_signature}, restyled to {target} '
-        f'(strength {f.strength:g}, seed {f.seed}, {f.structure}; {changed} of '
+        f'({f"{common.style(f)}, " if common.style(f) else ""}'
+        f'strength {f.strength:g}, seed {f.seed}, {f.structure}; {changed} of '
         f'{len(melody)} durations changed) with {paths[target]}'
         + (f', like {f.like}' if like else ''), file=out)
   if not changed and f.strength > 0:

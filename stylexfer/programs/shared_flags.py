@@ -36,14 +36,22 @@ def define_sampling_flags(flag_values=flags.FLAGS):
   flags.DEFINE_float('top_p', controls.TOP_P, 'Nucleus sampling mass, in (0, 1].', **define)
   flags.DEFINE_integer('seed', controls.SEED, 'Random seed: the same seed gives the same result.',
                        **define)
+  flags.DEFINE_string('style', '', "A style of the target genre to write in: folk's tune types "
+                      "(reel, jig, hornpipe, slip jig, waltz), jazz's rhythm feels (swing, "
+                      "latin, twobeat); default: any. The model's traits list its styles.",
+                      **define)
+  flags.DEFINE_string('feel', '', 'The same as --style, for a genre whose styles are rhythm '
+                      'feels (jazz: swing, latin, twobeat).', **define)
 
 
 def define_playing_flags(flag_values=flags.FLAGS):
   """How the MIDI and audio are played: shared by restyle and generate."""
   define = dict(flag_values=flag_values)
-  flags.DEFINE_float('tempo', None, 'Quarter notes per minute, played by the MIDI and audio '
-                     'and written in every score (default: the tempo the input states, '
-                     'ABC Q:, a MusicXML metronome mark or a MIDI tempo; else 120).', **define)
+  flags.DEFINE_float('tempo', None, 'Quarter notes per minute: the tempo the rhythm is drawn '
+                     'for, played by the MIDI and audio and written in every score '
+                     '(default: the tempo the input states, ABC Q:, a MusicXML metronome '
+                     'mark or a MIDI tempo; else unknown to the model and played at 120).',
+                     **define)
   flags.DEFINE_string('soundfont', None, 'A .sf2 SoundFont for the audio (played through '
                       'fluidsynth); default: $STYLEXFER_SOUNDFONT or a system one.', **define)
   flags.DEFINE_enum('synthesizer', 'auto', ['auto', 'pluck'], 'auto: a SoundFont through '

@@ -91,6 +91,14 @@ def define_flags():
                     'tf.distribute strategy; multi_worker_mirrored reads TF_CONFIG.')
   flags.DEFINE_string('tpu', '', 'TPU address (grpc://...) or name, for --distribution_'
                       'strategy=tpu.')
+  flags.DEFINE_enum('style_field', 'style', ['style', 'feel'],
+                    "The record field whose labels are the genre's styles: a folk tune's type "
+                    "(style) or a jazz solo's rhythm feel (feel). Measure first which labels "
+                    'a rhythm tells apart: stylexfer-evaluate --styles.')
+  flags.DEFINE_string('style_groups', '', 'Labels heard as one style, e.g. latin+funk '
+                      '(comma-separated groups; a group is named by its first label).')
+  flags.DEFINE_integer('min_style_melodies', 30, 'A label is a style once this many '
+                       'training melodies carry it.', lower_bound=1)
   flags.DEFINE_integer('synthetic', 0, 'For tests and throughput runs: train on this many '
                        'synthetic melodies instead of --dataset.', lower_bound=0)
   flags.DEFINE_integer('cpu_devices', 0, 'For tests: split the CPU into this many logical '
@@ -112,6 +120,11 @@ def train_run(f):
     config = config_lib.resolve_config(f.preset, f.override)
   except ValueError as error:
     raise common.CommandError(f'--{error}') from None  # 'override ...' names the value
+  from stylexfer.tokens import conditions  # pylint: disable=g-import-not-at-top
+  try:
+    aliases = conditions.parse_groups(f.style_groups)
+  except ValueError as error:
+    raise common.CommandError(f'--style_groups: {error}') from None
   # Imported once the flags are known to be good: they start TensorFlow.
   # pylint: disable=g-import-not-at-top
   import tensorflow_datasets as tfds
@@ -127,6 +140,7 @@ def train_run(f):
     strategy_lib.split_cpu(f.cpu_devices)
   # Strategies that talk to other processes must exist before any other TF work.
   strategy = strategy_lib.make_strategy(f.distribution_strategy, f.tpu)
+  styles, melodies = None, None
   if f.synthetic:
     train_melodies = windows.synthetic_melodies(f.synthetic, seed=f.seed)
     val_melodies = windows.synthetic_melodies(max(1, f.synthetic // 10), seed=f.seed + 1)
@@ -135,18 +149,22 @@ def train_run(f):
     train_melodies = windows.load_split(f.dataset, 'train', f.data_dir)
     val_melodies = windows.load_split(f.dataset, 'validation', f.data_dir)
     source = f.dataset
+    # The training melodies read once for the styles, where the genre rests and its traits.
+    melodies = list(tfds.as_numpy(train_melodies))
+    styles = conditions.from_melodies(melodies, f.style_field, aliases,
+                                      f.min_style_melodies)
+    config = dataclasses.replace(config, styles=len(styles.names))
   loop.train(config, train_melodies, val_melodies, f.run_dir, training_config(f),
              strategy=strategy, run_info={
                  'dataset': source, 'data_dir': f.data_dir, 'preset': f.preset,
                  'overrides': list(f.override),
                  'distribution_strategy': f.distribution_strategy,
                  'threads': {'intra_op': threads[0], 'inter_op': threads[1]},
-             })
-  if not f.synthetic:
-    # The training melodies read once for where the genre rests and its traits.
-    melodies = list(tfds.as_numpy(train_melodies))
+                 'styles': dataclasses.asdict(styles) if styles else None,
+             }, styles=styles)
+  if melodies is not None:
     articulation.save(f.run_dir, articulation.sounding_values(melodies))
-    traits.save(f.run_dir, traits.from_melodies(melodies))
+    traits.save(f.run_dir, traits.from_melodies(melodies, styles=styles))
 
 
 def main(argv):

@@ -32,24 +32,32 @@ def _notes(pitches, durations):
           tf.constant([[float(q) for q in durations]], tf.float32))
 
 
+def _heard(style, tempo):
+  """The style and tempo inputs of a signature that draws ('' any style, 0 unknown tempo)."""
+  return dict(style=tf.constant(style, tf.string), tempo=tf.constant(tempo, tf.float32))
+
+
 def _sounding(quarter_lengths):
   return [fractions.Fraction(float(q)).limit_denominator(48) for q in quarter_lengths]
 
 
 def restyle_durations(saved_model, pitches, durations, strength=1.0, temperature=1.0,
-                      top_p=1.0, seed=0, like=None, form=None, push=0.0):
+                      top_p=1.0, seed=0, like=None, form=None, push=0.0, style='',
+                      tempo=0.0):
   """New inter-onset durations (Fractions) and sounding lengths from a model.
 
   `form` is (bars, bar_lengths, pickup) as `Melody.form()` gives it: every note stays in its
   bar and repeated bars keep one rhythm; without it the rhythm is drawn free. With
   `like`, a (pitches, durations) melody, the model listens to it first, so the new
-  rhythm leans towards that melody's own.
+  rhythm leans towards that melody's own. `style` is one of the model's styles ('' any)
+  and `tempo` the tempo in quarter notes a minute (0 unknown) the rhythm is drawn for.
   """
   pitches, quarter_lengths = _notes(pitches, durations)
   inputs = dict(pitches=pitches, quarter_lengths=quarter_lengths,
                 strength=tf.constant(strength, tf.float32),
                 temperature=tf.constant(temperature, tf.float32),
-                top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+                top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64),
+                **_heard(style, tempo))
   name = 'restyle_notes'
   if form is not None:
     bars, bar_lengths, pickup = form
@@ -95,33 +103,35 @@ def fold_pitches(pitches, lowest=LOWEST, highest=HIGHEST):
 
 
 def generated_arrays(saved_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
-                     seed=0):
+                     seed=0, style='', tempo=0.0):
   """A model's generate_notes outputs as NumPy arrays [count, length]: `pitches`,
   `quarter_lengths`, `sounding_lengths`, as the signature gives them."""
   outputs = saved_model.signatures['generate_notes'](
       batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
       first_pitch=tf.constant(first_pitch, tf.int32),
       temperature=tf.constant(temperature, tf.float32),
-      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64),
+      **_heard(style, tempo))
   return {name: value.numpy() for name, value in outputs.items()}
 
 
 def generate_notes(saved_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
-                   seed=0):
+                   seed=0, style='', tempo=0.0):
   """`count` melodies from a model's generate_notes: [(pitches, durations, sounding)].
 
   Pitches are folded into LOWEST..HIGHEST, durations are Fractions on the grid.
   """
   outputs = generated_arrays(saved_model, count, length, first_pitch, temperature, top_p,
-                             seed)
+                             seed, style, tempo)
   return [(fold_pitches(outputs['pitches'][n]),
            [vocabulary.snap_duration(q) for q in outputs['quarter_lengths'][n]],
            _sounding(outputs['sounding_lengths'][n])) for n in range(count)]
 
 
 def drawn_melodies(pitch_model, count, length, first_pitch, compound_meter, temperature=1.0,
-                   top_p=1.0, seed=0, time_signature=None):
-  """`count` Melodies as a model's generate_notes draws them, laid into bars.
+                   top_p=1.0, seed=0, time_signature=None, tempo=0.0):
+  """`count` Melodies as a model's generate_notes draws them (of any style, at `tempo`),
+  laid into bars.
 
   The time signature is `time_signature`, else chosen from the drawn rhythm for
   `compound_meter` (choose_time_signature); a tune starts on a downbeat and ends at a bar
@@ -129,7 +139,7 @@ def drawn_melodies(pitch_model, count, length, first_pitch, compound_meter, temp
   """
   melodies = []
   for pitches, durations, _ in generate_notes(pitch_model, count, length, first_pitch,
-                                              temperature, top_p, seed):
+                                              temperature, top_p, seed, tempo=tempo):
     signature = time_signature or choose_time_signature(compound_meter, durations)
     drawn = melody_lib.Melody.from_durations(pitches, durations, signature)
     bar = melody_lib.signature_length(signature)
@@ -138,17 +148,19 @@ def drawn_melodies(pitch_model, count, length, first_pitch, compound_meter, temp
   return melodies
 
 
-def rhythm_in_bars(rhythm_model, drawn, temperature=1.0, top_p=1.0, seed=0, title=''):
+def rhythm_in_bars(rhythm_model, drawn, temperature=1.0, top_p=1.0, seed=0, title='',
+                   style='', tempo=0.0):
   """Drawn melodies with every duration redrawn by a rhythm model in their bars.
 
   Strength 1, seed + n for melody n, as a restyle: every note keeps the bar the drawn
   rhythm put it in and starts where a score writes an onset. Melody n is titled
-  '<title> <seed>-<n + 1>'.
+  '<title> <seed>-<n + 1>'. The rhythm is drawn in `style` at `tempo`.
   """
   melodies = []
   for n, melody in enumerate(drawn):
     new, sounding = restyle_durations(rhythm_model, melody.pitches, melody.durations(), 1.0,
-                                      temperature, top_p, seed + n, form=melody.form())
+                                      temperature, top_p, seed + n, form=melody.form(),
+                                      style=style, tempo=tempo)
     written = melody.with_rhythm(new, sounding, title=f'{title} {seed}-{n + 1}'.strip())
     # The key signature is chosen from the melody as written, as for a merged model's
     # melodies (generated_in_bars), whose drawn rhythm never leaves the graph.
@@ -158,7 +170,7 @@ def rhythm_in_bars(rhythm_model, drawn, temperature=1.0, top_p=1.0, seed=0, titl
 
 
 def generated_in_bars(merged_model, count, length, first_pitch, temperature=1.0, top_p=1.0,
-                      seed=0, title=''):
+                      seed=0, title='', style='', tempo=0.0):
   """`count` Melodies from a merged SavedModel's generate_notes, which draws them in its
   graph as generate_melodies does with the two genres' models: the same melodies for
   the same seed."""
@@ -166,7 +178,8 @@ def generated_in_bars(merged_model, count, length, first_pitch, temperature=1.0,
       batch_size=tf.constant(count, tf.int32), length=tf.constant(length, tf.int32),
       first_pitch=tf.constant(first_pitch, tf.int32),
       temperature=tf.constant(temperature, tf.float32),
-      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64))
+      top_p=tf.constant(top_p, tf.float32), seed=tf.constant(seed, tf.int64),
+      **_heard(style, tempo))
   melodies = []
   for n in range(count):
     melody = melody_lib.Melody.from_durations(
@@ -181,19 +194,21 @@ def generated_in_bars(merged_model, count, length, first_pitch, temperature=1.0,
 
 
 def generate_melodies(pitch_model, rhythm_model, count, length, first_pitch=None,
-                      temperature=1.0, top_p=1.0, seed=0, time_signature=None, title=''):
+                      temperature=1.0, top_p=1.0, seed=0, time_signature=None, title='',
+                      style='', tempo=0.0):
   """`count` new Melodies: the pitch model's tones, the rhythm model's rhythm, in bars.
 
   The pitch model draws tones and a rhythm (drawn_melodies), from `first_pitch` (default
   its genre's); the rhythm model, the same or another genre's, redraws the rhythm within
-  the drawn bars (rhythm_in_bars), in the time signatures its genre writes.
+  the drawn bars (rhythm_in_bars), in the time signatures its genre writes, in `style`
+  (one of the rhythm model's; '' any) at `tempo` (quarter notes a minute; 0 unknown).
   """
   if first_pitch is None:
     first_pitch = traits_of(pitch_model).first_pitch
   drawn = drawn_melodies(pitch_model, count, length, first_pitch,
                          traits_of(rhythm_model).compound_meter, temperature, top_p, seed,
-                         time_signature)
-  return rhythm_in_bars(rhythm_model, drawn, temperature, top_p, seed, title)
+                         time_signature, tempo)
+  return rhythm_in_bars(rhythm_model, drawn, temperature, top_p, seed, title, style, tempo)
 
 
 def choose_time_signature(compound_meter, durations):
@@ -229,8 +244,17 @@ def traits_of(saved_model):
   # Served as float32: rounded back to the decimals they were written with.
   maps = {name: tuple(round(v, 6) for v in served[name].numpy().tolist())
           for name in ('strength_map', 'blend_map') if name in served}
+  heard = {}
+  if 'styles' in served:
+    heard = dict(styles=[s.decode() for s in served['styles'].numpy().tolist()],
+                 style_field=served['style_field'].numpy().decode(),
+                 style_aliases=[[s.decode() for s in pair]
+                                for pair in served['style_aliases'].numpy().tolist()],
+                 style_swing=[round(v, 6) for v in served['style_swing'].numpy().tolist()],
+                 tempo_swing=[[round(v, 6) for v in pair]
+                              for pair in served['tempo_swing'].numpy().tolist()])
   return traits_lib.Traits(int(served['first_pitch']), round(float(served['swing_ratio']), 6),
-                           bool(served['compound_meter']), **maps)
+                           bool(served['compound_meter']), **maps, **heard)
 
 
 def note_log_probs(saved_model, pitches, durations, form=None):

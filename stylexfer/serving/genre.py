@@ -4,15 +4,18 @@
 (stylexfer.programs.export).
 
 Signatures (flat dicts of tensors, batch first; token ids int32; scalars batch_size,
-length, first_pitch int32, seed int64, temperature, top_p, strength, push float32):
+length, first_pitch int32, seed int64, temperature, top_p, strength, push, tempo float32,
+style string):
   serving_default  intervals_in, durations_in, intervals_out, positions, bar_lengths,
-                   notes_left [B, T] (metrical ids, stylexfer.tokens.metre; zeros: unknown)
+                   notes_left [B, T] (metrical ids, stylexfer.tokens.metre; zeros: unknown),
+                   styles, tempi [B, T] (style and tempo ids, stylexfer.tokens.conditions;
+                   zeros: any, unknown)
                    -> pitch_log_probs [B, T, 52], duration_log_probs [B, T, 59] (float32)
-  generate         batch_size, length, temperature, top_p, seed
+  generate         batch_size, length, temperature, top_p, seed, style, tempo
                    -> intervals [B, L-1], durations [B, L]
   generate_primed  as generate, plus primer_intervals [B, P-1], primer_durations [B, P]
                    -> intervals [B, L-1], durations [B, L] (starting with the primer)
-  generate_notes   batch_size, length, first_pitch, temperature, top_p, seed
+  generate_notes   batch_size, length, first_pitch, temperature, top_p, seed, style, tempo
                    -> pitches [B, L] (MIDI, int32), quarter_lengths, sounding_lengths [B, L]
   restyle, restyle_notes, restyle_like, restyle_notes_like, restyle_free,
   restyle_notes_free   see stylexfer.serving.signatures: the melody's bars are kept
@@ -21,8 +24,9 @@ length, first_pitch int32, seed int64, temperature, top_p, strength, push float3
                    the server runs XLA
 A bad request (a token out of range, length <= 0 or > checks.MAX_LENGTH, batch_size
 above checks.MAX_BATCH, temperature below 0.001, top_p outside (0, 1], strength outside [0, 1],
-pitches outside MIDI, bars that do not fit, shapes that do not fit) fails with
-InvalidArgumentError naming what is wrong.
+pitches outside MIDI, bars that do not fit, shapes that do not fit, a style the genre
+does not have, a tempo outside [20, 400]) fails with InvalidArgumentError naming what is
+wrong (for a style: the styles there are).
 
 Besides the signatures the SavedModel keeps what a merge (stylexfer.serving.merged) needs to
 combine two exports without this package: each head's `pitch_tables`, `pitch_cell`,
@@ -35,10 +39,10 @@ vocabulary and the genre's rests) and `genre`.
 
 import tensorflow as tf
 
+from stylexfer.tokens import conditions
 from stylexfer.tokens import metre
 from stylexfer.model import melody_model  # registers MelodyModel for loading
 from stylexfer.serving.sampling import checks
-from stylexfer.serving.sampling import draws
 from stylexfer.serving.sampling import generate as generate_lib
 from stylexfer.serving.sampling import heads
 from stylexfer.serving import saving
@@ -59,6 +63,9 @@ class GenreModule(signatures.MelodyModule):
                      else sounding_values, name=f'{genre}_melodies')
     self.model = model
     self.genre_traits = traits or traits_lib.Traits()
+    if model.styles != len(self.genre_traits.styles):
+      raise ValueError(f'the model hears {model.styles} styles; the traits name '
+                       f'{len(self.genre_traits.styles)}: {self.genre_traits.styles}')
     # The tf.Variables under the Keras 3 variables, tracked here too: without them the
     # SavedModel loads in TF2 Python but TF Serving and saved_model_cli (the TF1 loader)
     # fail with "Could not find variable" (keras-team/keras#20095).
@@ -80,7 +87,7 @@ class GenreModule(signatures.MelodyModule):
     self.duration_head = heads.Head(self.duration_tables, self.duration_cell, size)
     step_spec = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
                  tf.TensorSpec([None, len(metre.INPUTS)], tf.int32),
-                 tf.TensorSpec([None, size], tf.float32)]
+                 tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([None, size], tf.float32)]
     self.pitch_step = tf.function(self.pitch_head.step, input_signature=step_spec)
     self.duration_step = tf.function(self.duration_head.step, input_signature=step_spec)
 
@@ -90,14 +97,16 @@ class GenreModule(signatures.MelodyModule):
 
   @tf.function(input_signature=_SEQUENCE_SPECS)
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,
-            notes_left):
+            notes_left, styles, tempi):
     sequences = dict(zip(melody_model.SEQUENCE_INPUTS, (
-        intervals_in, durations_in, intervals_out, positions, bar_lengths, notes_left)))
+        intervals_in, durations_in, intervals_out, positions, bar_lengths, notes_left,
+        styles, tempi)))
     sizes = {'intervals_in': vocabulary.NUM_INTERVALS,
              'durations_in': vocabulary.NUM_DURATIONS,
              'intervals_out': vocabulary.NUM_INTERVALS,
              'positions': metre.NUM_POSITIONS, 'bar_lengths': metre.NUM_BAR_LENGTHS,
-             'notes_left': metre.NUM_NOTES_LEFT}
+             'notes_left': metre.NUM_NOTES_LEFT,
+             'styles': len(self.genre_traits.styles) + 1, 'tempi': conditions.NUM_TEMPI}
     request = [
         lambda: checks.require(tf.size(intervals_in) > 0, 'the token sequences are empty'),
         lambda: checks.require(tf.shape(intervals_in)[-1] <= checks.MAX_LENGTH,
@@ -119,18 +128,18 @@ class GenreModule(signatures.MelodyModule):
             'duration_log_probs': tf.nn.log_softmax(outputs['duration_logits'])}
 
   @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS)
-  def generate(self, batch_size, length, temperature, top_p, seed):
-    intervals, durations = self._generate(batch_size, length,
-                                          draws.Controls(temperature, top_p, seed))
+  def generate(self, batch_size, length, temperature, top_p, seed, style, tempo):
+    intervals, durations = self._generate(
+        batch_size, length, self._controls(temperature, top_p, seed, style, tempo))
     return {'intervals': intervals, 'durations': durations}
 
   @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS + [
       signatures._tokens('primer_intervals'), signatures._tokens('primer_durations')])
-  def generate_primed(self, batch_size, length, temperature, top_p, seed, primer_intervals,
-                      primer_durations):
-    intervals, durations = self._generate(batch_size, length,
-                                          draws.Controls(temperature, top_p, seed),
-                                          (primer_intervals, primer_durations))
+  def generate_primed(self, batch_size, length, temperature, top_p, seed, style, tempo,
+                      primer_intervals, primer_durations):
+    intervals, durations = self._generate(
+        batch_size, length, self._controls(temperature, top_p, seed, style, tempo),
+        (primer_intervals, primer_durations))
     return {'intervals': intervals, 'durations': durations}
 
   def signatures(self):

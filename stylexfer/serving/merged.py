@@ -9,8 +9,8 @@ interval or duration in the other.
 
 Signatures (dtypes as in stylexfer.serving.genre; the inputs of `generate`,
 `generate_notes`, the restyle family and `serving_default` are those of a genre export, so
-a client can take either):
-  generate        batch_size, length, temperature, top_p, seed
+a client can take either; a style is one of the rhythm model's, which its `traits` list):
+  generate        batch_size, length, temperature, top_p, seed, style, tempo
                   -> intervals [B, L-1], durations [B, L]
       What stylexfer-generate writes with the two genres' models
       (stylexfer.serving.client.generate_melodies), in the graph: the pitch model's own
@@ -20,7 +20,7 @@ a client can take either):
       bars with seed + n and strength 1.
   generate_blended  as generate, plus strength: a blend of the pitch model's own rhythm
                   and the rhythm model's (see stylexfer.serving.sampling.restyle)
-  generate_notes  batch_size, length, first_pitch, temperature, top_p, seed
+  generate_notes  batch_size, length, first_pitch, temperature, top_p, seed, style, tempo
                   -> pitches [B, L] (MIDI, folded into 36..96 as the library folds them),
                   quarter_lengths, sounding_lengths [B, L] (the last note lasting to the
                   bar line), time_signatures [B] ('4/4' or '6/8'): the same melodies as
@@ -29,9 +29,10 @@ a client can take either):
   restyle, restyle_notes, restyle_like, restyle_notes_like, restyle_free,
   restyle_notes_free   the rhythm model's, with the rhythm model's rests (see
                   stylexfer.serving.signatures)
-  serving_default intervals_in, durations_in, intervals_out and the metrical ids [B, T]
-                  -> pitch_log_probs (the pitch model's), duration_log_probs (the rhythm
-                  model's): how likely the merged model finds a melody
+  serving_default intervals_in, durations_in, intervals_out, the metrical ids and the
+                  style and tempo ids [B, T]
+                  -> pitch_log_probs (the pitch model's, of any style), duration_log_probs
+                  (the rhythm model's): how likely the merged model finds a melody
 The merged SavedModel keeps the pitch model's pitch head (`pitch_tables`, `pitch_cell`,
 `pitch_step`) and the rhythm model's duration head (`duration_tables`, `duration_cell`,
 `duration_step`), their state sizes and the vocabulary tables, so it can be merged again.
@@ -48,7 +49,6 @@ from stylexfer.serving import client
 from stylexfer.serving import saving
 from stylexfer.serving import signatures
 from stylexfer.serving.sampling import checks
-from stylexfer.serving.sampling import draws
 from stylexfer.serving.sampling import generate as generate_lib
 from stylexfer.serving.sampling import form as form_lib
 from stylexfer.serving.sampling import heads
@@ -130,8 +130,10 @@ class MergedModule(signatures.MelodyModule):
     bar line); melody n's rhythm is then redrawn by the rhythm model in those bars with
     seed + n, and its last note lasts to the same bar line. `controls` is a draws.Controls.
     """
-    intervals, durations = generate_lib.generate(*self._pitch_heads, batch_size, length,
-                                                 controls, compiled=compiled)
+    # The tones at the tempo asked for, of any style: the style is the rhythm model's.
+    intervals, durations = generate_lib.generate(
+        *self._pitch_heads, batch_size, length, dataclasses.replace(controls, style=0),
+        compiled=compiled)
     pitches, quarters = self.tokens_to_notes(tf.fill([tf.shape(durations)[0]], first_pitch),
                                              intervals, durations)
     pitches = fold_pitches(pitches)
@@ -184,34 +186,38 @@ class MergedModule(signatures.MelodyModule):
 
   @tf.function(input_signature=[signatures._tokens(n) for n in melody_model.SEQUENCE_INPUTS])
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,
-            notes_left):
+            notes_left, styles, tempi):
     inputs = (intervals_in, durations_in, intervals_out, positions, bar_lengths, notes_left)
-    pitch = self.pitch_model.score(*inputs)
-    rhythm = self.rhythm_model.score(*inputs)
+    pitch = self.pitch_model.score(*inputs, tf.zeros_like(styles), tempi)
+    rhythm = self.rhythm_model.score(*inputs, styles, tempi)
     return {'pitch_log_probs': pitch['pitch_log_probs'],
             'duration_log_probs': rhythm['duration_log_probs']}
 
   @tf.function(input_signature=signatures.SIZE + signatures.CONTROLS)
-  def generate(self, batch_size, length, temperature, top_p, seed):
-    return self._generate_tokens(batch_size, length, draws.Controls(temperature, top_p, seed))
+  def generate(self, batch_size, length, temperature, top_p, seed, style, tempo):
+    return self._generate_tokens(batch_size, length,
+                                 self._controls(temperature, top_p, seed, style, tempo))
 
   @tf.function(input_signature=signatures.SIZE + signatures.STRENGTH + signatures.CONTROLS)
-  def generate_blended(self, batch_size, length, strength, temperature, top_p, seed):
-    return self._generate_tokens(batch_size, length,
-                                 draws.Controls(temperature, top_p, seed, strength))
+  def generate_blended(self, batch_size, length, strength, temperature, top_p, seed, style,
+                       tempo):
+    return self._generate_tokens(
+        batch_size, length, self._controls(temperature, top_p, seed, style, tempo, strength))
 
   @tf.function(input_signature=signatures.SIZE + [signatures._scalar(tf.int32, 'first_pitch')]
                + signatures.STRENGTH + signatures.CONTROLS)
   def generate_notes_blended(self, batch_size, length, first_pitch, strength, temperature,
-                             top_p, seed):
-    return self._notes_in_bars(batch_size, length, first_pitch,
-                               draws.Controls(temperature, top_p, seed, strength))
+                             top_p, seed, style, tempo):
+    return self._notes_in_bars(
+        batch_size, length, first_pitch,
+        self._controls(temperature, top_p, seed, style, tempo, strength))
 
   @tf.function(input_signature=signatures.SIZE + [signatures._scalar(tf.int32, 'first_pitch')]
                + signatures.CONTROLS)
-  def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed):
+  def generate_notes(self, batch_size, length, first_pitch, temperature, top_p, seed, style,
+                     tempo):
     return self._notes_in_bars(batch_size, length, first_pitch,
-                               draws.Controls(temperature, top_p, seed))
+                               self._controls(temperature, top_p, seed, style, tempo))
 
   def _notes_in_bars(self, batch_size, length, first_pitch, controls):
     first_pitch, = checks.after([lambda: signatures.require_midi(first_pitch, 'first_pitch')],

@@ -264,7 +264,8 @@ def _reading_routes(studio):
   @app.get('/v1/models')
   def list_models():
     """The genres the studio restyles to, with their SavedModels' signatures."""
-    return {'models': [{'genre': genre, 'signatures': studio.model(genre).signatures}
+    return {'models': [{'genre': genre, 'signatures': studio.model(genre).signatures,
+                        'styles': list(studio.model(genre).styles)}
                        for genre in studio.genres()],
             'defaults': {'strength': controls.STRENGTH, 'push': controls.PUSH,
                          'temperature': controls.TEMPERATURE, 'top_p': controls.TOP_P,
@@ -311,8 +312,10 @@ def _writing_routes(studio):
                     swing: str = fastapi.Form(None), tempo: str = fastapi.Form(None),
                     temperature: str = fastapi.Form(None), top_p: str = fastapi.Form(None),
                     seed: str = fastapi.Form(None), structure: str = fastapi.Form('bars'),
-                    like: fastapi.UploadFile = None, like_tune: str = fastapi.Form(None)):
-    """A melody restyled to the genre `to`: both melodies engraved, played and written.
+                    like: fastapi.UploadFile = None, like_tune: str = fastapi.Form(None),
+                    style: str = fastapi.Form(None)):
+    """A melody restyled to the genre `to`, in one of its `styles` (default any): both
+    melodies engraved, played and written.
 
     Every setting left out takes stylexfer-restyle's default; the same seed gives the
     same melody as the command.
@@ -324,6 +327,7 @@ def _writing_routes(studio):
     tempo = _number(tempo, 'tempo')
     controls.check(tempo=tempo, **settings)
     given = {name: value for name, value in settings.items() if value is not None}
+    given.update(style=style or None, tempo=tempo)
     upload, like_upload = await _upload(file), await _upload(like)
     return await _in_time(_restyle, studio, to, upload, abc, example, tune, like_upload,
                          like_tune, structure, tempo, given)
@@ -332,8 +336,10 @@ def _writing_routes(studio):
   async def generate(genre: str = fastapi.Form(...), rhythm: str = fastapi.Form(None),
                      count: str = fastapi.Form('1'), length: str = fastapi.Form(None),
                      temperature: str = fastapi.Form(None), top_p: str = fastapi.Form(None),
-                     seed: str = fastapi.Form(None), tempo: str = fastapi.Form(None)):
-    """New melodies: `genre`'s tones with `rhythm`'s rhythm (default the same genre)."""
+                     seed: str = fastapi.Form(None), tempo: str = fastapi.Form(None),
+                     style: str = fastapi.Form(None)):
+    """New melodies: `genre`'s tones with `rhythm`'s rhythm (default the same genre), in
+    one of the rhythm's styles (default any)."""
     count = _number(count, 'count', int) or 1
     if not 1 <= count <= 8:
       raise BadRequest(f'count must be in [1, 8], got {count}')
@@ -343,6 +349,7 @@ def _writing_routes(studio):
     tempo = _number(tempo, 'tempo')
     controls.check(tempo=tempo, **settings)
     given = {name: value for name, value in settings.items() if value is not None}
+    given.update(style=style or None, tempo=tempo)
     return await _in_time(_generate, studio, genre, rhythm or genre, count, tempo, given)
 
   return app
@@ -360,7 +367,8 @@ def _restyle(studio, to, upload, abc, example, tune, like_upload, like_tune, str
     restyled = model.restyle(melody, like=like, structure=structure, **settings)
     stem = render.slug(melody.title)
     source = hashlib.sha256(repr((upload, abc, example, tune, tempo)).encode()).hexdigest()
-    return {'genre': to, 'seed': settings.get('seed', controls.SEED),
+    return {'genre': to, 'style': settings.get('style') or '',
+            'seed': settings.get('seed', controls.SEED),
             'strength': settings.get('strength', controls.STRENGTH),
             'changed': models.changed_durations(melody, restyled),
             'before': studio.shown_before(source, melody, folder, f'{stem}.before', tempo),

@@ -37,18 +37,18 @@ from stylexfer.training import summaries as summaries_lib
 from stylexfer.training import task as task_lib
 
 
-def _batches(config, training, strategy, train_melodies, val_melodies):
+def _batches(config, training, strategy, train_melodies, val_melodies, styles):
   # Without files to split, every worker reads all windows and keeps its share.
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = (
       tf.data.experimental.AutoShardPolicy.DATA)
   train_batches = windows.train_batches(
-      windows.melody_windows(train_melodies, config.window), training.batch_size,
+      windows.melody_windows(train_melodies, config.window, styles), training.batch_size,
       seed=training.seed, shuffle_buffer=training.shuffle_buffer).with_options(options)
   val_batches = None
   if val_melodies is not None:
     val_batches = strategy.experimental_distribute_dataset(windows.eval_batches(
-        windows.melody_windows(val_melodies, config.window),
+        windows.melody_windows(val_melodies, config.window, styles),
         training.batch_size).with_options(options))
   return iter(strategy.experimental_distribute_dataset(train_batches)), val_batches
 
@@ -60,7 +60,7 @@ def _add(totals, sums):
 
 def train(config, train_melodies, val_melodies, run_dir,
           training=config_lib.TrainingConfig(), strategy=None, on_epoch_end=None,
-          run_info=None, verbose=1):
+          run_info=None, verbose=1, styles=None):
   """Trains a MelodyModel, resuming from run_dir's last checkpoint if there is one.
 
   Args:
@@ -73,6 +73,8 @@ def train(config, train_melodies, val_melodies, run_dir,
     on_epoch_end: called as on_epoch_end(epoch, logs) after each epoch's checkpoint.
     run_info: extra JSON-able facts for config.json (data set, strategy name).
     verbose: 1 for a progress bar on the chief, 0 for none.
+    styles: the genre's styles (stylexfer.tokens.conditions.Styles), `config.styles` of
+      them; None: the melodies' styles are not heard.
 
   Returns:
     (model, metrics): the trained model and the contents of metrics.json.
@@ -84,8 +86,10 @@ def train(config, train_melodies, val_melodies, run_dir,
 
   num_windows = windows.count_windows(train_melodies, config.window)
   steps_per_epoch = training.steps_per_epoch or max(1, num_windows // training.batch_size)
+  if len(styles.names if styles else ()) != config.styles:
+    raise ValueError(f'the model hears {config.styles} styles, not {styles}')
   train_iterator, val_batches = _batches(config, training, strategy, train_melodies,
-                                         val_melodies)
+                                         val_melodies, styles)
   with strategy.scope():
     task = task_lib.Task(config, training, strategy, training.epochs * steps_per_epoch)
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name='epoch')

@@ -58,6 +58,23 @@ def test_restyle_the_reel_keeps_what_it_says_and_writes_every_format(shipped, el
   assert shipped['jazz'].restyle(reel, seed=1) == restyled
 
 
+def test_a_style_and_a_tempo_are_heard_and_named(shipped):
+  reel, jazz = stylexfer.read(stylexfer.REEL), shipped['jazz']
+  assert jazz.styles == ('swing', 'latin', 'twobeat')
+  assert shipped['folk'].styles == ('reel', 'jig', 'hornpipe', 'slip jig', 'waltz')
+  latin = jazz.restyle(reel, seed=1, style='latin')
+  assert latin.title == 'The Stylexfer Reel (jazz, latin)'
+  assert latin.durations() != jazz.restyle(reel, seed=1, style='swing').durations()
+  assert jazz.restyle(reel, seed=1, style='Funk') == latin  # funk is played as latin
+  # The tempo asked for is heard and written; the reel's own (110) is the default.
+  slow = jazz.restyle(reel, seed=1, tempo=60)
+  assert slow.tempo == 60
+  assert slow.durations() != jazz.restyle(reel, seed=1, tempo=300).durations()
+  assert jazz.restyle(reel, seed=1, tempo=110) == jazz.restyle(reel, seed=1)
+  hornpipes = shipped['folk'].generate(count=1, length=24, style='hornpipe', tempo=90, seed=2)
+  assert hornpipes[0].title.startswith('Folk (hornpipe)') and hornpipes[0].tempo == 90
+
+
 @pytest.mark.parametrize('pitch,rhythm', [('folk', 'folk'), ('folk', 'jazz'),
                                           ('jazz', 'folk'), ('jazz', 'jazz')])
 def test_generate_each_combination(shipped, pitch, rhythm):
@@ -87,6 +104,9 @@ def test_score_gives_each_note_its_log_probability(shipped):
     (dict(temperature=1e-12), 'temperature must be a finite number >= 0.001'),
     (dict(push=0.75), 'push must be in [0, 0.5] quarter notes'),
     (dict(structure='loose'), "structure must be one of bars, free, got 'loose'"),
+    (dict(style='bebop'), "jazz: unknown style 'bebop': its styles (rhythm feels) are swing, "
+     'latin, twobeat'),
+    (dict(tempo=5), 'tempo must be between 20 and 400 quarter notes a minute, got 5'),
 ])
 def test_a_bad_request_is_an_error_naming_the_knob(shipped, request_, message):
   with pytest.raises(controls.RequestError, match=re.escape(message)):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from stylexfer.dataset import windows
 from stylexfer.model import melody_model
+from stylexfer.tokens import conditions
 from stylexfer.tokens import vocabulary
 
 PAD, START, END = vocabulary.PAD, vocabulary.START, vocabulary.END
@@ -77,3 +78,43 @@ def test_train_batches_repeat_with_fixed_shape():
   for features, targets in batches.take(4):
     assert features['durations_in'].shape == (3, 8)
     assert targets['pitch_logits'].shape == (3, 8)
+
+
+def test_windows_hear_each_melodys_style_and_tempo_at_every_step():
+  records = [('reel', 110.0), ('polka', 0.0), ('jig', 300.0)]
+  melodies = tf.data.Dataset.from_generator(
+      lambda: ({'intervals': np.full(20, 30, np.int32), 'durations': np.full(21, 10, np.int32),
+                'style': style, 'tempo': np.float32(tempo)} for style, tempo in records),
+      output_signature={'intervals': tf.TensorSpec([None], tf.int32),
+                        'durations': tf.TensorSpec([None], tf.int32),
+                        'style': tf.TensorSpec([], tf.string),
+                        'tempo': tf.TensorSpec([], tf.float32)})
+  styles = conditions.Styles('style', ('reel', 'jig'))
+  blocks = list(windows.melody_windows(melodies, 8, styles).as_numpy_iterator())
+  assert len(blocks) == 9
+  for k, (style, tempo) in enumerate(records):
+    heard = blocks[3 * k:3 * k + 3]
+    steps = np.concatenate([b['durations_out'] for b in heard]) != PAD
+    for name, value in (('styles', styles.id_of(style)),
+                        ('tempi', conditions.tempo_ids([tempo])[0])):
+      joined = np.concatenate([b[name] for b in heard])
+      assert (joined[steps] == value).all() and (joined[~steps] == PAD).all(), name
+  # Without styles every melody is of any style.
+  assert not any(b['styles'].any() for b in windows.melody_windows(melodies, 8)
+                 .as_numpy_iterator())
+
+
+def test_a_share_of_training_windows_hides_metre_style_and_tempo_each_on_its_own():
+  rng = np.random.default_rng(0)
+  window = lambda: {name: tf.constant(rng.integers(3, 40, 16), tf.int32)
+                    for name in windows.SEQUENCES}
+  hidden = {name: 0 for name in ('positions', 'styles', 'tempi')}
+  both = 0
+  for _ in range(400):
+    shown = windows.hide(window())
+    for name in hidden:
+      hidden[name] += not shown[name].numpy().any()
+    both += not shown['styles'].numpy().any() and not shown['tempi'].numpy().any()
+  for name, count in hidden.items():
+    assert 60 < count < 140, name  # a quarter of 400
+  assert 10 < both < 45  # independent draws: about a sixteenth

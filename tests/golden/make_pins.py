@@ -23,6 +23,9 @@ ROOT = HERE.parent.parent
 PRETRAINED = ROOT / 'stylexfer' / 'pretrained'
 REEL = ROOT / 'stylexfer' / 'examples' / 'the_stylexfer_reel.abc'
 SEEDS = (1, 2, 3)
+# What the heads hear at each seed: any style at an unknown tempo, then a style and tempo.
+HEARD = {'folk': {1: ('', 0.0), 2: ('reel', 120.0), 3: ('jig', 200.0)},
+         'jazz': {1: ('', 0.0), 2: ('latin', 120.0), 3: ('swing', 260.0)}}
 
 # A melody in 6/8 with a pickup and a repeated bar, as restyle_notes gets it.
 PITCHES = [67, 69, 71, 72, 74, 72, 71, 69, 67, 69, 71, 72, 74, 72, 71, 69, 67, 62, 67]
@@ -33,9 +36,9 @@ BAR_LENGTHS = [3.0] * 7
 
 PROGRAMS = {
     'restyle': ['stylexfer-restyle', f'--input={REEL}', '--to=jazz', '--from=folk',
-                '--seed=1'],
+                '--seed=1', '--feel=swing'],
     'generate': ['stylexfer-generate', '--genre=folk', '--rhythm=jazz', '--count=2',
-                 '--length=32', '--seed=3'],
+                 '--length=32', '--seed=3', '--style=latin', '--tempo=200'],
 }
 
 
@@ -44,16 +47,18 @@ def signature_pins():
   for genre in ('folk', 'jazz'):
     loaded = tf.saved_model.load(str(PRETRAINED / genre / '1'))
     for seed in SEEDS:
+      style, tempo = HEARD[genre][seed]
+      heard = dict(style=tf.constant(style), tempo=tf.constant(tempo))
       generated = loaded.signatures['generate_notes'](
           batch_size=tf.constant(2), length=tf.constant(32), first_pitch=tf.constant(67),
           temperature=tf.constant(1.0), top_p=tf.constant(0.9),
-          seed=tf.constant(seed, tf.int64))
+          seed=tf.constant(seed, tf.int64), **heard)
       restyled = loaded.signatures['restyle_notes'](
           pitches=tf.constant([PITCHES]), quarter_lengths=tf.constant([LENGTHS]),
           bars=tf.constant([BARS]), bar_lengths=tf.constant([BAR_LENGTHS]),
           pickup=tf.constant([2.0]), strength=tf.constant(1.0), push=tf.constant(0.0),
           temperature=tf.constant(1.0), top_p=tf.constant(0.9),
-          seed=tf.constant(seed, tf.int64))
+          seed=tf.constant(seed, tf.int64), **heard)
       pins[f'{genre}/generate_notes/{seed}'] = {
           k: np.asarray(v).tolist() for k, v in sorted(generated.items())}
       pins[f'{genre}/restyle_notes/{seed}'] = {

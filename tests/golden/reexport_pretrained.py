@@ -9,6 +9,7 @@ the shipped checkpoint, saves it, and replaces saved_model.pb and fingerprint.pb
 the new checkpoint holds the same variables with the same values (the variable files stay).
 """
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -26,12 +27,22 @@ from stylexfer.tokens import traits
 # jigs in 6/8; and each one's strength, calibrated on held-out restyles to it so that 0.5
 # is half way (BUILD_NOTES.md, "Strength"): to jazz a share of the bars changes, the others
 # keep their rhythm; to folk every note leans to the genre by the strength, and all bars
-# change only above 0.75.
+# change only above 0.75. The styles each model hears: folk's tune types, jazz's feels
+# (stylexfer-train --style_field=feel --style_groups=latin+funk+latin/funk
+# --min_style_melodies=20).
+# How WJazzD's soloists swing their eighths (median ratio) by feel (latin 1.06 and funk
+# 1.03 together), and by tempo (quarters a minute): stylexfer-evaluate --styles --swing.
+STYLE_SWING = (1.12, 1.05, 1.22)
+TEMPO_SWING = ((120, 1.06), (160, 1.11), (200, 1.16), (250, 1.14), (400, 1.09))
 TRAITS = {
     'folk': traits.Traits(67, 1.0, True, strength_map=(0.0, 0.0, 0.0, 0.0, 1.0),
-                          blend_map=(0.0, 1.0)),
+                          blend_map=(0.0, 1.0),
+                          styles=('reel', 'jig', 'hornpipe', 'slip jig', 'waltz')),
     'jazz': traits.Traits(65, 1.11, False, strength_map=(0.0, 0.3, 0.58, 0.8, 1.0),
-                          blend_map=(0.0, 0.0)),
+                          blend_map=(0.0, 0.0), styles=('swing', 'latin', 'twobeat'),
+                          style_field='feel',
+                          style_aliases=(('funk', 'latin'), ('latin/funk', 'latin')),
+                          style_swing=STYLE_SWING, tempo_swing=TEMPO_SWING),
 }
 
 PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
@@ -44,7 +55,8 @@ def reexport(genre):
   checkpoint = os.path.join(path, 'variables', 'variables')
   old = tf.train.load_checkpoint(checkpoint)
   module = genre_lib.GenreModule(
-      melody_model.build_model(melody_model.preset('default')), genre,
+      melody_model.build_model(dataclasses.replace(
+          melody_model.preset('default'), styles=len(TRAITS[genre].styles))), genre,
       old.get_tensor('sounding_values/.ATTRIBUTES/VARIABLE_VALUE'), TRAITS[genre])
   tf.train.Checkpoint(module).read(checkpoint).assert_existing_objects_matched()
   new_path = saving.save_versioned(module, tempfile.mkdtemp(), genre, 1)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from stylexfer.tokens import conditions
 from stylexfer.tokens import metre
 from stylexfer.model import layers
 from stylexfer.model import melody_model
@@ -24,6 +25,9 @@ def _random_features(batch=2, time=7, seed=0):
       'positions': rng.integers(0, metre.NUM_POSITIONS, (batch, time)),
       'bar_lengths': rng.integers(0, metre.NUM_BAR_LENGTHS, (batch, time)),
       'notes_left': rng.integers(0, metre.NUM_NOTES_LEFT, (batch, time)),
+      # One style (of the model's 0: any) and one tempo per melody, at every step.
+      'styles': np.zeros((batch, time), np.int64),
+      'tempi': np.repeat(rng.integers(0, conditions.NUM_TEMPI, (batch, 1)), time, 1),
   }
 
 
@@ -58,10 +62,23 @@ def test_layers_are_named_and_shared():
                'duration_lstm_0', 'duration_lstm_1', 'pitch_logits', 'duration_logits'):
     assert model.get_layer(name) is not None
   assert model.get_layer('pitch_lstm_1') is model.pitch_lstms[1]
-  # One interval embedding, read by both heads, and one embedding per metrical input.
+  # One interval embedding, read by both heads, one embedding per metrical input, and
+  # the style's and the tempo's.
   embeddings = sorted(layer.name for layer in model.layers if 'embedding' in layer.name)
   assert embeddings == ['bar_lengths_embedding', 'duration_embedding', 'interval_embedding',
-                        'notes_left_embedding', 'positions_embedding']
+                        'notes_left_embedding', 'positions_embedding', 'style_embedding',
+                        'tempo_embedding']
+
+
+def test_the_heads_hear_the_style_and_the_tempo():
+  model = melody_model.build_model(melody_model.preset('tiny').override(['styles=3']))
+  assert model.get_layer('style_embedding').input_dim == 4  # any, then three styles
+  features = _random_features()
+  plain = model(features)
+  for name, value in (('styles', 2), ('tempi', 7)):
+    heard = model({**features, name: np.full_like(features[name], value)})
+    for head in ('pitch_logits', 'duration_logits'):
+      assert not np.allclose(heard[head], plain[head]), (name, head)
 
 
 def test_save_and_load_give_identical_outputs(tmp_path):
@@ -84,6 +101,8 @@ def test_cells_stepped_one_note_at_a_time_match_the_full_model():
   previous_durations = model.duration_embedding(features['durations_in'])
   intervals = model.interval_embedding(features['intervals_in'])
   heard_metre = [model.metre_embeddings[name](features[name]) for name in metre.INPUTS]
+  heard_metre += [model.condition_embeddings[name](features[name])
+                  for name in ('styles', 'tempi')]
   cell = model.get_layer('pitch_lstm_0').cell
   states = [tf.zeros([1, cell.units]), tf.zeros([1, cell.units])]
   for t in range(5):

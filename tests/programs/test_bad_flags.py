@@ -93,6 +93,8 @@ FAST = [
     ('restyle', ['--to=jazz', '--input={tmp}/nowhere.abc'], 'nowhere.abc: no such file'),
     ('restyle', ['--to=jazz', '--strength=nan'], 'strength must be in [0, 1]'),
     ('restyle', ['--to=jazz', '--top_p=high'], '--top_p=high'),
+    ('restyle', ['--to=jazz', '--style=latin', '--feel=swing'],
+     '--style=latin and --feel=swing: pass one'),
     ('studio', ['--port=-1'], '--port must be in [0, 65535], got -1'),
     ('studio', ['--port=http'], '--port=http'),
 ]
@@ -120,6 +122,14 @@ SLOW = [
                '--models_dir={tmp}/out'], '{tmp}/models/folk/1'),
     ('generate', ['--genre=jazz', '--models_dir={tmp}/foreign_models'],
      'the model folder {tmp}/foreign_models/jazz/1 is not a stylexfer export'),
+    # A style the target genre lacks is refused before anything is written.
+    ('restyle', ['--to=jazz', '--input={pretrained}/../examples/the_stylexfer_reel.abc',
+                 '--style=bebop', '--out={tmp}/bebop'],
+     "--style: jazz: unknown style 'bebop': its styles (rhythm feels) are swing, latin, "
+     'twobeat'),
+    ('generate', ['--genre=folk', '--style=latin', '--out={tmp}/latin'],
+     "folk: unknown style 'latin': its styles (tune types) are reel, jig, hornpipe, slip jig, "
+     'waltz'),
     ('evaluate', ['--folds=1', '--noprogress'], '--folds must be at least 2, got 1'),
     ('evaluate', ['--count=many'], '--count=many'),
     ('evaluate', ['--run_dir={tmp}/nowhere'], '--run_dir {tmp}/nowhere: holds no model.keras'),
@@ -154,7 +164,7 @@ def _lay_out(tmp, foreign=None):
   (tmp / 'other_model').mkdir()
   (tmp / 'other_model' / 'config.json').write_text(
       '{"model": {"embedding_width": 8, "lstm_units": 16, "lstm_layers": 1, '
-      '"dropout": 0.0, "window": 64, "metre_width": 4}}')
+      '"dropout": 0.0, "window": 64, "metre_width": 4, "condition_width": 4, "styles": 0}}')
   (tmp / 'damaged_config').mkdir()
   (tmp / 'damaged_config' / 'config.json').write_text('{"model": {"embedding_wi')
   if foreign:

@@ -295,3 +295,57 @@ def test_styles_says_which_labels_real_melodies_tell_apart(monkeypatch, tmp_path
   assert '## Swing in WJazzD' in text and '| bebop | 1 | 1 | 1.00 |' in text  # its metadata
   found = json.loads((out / 'styles.json').read_text())
   assert found['folk']['style']['controls'] == ['x', 'y'] and found['swing']['pairs'] == 1
+
+
+def _labelled(genre, count, field, label, tempo, start, rhythm):
+  """`count` 4/4 records of 48 notes in one rhythm, labelled and at one tempo."""
+  rng = np.random.default_rng(start)
+  found = []
+  for i in range(count):
+    durations = [fractions.Fraction(rhythm[k % len(rhythm)]) for k in range(48)]
+    pitches = [int(p) for p in 62 + rng.integers(-5, 6, 48)]
+    melody = data.melody_of_notes(pitches, durations, '4/4', f'{genre}-{label}-{start + i}')
+    melody.style, melody.feel, melody.tempo = '', '', tempo
+    setattr(melody, field, label)
+    found.append(fixtures.record_of(melody, genre))
+  return found
+
+
+@pytest.mark.slow
+def test_controls_measures_what_style_and_tempo_do(tiny_exports, monkeypatch, tmp_path):
+  from stylexfer.evaluation import controls  # pylint: disable=g-import-not-at-top
+  even, dotted = ['1/2'], ['3/4', '1/4']
+  records = {}
+  for genre, field, labels in (('folk', 'style', ('reel', 'jig')),
+                               ('jazz', 'feel', ('swing', 'latin'))):
+    for split, count in (('train', 12), ('validation', 2), ('test', 6)):
+      records[genre, split] = [
+          r for k, label in enumerate(labels)
+          for r in _labelled(genre, count, field, label, (80.0, 250.0)[k],
+                             1000 * k + 100 * len(split), (even, dotted)[k])]
+  for name, value in (('LIMIT', 3), ('GENERATED', 3), ('LENGTH', 24), ('TEMPI', (90, 260))):
+    monkeypatch.setattr(controls, name, value)
+  out = tmp_path / 'controls'
+  assert _run([f'--model=folk={tiny_exports["folk"]}', f'--model=jazz={tiny_exports["jazz"]}',
+               '--controls', f'--out={out}', '--noprogress'], monkeypatch, records) == 0
+  found = json.loads((out / 'controls.json').read_text())
+  # Each head's NLL with the true labels and tempi, either, or neither.
+  for genre in ('folk', 'jazz'):
+    assert set(found['gains'][genre]) == {'both', 'style', 'tempo', 'neither'}
+  # The judges of real melodies tell the fixture's two rhythms apart; each style's own
+  # held-out melodies are restyled as the other style and judged.
+  for genre, pair in (('folk', 'reel|jig'), ('jazz', 'swing|latin')):
+    assert found['styles'][genre]['judges'] == {pair: 1.0}
+    rows = found['styles'][genre]['rows']
+    assert sorted((r['source'], r['asked'], r['other']) for r in rows) == sorted(
+        [(a, b, a) for a, b in (pair.split('|'), pair.split('|')[::-1])])
+    assert all(r['melodies'] == 3 and 0 <= r['judged'] <= 1 for r in rows)
+  # Jazz states its tempi: a judge of real slow and fast melodies, and generated ones.
+  tempo = found['tempo']['jazz']
+  assert tempo['judge_real'] == 1.0 and set(tempo['generated']) == {'90', '260'}
+  assert set(tempo['restyled_durations']) == {'restyled at 90', 'restyled at 260',
+                                             'real slow', 'real fast'}
+  assert found['tempo']['folk']['judge_real'] == 1.0
+  text = (out / 'controls.md').read_text()
+  assert '| folk | duration |' in text and '## Tempo: jazz' in text
+  assert os.path.getsize(out / 'tempo.png') > 1000

@@ -57,7 +57,8 @@ def test_pipeline_builds_trains_exports_merges_and_evaluates(tmp_path):
   merged = tf.saved_model.load(str(work / 'models' / 'mine_bop' / '1'))
   out = merged.signatures['generate'](
       batch_size=tf.constant(2), length=tf.constant(8), temperature=tf.constant(1.0),
-      top_p=tf.constant(1.0), seed=tf.constant(3, tf.int64))
+      top_p=tf.constant(1.0), seed=tf.constant(3, tf.int64), style=tf.constant(''),
+      tempo=tf.constant(0.0))
   assert out['durations'].shape == (2, 8)
   table = (work / 'evaluation.md').read_text()
   assert '| mine | pitch |' in table and '| bop | duration |' in table

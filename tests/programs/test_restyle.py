@@ -161,12 +161,14 @@ def test_restyle_is_deterministic_and_strength_zero_keeps_the_rhythm(model_dir, 
 
 def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
     model_dir, inputs, tmp_path, capsys):
+  # The shipped jazz model: an untrained one's odds are so even that a melody heard
+  # first moves them too little to change a draw.
   texts = {}
   for label, extra in (('plain', []), ('like', [f'--like={inputs["midi"]}']),
                        ('like-abc', [f'--like={inputs["abc"]}', '--like_tune=2'])):
     out = str(tmp_path / label)
     status, stdout, stderr = run_program(restyle, [
-        f'--input={inputs["abc"]}', '--to=jazz', '--seed=5', f'--models_dir={model_dir}',
+        f'--input={inputs["abc"]}', '--to=jazz', '--seed=5', f'--swing={JAZZ_SWING}',
         f'--out={out}', '--synthesizer=pluck'] + extra, capsys)
     assert status == 0, stderr
     assert (', like ' in stdout) == bool(extra)
@@ -174,7 +176,8 @@ def test_restyle_like_a_target_melody_keeps_pitches_and_differs_from_plain(
                   Fraction(5, 2), JAZZ_SWING)
     with open(os.path.join(out, 'pickup-jig.jazz.abc')) as f:
       texts[label] = f.read()
-  # The duration head heard another melody first, so it drew another rhythm.
+  # The duration head heard another melody first, so it drew another rhythm. The tiny
+  # model is untrained: its near-even odds may leave one draw as it was, not both.
   assert texts['like'] != texts['plain'] and texts['like-abc'] != texts['plain']
   status, _, stderr = run_program(restyle, [
       f'--input={inputs["abc"]}', '--to=jazz', f'--like={inputs["missing"]}',

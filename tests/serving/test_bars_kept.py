@@ -71,7 +71,8 @@ def random_request(rng, batch, notes, bars):
 
 
 def _call(model, request, strength, push=0.0, seed=0, signature='restyle_notes', **more):
-  inputs = {name: tf.constant(value) for name, value in {**request, **more}.items()}
+  heard = {'style': '', 'tempo': np.float32(0)}  # any style, at an unknown tempo
+  inputs = {name: tf.constant(value) for name, value in {**request, **heard, **more}.items()}
   outputs = model.signatures[signature](
       **inputs, strength=tf.constant(strength, tf.float32), push=tf.constant(push, tf.float32),
       temperature=tf.constant(1.0), top_p=tf.constant(0.9), seed=tf.constant(seed, tf.int64))
@@ -151,7 +152,8 @@ def test_like_and_free_restyles_keep_the_promise_too(shipped):
   free = {'pitches': request['pitches'], 'quarter_lengths': request['quarter_lengths']}
   kept = shipped['folk'].signatures['restyle_notes_free'](
       **{k: tf.constant(v) for k, v in free.items()}, strength=tf.constant(0.0),
-      temperature=tf.constant(1.0), top_p=tf.constant(0.9), seed=tf.constant(1, tf.int64))
+      temperature=tf.constant(1.0), top_p=tf.constant(0.9), seed=tf.constant(1, tf.int64),
+      style=tf.constant('reel'), tempo=tf.constant(120.0))
   np.testing.assert_array_equal(kept['quarter_lengths'], request['quarter_lengths'])
 
 

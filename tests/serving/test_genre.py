@@ -6,6 +6,7 @@ through saved_model_cli, and must give the same tokens for the same seed.
 """
 
 import functools
+import itertools
 import os
 import re
 import subprocess
@@ -50,33 +51,39 @@ PITCHES, QUARTERS, INTERVALS, DURATIONS = _melodies()
 
 BARS, BAR_LENGTHS, PICKUP = fixtures.jig_forms(NOTES, (0, NOTES))
 FORM = {'bars': BARS, 'bar_lengths': BAR_LENGTHS, 'pickup': PICKUP, 'push': np.float32(0)}
-_FRAMED = [windows.frame(i, d, metre.rhythm_ids(q, lengths, pickup))
+# Both heard as jigs (style 2 of the model's two) at a tempo of bucket 5.
+_FRAMED = [windows.frame(i, d, metre.rhythm_ids(q, lengths, pickup), style=2, tempo=5)
            for i, d, q, lengths, pickup in zip(INTERVALS, DURATIONS, QUARTERS, BAR_LENGTHS,
                                                PICKUP)]
 FEATURES = {name: np.stack([f[name].numpy() for f in _FRAMED])
             for name in windows.FEATURES}
 
 
-def _controls(seed, temperature=1.0, top_p=0.9):
+def _controls(seed, temperature=1.0, top_p=0.9, style='', tempo=0.0):
   return {'temperature': np.float32(temperature), 'top_p': np.float32(top_p),
-          'seed': np.int64(seed)}
+          'seed': np.int64(seed), 'style': np.bytes_(style), 'tempo': np.float32(tempo)}
+
+
+# The genre's styles (the tiny model hears two).
+TRAITS = traits_lib.Traits(62, 1.2, False, styles=('reel', 'jig'))
 
 
 # One request per signature, as numpy values of the signature's dtypes.
 REQUESTS = {
     'serving_default': FEATURES,
-    'generate': {'batch_size': np.int32(2), 'length': np.int32(9), **_controls(7)},
+    'generate': {'batch_size': np.int32(2), 'length': np.int32(9),
+                 **_controls(7, style='jig', tempo=100)},
     'generate_primed': {'batch_size': np.int32(2), 'length': np.int32(9), **_controls(8),
                         'primer_intervals': INTERVALS[:, :2],
                         'primer_durations': DURATIONS[:, :3]},
     'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **FORM,
-                'strength': np.float32(0.5), **_controls(9)},
+                'strength': np.float32(0.5), **_controls(9, style='reel', tempo=180)},
     'restyle_free': {'intervals': INTERVALS, 'durations': DURATIONS,
                      'strength': np.float32(0.5), **_controls(9)},
     'generate_notes': {'batch_size': np.int32(2), 'length': np.int32(9),
-                       'first_pitch': np.int32(60), **_controls(10)},
+                       'first_pitch': np.int32(60), **_controls(10, style='jig', tempo=100)},
     'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **FORM,
-                      'strength': np.float32(0.5), **_controls(11)},
+                      'strength': np.float32(0.5), **_controls(11, style='jig', tempo=0)},
     'restyle_notes_free': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
                            'strength': np.float32(0.5), **_controls(11)},
     # Each melody restyled like the first 7 notes of the other one.
@@ -128,18 +135,18 @@ def _request(signature, **changes):
 
 @pytest.fixture(scope='module')
 def model(tiny_model):
-  return tiny_model(0)
+  return tiny_model(0, styles=2)
 
 
 @pytest.fixture(scope='module')
 def module(model):
-  return genre_lib.GenreModule(model, 'folk')
+  return genre_lib.GenreModule(model, 'folk', traits=TRAITS)
 
 
 @pytest.fixture(scope='module')
 def saved_model(model, tmp_path_factory):
   return genre_lib.export(model, 'folk', str(tmp_path_factory.mktemp('exports')),
-                          traits=traits_lib.Traits(62, 1.2, False))
+                          traits=TRAITS)
 
 
 def test_the_export_serves_its_traits(loaded):
@@ -147,7 +154,9 @@ def test_the_export_serves_its_traits(loaded):
   served = loaded.signatures['traits']()
   assert int(served['first_pitch']) == 62 and not bool(served['compound_meter'])
   assert float(served['swing_ratio']) == pytest.approx(1.2)
-  assert client.traits_of(loaded) == traits_lib.Traits(62, pytest.approx(1.2), False)
+  assert [s.decode() for s in served['styles'].numpy()] == ['reel', 'jig']
+  assert client.traits_of(loaded) == traits_lib.Traits(62, pytest.approx(1.2), False,
+                                                       styles=('reel', 'jig'))
 
 
 @pytest.fixture(scope='module')
@@ -319,7 +328,9 @@ TABLES = (vocabulary.interval_table(), vocabulary.duration_table())
 
 def _draw_controls(inputs):
   return draws.Controls(inputs['temperature'], inputs['top_p'], inputs['seed'],
-                        inputs.get('strength', 1.0))
+                        inputs.get('strength', 1.0),
+                        TRAITS.style_set.request_id(inputs['style'].decode()),
+                        inputs['tempo'])
 
 
 @pytest.mark.parametrize('signature', ['restyle', 'restyle_free'])
@@ -346,9 +357,10 @@ def test_restyle_like_equals_eager_step_loop_that_listens_first(module, expected
 
 def test_listening_to_a_melody_moves_the_duration_state(module):
   like = REQUESTS['restyle_like']
-  state, last = restyle_lib.listen(module.steps.duration_head,
-                                   tf.constant(like['like_intervals']),
-                                   tf.constant(like['like_durations']))
+  head = module.steps.duration_head
+  state, last = restyle_lib.listen(head, tf.constant(like['like_intervals']),
+                                   tf.constant(like['like_durations']),
+                                   heads.condition(head.tables(), 0, 0))
   np.testing.assert_array_equal(last, like['like_durations'][:, -1])
   assert state.shape == (2, module.steps.state_size)
   # Two different melodies leave two different states.
@@ -375,13 +387,15 @@ def test_step_functions_equal_the_full_sequence_model(model, module, expected):
   pitch_state, duration_state = tf.zeros([2, size]), tf.zeros([2, size])
   heard = np.stack([FEATURES[name] for name in metre.INPUTS], -1)
   assert (heard[:, :-1] > 0).all()  # every note hears its metre; END hears none
+  asked = np.stack([FEATURES['styles'], FEATURES['tempi']], -1)
+  assert (asked > 0).all()  # and every step the style and tempo
   for t in range(STEPS):
     pitch_logits, pitch_state = module.steps.pitch_step(
         FEATURES['intervals_in'][:, t], FEATURES['durations_in'][:, t], heard[:, t],
-        pitch_state)
+        asked[:, t], pitch_state)
     duration_logits, duration_state = module.steps.duration_step(
         FEATURES['intervals_out'][:, t], FEATURES['durations_in'][:, t], heard[:, t],
-        duration_state)
+        asked[:, t], duration_state)
     np.testing.assert_allclose(pitch_logits, outputs['pitch_logits'][:, t], atol=1e-5)
     np.testing.assert_allclose(duration_logits, outputs['duration_logits'][:, t], atol=1e-5)
   np.testing.assert_allclose(expected['serving_default']['pitch_log_probs'],
@@ -400,16 +414,30 @@ def _greedy(steps, batch_size, length):
   interval, duration = start, start
   pitch_state = duration_state = tf.zeros([batch_size, steps.state_size])
   no_metre = heads.unknown_metre(batch_size)
+  anything = heads.no_conditions(batch_size)
   intervals, durations = [], []
   for t in range(length):
-    logits, pitch_state = steps.pitch_step(interval, duration, no_metre, pitch_state)
+    logits, pitch_state = steps.pitch_step(interval, duration, no_metre, anything,
+                                           pitch_state)
     interval = best(logits) if t else start
-    logits, duration_state = steps.duration_step(interval, duration, no_metre,
+    logits, duration_state = steps.duration_step(interval, duration, no_metre, anything,
                                                  duration_state)
     duration = best(logits)
     intervals.append(interval)
     durations.append(duration)
   return tf.stack(intervals[1:], 1).numpy(), tf.stack(durations, 1).numpy()
+
+
+def test_the_style_and_the_tempo_change_what_is_drawn(loaded):
+  generated = {(style, tempo): _call(loaded.signatures['generate'], _request(
+      'generate', style=np.bytes_(style), tempo=np.float32(tempo)))['durations']
+               for style, tempo in (('', 0), ('reel', 0), ('jig', 0), ('', 60), ('', 300))}
+  for one, other in itertools.combinations(generated, 2):
+    assert not np.array_equal(generated[one], generated[other]), (one, other)
+  restyled = {style: _call(loaded.signatures['restyle'], _request(
+      'restyle', strength=np.float32(1), style=np.bytes_(style)))['durations']
+              for style in ('', 'reel', 'jig')}
+  assert len({value.tobytes() for value in restyled.values()}) == 3
 
 
 def test_tiny_top_p_picks_the_most_likely_token(module, loaded):
@@ -418,7 +446,8 @@ def test_tiny_top_p_picks_the_most_likely_token(module, loaded):
     for temperature in (1.0, 0.5):
       outputs = _call(loaded.signatures['generate'],
                       _request('generate', top_p=np.float32(1e-6), seed=np.int64(seed),
-                               temperature=np.float32(temperature)))
+                               temperature=np.float32(temperature), style=np.bytes_(''),
+                               tempo=np.float32(0)))
       np.testing.assert_array_equal(outputs['intervals'], intervals)
       np.testing.assert_array_equal(outputs['durations'], durations)
 
@@ -469,7 +498,9 @@ def test_restyling_a_generated_melody_with_its_seed_gives_it_back(loaded, expect
   # Generated melodies have no bars: the free restyle hears no metre, as generate.
   outputs = _call(loaded.signatures['restyle_free'], {
       'intervals': melody['intervals'], 'durations': melody['durations'],
-      'strength': np.float32(1.0), **_controls(REQUESTS['generate']['seed'])})
+      'strength': np.float32(1.0),
+      **{name: REQUESTS['generate'][name] for name in ('temperature', 'top_p', 'seed',
+                                                       'style', 'tempo')}})
   np.testing.assert_array_equal(outputs['durations'], melody['durations'])
 
 
@@ -638,6 +669,14 @@ BAD_REQUESTS = [
      'intervals_in token ids must be in [0, 52)'),
     ('serving_default', {'durations_in': FEATURES['durations_in'][:, :4]},
      'intervals_in and durations_in must have one shape'),
+    ('serving_default', {'styles': FEATURES['styles'] + 2}, 'styles token ids must be in [0, 3)'),
+    # A style the genre lacks names the ones it has; a tempo out of range its range.
+    ('generate', {'style': np.bytes_('bebop')},
+     'style must be empty (any) or a style of the model: its styles (tune types) are reel, jig'),
+    ('restyle_notes', {'style': np.bytes_('Reel')}, 'its styles (tune types) are reel, jig'),
+    ('restyle_like', {'tempo': np.float32(5)},
+     'tempo must be 0 (unknown) or from 20 to 400 quarter notes a minute'),
+    ('generate_compiled', {'tempo': np.float32(np.nan)}, 'tempo must be 0 (unknown)'),
 ]
 
 
@@ -654,6 +693,7 @@ def test_export_program_writes_integer_versions(model, tmp_path, module):
   model_dir, export_dir = tmp_path / 'run', tmp_path / 'exports'
   model_dir.mkdir()
   model.save(model_dir / 'model.keras')
+  traits_lib.save(str(model_dir), TRAITS)  # the styles the model hears, as training saves them
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   command = [sys.executable, '-m', 'stylexfer.programs.export', f'--run_dir={model_dir}',
              f'--models_dir={export_dir}', '--name=folk']

@@ -25,9 +25,9 @@ from stylexfer.serving import merged as merged_lib
 NOTES = 10
 
 
-def _controls(seed, strength=None):
+def _controls(seed, strength=None, style='', tempo=0.0):
   controls = {'temperature': np.float32(1.0), 'top_p': np.float32(0.9),
-              'seed': np.int64(seed)}
+              'seed': np.int64(seed), 'style': np.bytes_(style), 'tempo': np.float32(tempo)}
   if strength is not None:
     controls['strength'] = np.float32(strength)
   return controls
@@ -53,15 +53,17 @@ _FRAMED = [windows.frame(i, d, metre.rhythm_ids(q, lengths, pickup))
                                                PICKUP)]
 SIZE = {'batch_size': np.int32(2), 'length': np.int32(8)}
 REQUESTS = {
-    'generate': {**SIZE, **_controls(5)},
-    'generate_blended': {**SIZE, **_controls(5, 0.5)},
-    'generate_notes': {**SIZE, 'first_pitch': np.int32(62), **_controls(6)},
-    'generate_notes_blended': {**SIZE, 'first_pitch': np.int32(62), **_controls(6, 0.5)},
+    'generate': {**SIZE, **_controls(5, style='latin', tempo=200)},
+    'generate_blended': {**SIZE, **_controls(5, 0.5, style='latin', tempo=200)},
+    'generate_notes': {**SIZE, 'first_pitch': np.int32(62),
+                       **_controls(6, style='swing', tempo=90)},
+    'generate_notes_blended': {**SIZE, 'first_pitch': np.int32(62),
+                               **_controls(6, 0.5, style='swing', tempo=90)},
     'restyle': {'intervals': INTERVALS, 'durations': DURATIONS, **FORM,
                 **_controls(7, 0.5)},
     'restyle_free': {'intervals': INTERVALS, 'durations': DURATIONS, **_controls(7, 0.5)},
     'restyle_notes': {'pitches': PITCHES, 'quarter_lengths': QUARTERS, **FORM,
-                      **_controls(8, 0.5)},
+                      **_controls(8, 0.5, style='twobeat', tempo=150)},
     'restyle_notes_free': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
                            **_controls(8, 0.5)},
     'restyle_like': {'intervals': INTERVALS, 'durations': DURATIONS,
@@ -131,7 +133,8 @@ def _library(folk, jazz, inputs, first_pitch):
   controls = _without(inputs, 'batch_size', 'length', 'first_pitch', 'strength')
   return client.generate_melodies(
       folk, jazz, int(inputs['batch_size']), int(inputs['length']), first_pitch,
-      float(controls['temperature']), float(controls['top_p']), int(controls['seed']))
+      float(controls['temperature']), float(controls['top_p']), int(controls['seed']),
+      style=controls['style'].decode(), tempo=float(controls['tempo']))
 
 
 def test_merged_signatures(loaded):
@@ -143,11 +146,14 @@ def test_a_merge_has_the_tones_first_pitch_and_the_rhythms_swing_and_meters(load
   assert traits.first_pitch == fixtures.TRAITS['folk'].first_pitch
   assert traits.swing_ratio == pytest.approx(fixtures.TRAITS['jazz'].swing_ratio)
   assert traits.compound_meter == fixtures.TRAITS['jazz'].compound_meter
+  assert traits.style_set == fixtures.TRAITS['jazz'].style_set
 
 
 def test_generate_is_the_librarys_generation_in_the_graph(loaded, merged_outputs):
   """The folk model's own draw, its notes in bars, the jazz model's restyle in them."""
-  tones = _call(loaded['folk'].signatures['generate'], REQUESTS['generate'])
+  # The tones of any style at the tempo asked for: the style is the rhythm model's.
+  tones = _call(loaded['folk'].signatures['generate'],
+                {**REQUESTS['generate'], 'style': np.bytes_('')})
   middle = (client.LOWEST + client.HIGHEST) // 2  # the merge's `generate` has no pitch
   library = _library(loaded['folk'], loaded['jazz'], REQUESTS['generate'], middle)
   outputs = merged_outputs['generate']
@@ -198,7 +204,7 @@ def test_restyle_is_rhythm_models_restyle(loaded, merged_outputs):
     merged = _call(loaded['merged'].signatures[name], full)
     for output, value in _call(loaded['jazz'].signatures[name], full).items():
       np.testing.assert_array_equal(merged[output], value)
-    folk = _call(loaded['folk'].signatures[name], full)
+    folk = _call(loaded['folk'].signatures[name], {**full, 'style': np.bytes_('')})
     assert not np.array_equal(merged[key], folk[key]), name
 
 
@@ -238,7 +244,8 @@ def test_merge_keeps_what_a_further_merge_needs(loaded):
   np.testing.assert_array_equal(merged.sounding_values.numpy(), jazz.sounding_values.numpy())
   state = tf.zeros([2, int(merged.duration_state_size)])
   heard = tf.constant([[1, 12, 3], [7, 12, 2]])  # metre ids: position, bar length, left
-  args = (tf.constant([10, 20]), tf.constant([5, 6]), heard, state)
+  asked = tf.constant([[2, 5], [0, 0]])  # style and tempo ids
+  args = (tf.constant([10, 20]), tf.constant([5, 6]), heard, asked, state)
   np.testing.assert_array_equal(merged.duration_step(*args)[0], jazz.duration_step(*args)[0])
 
 
@@ -255,6 +262,9 @@ def test_compiled_signatures_give_the_plain_ones_melodies(merged_outputs):
     ('restyle', {'intervals': INTERVALS[:, :3]},
      'durations must hold one more note than intervals'),
     ('generate_notes', {'first_pitch': np.int32(-1)}, 'first_pitch must be a MIDI pitch'),
+    # The merge plays the rhythm model's styles: a folk tune type is not one of them.
+    ('generate', {'style': np.bytes_('reel')},
+     'its styles (rhythm feels) are swing, latin, twobeat'),
 ])
 def test_bad_request_says_what_is_wrong(loaded, signature, changes, phrase):
   with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(phrase)):

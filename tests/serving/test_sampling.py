@@ -31,6 +31,9 @@ TUNES = {
                      '[M:2/4] d2 e2|[M:4/4] g8|]\n'),
 }
 
+# The style and tempo of a request for any style at an unknown tempo.
+ANY = (tf.constant(''), tf.constant(0.0))
+
 
 def _melody(body, title='Form'):
   return abc_reader.parse_abc_tune(f'X:1\nT:{title}\n{body}', 'form.abc', '1', title)
@@ -48,7 +51,7 @@ def _restyle(module, melody, seed, strength=1.0, push=0.0, top_p=1.0):
       tf.constant([encoding.intervals], tf.int32), tf.constant([encoding.durations]),
       tf.constant([bars]), tf.constant([lengths]), tf.constant([pickup]),
       tf.constant(strength), tf.constant(push), tf.constant(1.0), tf.constant(top_p),
-      tf.constant(seed, tf.int64))['durations'][0].numpy()
+      tf.constant(seed, tf.int64), *ANY)['durations'][0].numpy()
   return vocabulary.duration_table()[durations], (bars, lengths, pickup), encoding
 
 
@@ -170,7 +173,8 @@ def test_the_strength_map_is_in_the_savedmodel_and_every_restyle_signature_follo
     def call(model, strength, request=request, name=name):
       inputs = {k: tf.constant(v) for k, v in request.items()}
       inputs.update(strength=tf.constant(strength), temperature=tf.constant(1.0),
-                    top_p=tf.constant(0.9), seed=tf.constant(3, tf.int64))
+                    top_p=tf.constant(0.9), seed=tf.constant(3, tf.int64),
+                    style=tf.constant(''), tempo=tf.constant(0.0))
       signature = model.signatures[name] if model is loaded else getattr(model, name)
       return {k: np.asarray(v) for k, v in signature(**inputs).items()}
     half, whole = call(loaded, 0.5), call(loaded, 1.0)
@@ -219,7 +223,7 @@ def test_the_head_alone_would_land_where_no_score_writes(module):
     durations = module.restyle_free(
         tf.constant([encoding.intervals], tf.int32), tf.constant([encoding.durations]),
         tf.constant(1.0), tf.constant(1.0), tf.constant(1.0),
-        tf.constant(seed, tf.int64))['durations'][0].numpy()
+        tf.constant(seed, tf.int64), *ANY)['durations'][0].numpy()
     onsets = _onsets(vocabulary.duration_table()[durations], 0.0)
     unwritten += int((~beats.written(onsets % 4, onsets // 4)).sum())
   assert unwritten > 10
@@ -237,7 +241,7 @@ def test_a_bar_too_full_for_written_places_still_keeps_its_notes(module):
         tf.constant([encoding.intervals], tf.int32), tf.constant([encoding.durations]),
         tf.constant([bars]), tf.constant([lengths]), tf.constant([0.0]),
         tf.constant(1.0), tf.constant(0.0), tf.constant(1.0), tf.constant(1.0),
-        tf.constant(seed, tf.int64))['durations'][0].numpy()
+        tf.constant(seed, tf.int64), *ANY)['durations'][0].numpy()
     new = vocabulary.duration_table()[durations]
     np.testing.assert_allclose(new[:95], 1 / 24, rtol=1e-6)  # the 96th leads to bar 1
     assert not beats.written(_places(new, np.array(bars), lengths, 0.0), bars)[:96].all()
@@ -257,7 +261,7 @@ def test_rests_start_on_an_eighth_note_place(tiny_model):
         tf.constant([melody.pitches]), tf.constant([[float(d) for d in melody.durations()]]),
         tf.constant([bars]), tf.constant([lengths]), tf.constant([pickup]),
         tf.constant(1.0), tf.constant(0.0), tf.constant(1.0), tf.constant(1.0),
-        tf.constant(seed, tf.int64))
+        tf.constant(seed, tf.int64), *ANY)
     quarters = notes['quarter_lengths'][0].numpy().astype(float)
     sounding = notes['sounding_lengths'][0].numpy().astype(float)
     rests = sounding < quarters - 1e-6

@@ -34,6 +34,7 @@ def test_models_lists_the_genres_and_defaults(client):
   answer = client.get('/v1/models').json()
   assert [m['genre'] for m in answer['models']] == ['folk', 'jazz']
   assert 'restyle_notes' in answer['models'][1]['signatures']
+  assert answer['models'][1]['styles'] == ['swing', 'latin', 'twobeat']
   assert answer['defaults']['top_p'] == 0.9
 
 
@@ -78,6 +79,11 @@ def test_upload_a_file_choose_a_tune_and_another_genre(client, tmp_path):
                          files={'file': ('tunes.abc', f.read())})
   assert answer.status_code == 200, answer.text
   assert answer.json()['after']['title'] == 'Pickup Jig (folk)'
+  with open(tunes, 'rb') as f:
+    answer = client.post('/v1/restyle', data={'to': 'folk', 'tune': number, 'style': 'jig'},
+                         files={'file': ('tunes.abc', f.read())})
+  assert answer.json()['after']['title'] == 'Pickup Jig (folk, jig)'
+  assert answer.json()['style'] == 'jig'
   assert answer.json()['after']['time_signature'] == '6/8'
 
 
@@ -95,6 +101,7 @@ def test_generate(client):
     (dict(example='reel', strength='1.5'), 400, 'strength must be in [0, 1], got 1.5'),
     (dict(example='reel', seed='x'), 400, "seed must be a number, got 'x'"),
     (dict(example='reel', tempo='0.001'), 400, 'tempo must be between 20 and 400'),
+    (dict(example='reel', style='bebop'), 400, "jazz: unknown style 'bebop'"),
     (dict(example='polka'), 400, "unknown example 'polka'"),
     (dict(), 400, 'no melody: upload a file, paste ABC or choose the example'),
     (dict(abc='X:1\nT:Empty\nK:C\n'), 400, 'pasted.abc:'),

@@ -25,3 +25,24 @@ def test_traits_are_saved_beside_the_run_and_default_without(tmp_path):
   saved = traits.Traits(58, 1.1, False)
   traits.save(str(tmp_path), saved)
   assert traits.load(str(tmp_path)) == saved
+
+
+def test_styles_and_their_swing_round_trip_and_choose_how_eighths_are_played(tmp_path):
+  jazz = traits.Traits(65, 1.11, False, styles=('swing', 'latin'), style_field='feel',
+                       style_aliases=(('funk', 'latin'),), style_swing=(1.12, 1.05),
+                       tempo_swing=((120, 1.06), (250, 1.14)))
+  traits.save(str(tmp_path), jazz)
+  assert traits.load(str(tmp_path)) == jazz
+  assert jazz.style_set.id_of('funk') == 2
+  # The style's own ratio first, then the tempo's band, then the genre's.
+  assert jazz.swing_for('latin', 300) == 1.05
+  assert jazz.swing_for('', 100) == 1.06 and jazz.swing_for('', 200) == 1.14
+  assert jazz.swing_for('', 320) == 1.14 and jazz.swing_for('', 0) == 1.11
+  assert traits.Traits().swing_for('reel', 200) == 1.0
+  for bad in (dict(style_swing=(1.1,)), dict(tempo_swing=((250, 1.1), (120, 1.0))),
+              dict(styles=('swing', 'swing'))):
+    try:
+      traits.Traits(**{'styles': ('swing', 'latin'), **bad})
+    except ValueError:
+      continue
+    raise AssertionError(f'{bad} was accepted')

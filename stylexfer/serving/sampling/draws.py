@@ -24,14 +24,19 @@ PITCH, DURATION, KEEP = 0, 1, 2
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Controls:
-  """What a request sets about its draws: temperature, top-p, seed, and restyle's strength.
+  """What a request sets about its draws: temperature, top-p, seed, restyle's strength, and
+  the style and tempo the heads hear.
 
   Scalars or scalar tensors. strength 0 gives the melody's own rhythm back, 1 the genre's.
+  style is an id among the genre's styles (0: any), tempo in quarter notes a minute (0:
+  unknown; stylexfer.tokens.conditions).
   """
   temperature: object
   top_p: object
   seed: object
   strength: object = 1.0
+  style: object = 0
+  tempo: object = 0.0
 
 
 def note_seed(seed, note, stream, key=None):

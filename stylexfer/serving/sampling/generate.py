@@ -45,8 +45,10 @@ def generate(pitch_head, duration_head, batch_size, length, controls, primer=Non
       [primer_durations, tf.fill([batch_size, 1], vocabulary.START)], 1))
 
   loop = _compiled_generate_loop if compiled else _generate_loop
+  tables = (pitch_head.tables(), duration_head.tables())
   intervals, durations = loop(
-      (pitch_head.cell, duration_head.cell), (pitch_head.tables(), duration_head.tables()),
+      (pitch_head.cell, duration_head.cell), tables,
+      tuple(heads.request_condition(table, controls) for table in tables),
       (tf.zeros([batch_size, pitch_head.state_size]),
        tf.zeros([batch_size, duration_head.state_size])),
       (forced_intervals, forced_durations), primed, tf.zeros([length, batch_size], tf.int32),
@@ -85,11 +87,13 @@ def _check_primer(primer_intervals, primer_durations, batch_size, length):
   ]
 
 
-def _generate_loop(cells, tables, states, forced, primed, notes, draw, compiled=False):
+def _generate_loop(cells, tables, conditions, states, forced, primed, notes, draw,
+                   compiled=False):
   """generate's loop: intervals and durations [L, B], L and B the shape of `notes`.
 
-  `cells`, `tables`, `states` and `forced` (the primer's rows) are (pitch, duration)
-  pairs; `draw` is (temperature, top_p, the request's seed_key).
+  `cells`, `tables`, `conditions` (heads.condition of the request), `states` and `forced`
+  (the primer's rows) are (pitch, duration) pairs; `draw` is (temperature, top_p, the
+  request's seed_key).
   """
   pitch_cell, duration_cell = cells
   forced_intervals, forced_durations = forced
@@ -99,16 +103,19 @@ def _generate_loop(cells, tables, states, forced, primed, notes, draw, compiled=
   # Generated melodies have no bars: every metrical id is 0, folded into the tables once.
   pitch_tokens, pitch_previous = heads.no_metre_tables(tables[0])
   duration_tokens, duration_previous = heads.no_metre_tables(tables[1])
+  pitch_condition, duration_condition = conditions
 
   def body(t, interval, duration, pitch_state, duration_state, intervals, durations):
-    heard = tf.gather(pitch_tokens, interval) + tf.gather(pitch_previous, duration)
+    heard = ((tf.gather(pitch_tokens, interval) + pitch_condition)
+             + tf.gather(pitch_previous, duration))
     pitch_logits, pitch_state = pitch_cell(heard, pitch_state)
     drawn = draws.sample(pitch_logits, temperature, top_p,
                          draws.note_seed(None, t, draws.PITCH, key), compiled=compiled)
     at = tf.minimum(t, primed)
     interval = tf.where(t < primed, forced_intervals[at], drawn)
     interval = tf.where(t > 0, interval, start)
-    heard = tf.gather(duration_tokens, interval) + tf.gather(duration_previous, duration)
+    heard = ((tf.gather(duration_tokens, interval) + duration_condition)
+             + tf.gather(duration_previous, duration))
     duration_logits, duration_state = duration_cell(heard, duration_state)
     drawn = draws.sample(duration_logits, temperature, top_p,
                          draws.note_seed(None, t, draws.DURATION, key), compiled=compiled)

@@ -6,15 +6,20 @@ and the bars, is summed for all notes before the loop starts) and a cell that ru
 layers from there with one matmul per layer. The same code samples one genre's model and a
 merge of two exported SavedModels. `Head.step` is one note over a flat state:
 
-  step(token [B], previous_duration [B], metre [B, 3], state [B, S]) -> logits, state
+  step(token [B], previous_duration [B], metre [B, 3], conditions [B, 2], state [B, S])
+      -> logits, state
 
 where the token is the previous interval for the pitch head and the next interval for the
 duration head. `metre` holds the stylexfer.tokens.metre ids (position, bar length, notes
-left) of the note the step predicts; zeros where there are no bars to hear.
+left) of the note the step predicts; zeros where there are no bars to hear. `conditions`
+holds the melody's style and tempo ids (stylexfer.tokens.conditions); zeros for any style
+at an unknown tempo. The tables are, in this order: token, previous duration, position,
+bar length, notes left, style, tempo.
 """
 
 import tensorflow as tf
 
+from stylexfer.tokens import conditions as conditions_lib
 from stylexfer.tokens import metre
 
 
@@ -35,7 +40,8 @@ class Head:
 
   `tables()` returns one table [V_k, G] per input the head reads: the token (previous
   interval for the pitch head, next interval for the duration head), the previous
-  duration, and the metre ids (position, bar length, notes left). Each is that input's
+  duration, the metre ids (position, bar length, notes left), the style and the tempo.
+  Each is that input's
   embedding times its rows of layer 0's input kernel, layer 0's bias added to the token
   table, so layer 0's input projection is a sum of table rows. `cell(projected [B, G],
   state [B, S])` -> (logits [B, V], state) runs the LSTM layers from there, one matmul per
@@ -53,27 +59,42 @@ class Head:
     return cls(getattr(owner, f'{name}_tables'), getattr(owner, f'{name}_cell'),
                int(getattr(owner, f'{name}_state_size')))
 
-  def step(self, token, previous_duration, metre_ids, state):
-    """One note: (token [B], previous_duration [B], metre_ids [B, 3], state) -> logits, state.
+  def step(self, token, previous_duration, metre_ids, condition_ids, state):
+    """One note: (token [B], previous_duration [B], metre_ids [B, 3], condition_ids [B, 2],
+    state) -> logits, state.
 
     The same sums in the same order as the loops, so a loop of steps gives their melody.
     """
     tables = self.tables()
     known = known_inputs(tables, token, metre_ids[:, 1], metre_ids[:, 2])
+    known += condition(tables, condition_ids[:, 0], condition_ids[:, 1])
     return self.cell(known + drawn_inputs(tables, previous_duration, metre_ids[:, 0]), state)
 
 
 def known_inputs(tables, tokens, bar_length_ids, notes_left_ids):
   """Layer 0's share of what restyle knows before its loop: token, bar length, notes left."""
-  token, _, _, bar_length, notes_left = tables
+  token, _, _, bar_length, notes_left = tables[:5]
   return ((tf.gather(token, tokens) + tf.gather(bar_length, bar_length_ids))
           + tf.gather(notes_left, notes_left_ids))
 
 
 def drawn_inputs(tables, previous_durations, position_ids):
   """Layer 0's share of what is drawn in the loop: the previous duration and the position."""
-  _, duration, position, _, _ = tables
+  _, duration, position = tables[:3]
   return tf.gather(duration, previous_durations) + tf.gather(position, position_ids)
+
+
+def condition(tables, style_ids, tempo_ids):
+  """Layer 0's share of the style and tempo asked for: [G] for scalar ids, [B, G] for rows.
+
+  Added to what the head knows of every note (known_inputs) before its drawn inputs.
+  """
+  return tf.gather(tables[5], style_ids) + tf.gather(tables[6], tempo_ids)
+
+
+def request_condition(tables, controls):
+  """condition() of a request's draws.Controls: its style id and tempo (quarters a minute)."""
+  return condition(tables, controls.style, conditions_lib.tempo_ids_graph(controls.tempo))
 
 
 def no_metre_tables(tables):
@@ -81,7 +102,7 @@ def no_metre_tables(tables):
 
   Row for row the same sums as known_inputs and drawn_inputs with metre ids 0.
   """
-  token, duration, position, bar_length, notes_left = tables
+  token, duration, position, bar_length, notes_left = tables[:5]
   return (token + bar_length[0]) + notes_left[0], duration + position[0]
 
 
@@ -103,10 +124,12 @@ class _HeadWeights(tf.Module):
     if model.metre_width:
       embeddings += [model.metre_embeddings[name] for name in metre.INPUTS]
       widths += [model.metre_width] * len(metre.INPUTS)
+    embeddings += [model.condition_embeddings[name] for name in ('styles', 'tempi')]
+    widths += [model.condition_width] * 2
     tables = [tf.matmul(layer.embeddings.value, rows)
               for layer, rows in zip(embeddings, tf.split(kernel, widths, axis=0))]
     if not model.metre_width:  # a model that hears no metre: its rows add nothing
-      tables += [tf.zeros([size, 4 * self.units]) for size in (
+      tables[2:2] = [tf.zeros([size, 4 * self.units]) for size in (
           metre.NUM_POSITIONS, metre.NUM_BAR_LENGTHS, metre.NUM_NOTES_LEFT)]
     tables[0] = tables[0] + _gates_reordered(first.bias.value)
     self.tables = [tf.Variable(table, trainable=False, name=f'table_{k}')
@@ -161,13 +184,20 @@ class HeadSteps(tf.Module):
     self.duration_head = Head(self.duration.read_tables, self.duration.cell,
                               self.state_size)
 
-  def pitch_step(self, previous_interval, previous_duration, metre_ids, state):
-    return self.pitch_head.step(previous_interval, previous_duration, metre_ids, state)
+  def pitch_step(self, previous_interval, previous_duration, metre_ids, condition_ids, state):
+    return self.pitch_head.step(previous_interval, previous_duration, metre_ids,
+                                condition_ids, state)
 
-  def duration_step(self, next_interval, previous_duration, metre_ids, state):
-    return self.duration_head.step(next_interval, previous_duration, metre_ids, state)
+  def duration_step(self, next_interval, previous_duration, metre_ids, condition_ids, state):
+    return self.duration_head.step(next_interval, previous_duration, metre_ids,
+                                   condition_ids, state)
 
 
 def unknown_metre(batch_size):
   """Metre ids [B, 3] for a step with no bars to hear."""
   return tf.zeros([batch_size, len(metre.INPUTS)], tf.int32)
+
+
+def no_conditions(batch_size):
+  """Style and tempo ids [B, 2] for a step of any style at an unknown tempo."""
+  return tf.zeros([batch_size, 2], tf.int32)

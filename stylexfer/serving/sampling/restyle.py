@@ -45,13 +45,14 @@ def note_values(grid, own_ids, own_quarters):
   return tf.where(own, own_quarters[:, None], grid[None])
 
 
-def listen(duration_head, intervals, durations):
+def listen(duration_head, intervals, durations, heard_condition):
   """The duration head's state after hearing a melody, and that melody's last duration.
 
   The head reads the melody teacher forced, as in training. Restyling from this state
   instead of silence carries the melody's rhythmic habits into the new rhythm: the way to
   restyle "like" one particular target melody rather than like the genre as a whole.
-  Every input is known, so layer 0's input projection is summed for all notes at once.
+  Every input is known, so layer 0's input projection is summed for all notes at once;
+  `heard_condition` is heads.condition of the style and tempo asked for.
   """
   batch_size, length = tf.shape(durations)[0], tf.shape(durations)[1]
   start = tf.fill([batch_size, 1], vocabulary.START)
@@ -59,7 +60,7 @@ def listen(duration_head, intervals, durations):
   previous = tf.transpose(tf.concat([start, durations[:, :-1]], axis=1))
   tables = duration_head.tables()
   no_metre = tf.zeros_like(previous)
-  heard = (heads.known_inputs(tables, next_intervals, no_metre, no_metre)
+  heard = ((heads.known_inputs(tables, next_intervals, no_metre, no_metre) + heard_condition)
            + heads.drawn_inputs(tables, previous, no_metre))
 
   def body(t, state):
@@ -80,7 +81,8 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   A note that changes draws its duration from the head's genre; another from a blend of
   the genre and its own duration in `durations` [B, N] (below); strength 0 gives the
   melody back (with a form, each note whose own length keeps the next note in its bar),
-  1 the genre's rhythm. The head hears what was chosen. With `form` (a form.Form) every
+  1 the genre's rhythm. The head hears what was chosen, and the style and tempo of
+  `controls`. With `form` (a form.Form) every
   note stays in its bar (the first note of a bar may start up to `form.push` quarter
   notes early) on a place a score writes where one fits (stylexfer.tokens.beats), held
   where no value of the grid fits (form.allowed), the head hears each note's metre, and bars
@@ -130,12 +132,14 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
         form_lib.Form(gated['bars'], gated['bar_lengths'], gated['pickup'], form.push))
     onset = plan['own_onset'][:, 0]
   start = tf.fill([batch_size], vocabulary.START)
+  tables = duration_head.tables()
+  heard_condition = heads.request_condition(tables, controls)
   if like is None:
     state, previous = tf.zeros([batch_size, duration_head.state_size]), start
   else:
-    state, previous = listen(duration_head, gated['like_intervals'], gated['like_durations'])
-  tables = duration_head.tables()
-  known = _known(tables, intervals, plan)
+    state, previous = listen(duration_head, gated['like_intervals'], gated['like_durations'],
+                             heard_condition)
+  known = _known(tables, intervals, plan) + heard_condition
   loop = _compiled_restyle_loop if compiled else _restyle_loop
   key = draws.seed_key(controls.seed)
   strength_map, blend_map = calibration or ((0.0, 1.0), (0.0, 0.0))
