@@ -59,7 +59,7 @@ def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=Non
   judges of real melodies.
 
   Sources: the genre's own held-out melodies grouped by their label, where a label has
-  at least 5, each judged asked for every other style against its own; else
+  at least 5, each judged asked for every other style against its own; and
   `other_genre`'s held-out melodies (a folk tune restyled to jazz), judged for every
   pair. Each is restyled at strength 1 with seed n in every style and in none ('').
   Returns {genre: {'judges' {'s|o': cross-validated balanced accuracy on real
@@ -112,8 +112,8 @@ def _sources(genre, style_set, data_dir, limit, seed, other_genre):
     by_label[_label_of(record, style_set)].append(record)
   groups = {label: (label, data.subset(records, limit, seed))
             for label, records in sorted(by_label.items()) if label and len(records) >= 5}
-  if not groups and other_genre:
-    groups[f'{other_genre} tunes'] = ('', data.subset(
+  if other_genre:
+    groups[f'{other_genre} melodies'] = ('', data.subset(
         data.load_records(other_genre, 'test', data_dir), limit, seed))
   return {name: (own, [data.record_to_melody(r) for r in records])
           for name, (own, records) in groups.items()}

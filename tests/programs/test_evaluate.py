@@ -337,8 +337,11 @@ def test_controls_measures_what_style_and_tempo_do(tiny_exports, monkeypatch, tm
   for genre, pair in (('folk', 'reel|jig'), ('jazz', 'swing|latin')):
     assert found['styles'][genre]['judges'] == {pair: 1.0}
     rows = found['styles'][genre]['rows']
+    other = {'folk': 'jazz', 'jazz': 'folk'}[genre] + ' melodies'
+    first, second = pair.split('|')
     assert sorted((r['source'], r['asked'], r['other']) for r in rows) == sorted(
-        [(a, b, a) for a, b in (pair.split('|'), pair.split('|')[::-1])])
+        [(first, second, first), (second, first, second), (other, first, second),
+         (other, second, first)])
     assert all(r['melodies'] == 3 and 0 <= r['judged'] <= 1 for r in rows)
   # Jazz states its tempi: a judge of real slow and fast melodies, and generated ones.
   tempo = found['tempo']['jazz']
