@@ -54,7 +54,15 @@ def _label_of(record, style_set):
   return style_set.names[found - 1] if found else ''
 
 
-def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=None):
+def real_melodies(genre, data_dir=None):
+  """(record, Melody) pairs of a genre's real melodies, all splits: read once for the
+  style judges and the tempo measures."""
+  return [(record, data.record_to_melody(record)) for split in ('train', 'validation', 'test')
+          for record in data.load_records(genre, split, data_dir)]
+
+
+def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=None,
+                     real=None):
   """For each genre's model with two styles or more: its restyles judged by pairwise
   judges of real melodies.
 
@@ -65,26 +73,27 @@ def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=Non
   Returns {genre: {'judges' {'s|o': cross-validated balanced accuracy on real
   melodies}, 'rows' [{'source', 'melodies', 'asked', 'other', 'judged' (share of
   restyles asked for `asked` judged `asked` by the asked|other judge), 'judged_as_other'
-  (the same restyles asked for `other`), 'judged_as_any'}]}}.
+  (the same restyles asked for `other`), 'judged_as_any'}]}}. `real` maps a genre to its
+  real_melodies where they have been read.
   """
+  real = real or {}
   found = {}
   for genre, model in models.items():
     style_set = model.traits.style_set
     if len(style_set.names) < 2:
       continue
-    real = collections.defaultdict(list)
-    for split in ('train', 'validation', 'test'):
-      for record in data.load_records(genre, split, data_dir):
-        label = _label_of(record, style_set)
-        if label:
-          real[label].append(data.rendition(data.record_to_melody(record)))
+    by_label = collections.defaultdict(list)
+    for record, melody in real.get(genre) or real_melodies(genre, data_dir):
+      label = _label_of(record, style_set)
+      if label:
+        by_label[label].append(data.rendition(melody))
     judges, accuracy = {}, {}
     for first, second in itertools.combinations(style_set.names, 2):
-      if min(len(real[first]), len(real[second])) < styles_lib.MIN_MELODIES // 2:
+      if min(len(by_label[first]), len(by_label[second])) < styles_lib.MIN_MELODIES // 2:
         continue
       judge = classifier.GenreClassifier('rhythm', excerpt=styles_lib.EXCERPT)
       accuracy[f'{first}|{second}'] = judge.cross_validate(
-          {first: real[first], second: real[second]}, seed=seed)['balanced_accuracy']
+          {first: by_label[first], second: by_label[second]}, seed=seed)['balanced_accuracy']
       judges[first, second] = judges[second, first] = judge
     groups = _sources(genre, style_set, data_dir, limit, seed, other_genre)
     rows = []
@@ -119,29 +128,23 @@ def _sources(genre, style_set, data_dir, limit, seed, other_genre):
           for name, (own, records) in groups.items()}
 
 
-def notes_a_quarter(melody):
-  """Notes a quarter note over a melody's span, first onset to last."""
-  return styles_lib._notes_a_quarter(melody)  # pylint: disable=protected-access
-
-
-def tempo_response(model, data_dir=None, genre=None, seed=0, other_genre=None):
+def tempo_response(model, data_dir=None, genre=None, seed=0, other_genre=None, real=None):
   """What asking a genre's model for a tempo does: generated melodies' notes a quarter
   note at each of TEMPI beside the real melodies' curve, a tempo judge of real melodies
   on melodies generated at SLOW_TEMPO and FAST_TEMPO, and restyles of `other_genre`'s
   held-out melodies at those two tempi by duration class, beside real slow and fast
   melodies (GENERATED melodies of LENGTH notes a tempo, LIMIT restyles). None when fewer
-  than MIN_MELODIES real melodies state a tempo."""
+  than MIN_MELODIES real melodies state a tempo. `real`: the genre's real_melodies, where
+  they have been read."""
   genre, count, length, limit = genre or model.rhythm_genre, GENERATED, LENGTH, LIMIT
-  records = [r for split in ('train', 'validation', 'test')
-             for r in data.load_records(genre, split, data_dir)]
-  melodies = [data.record_to_melody(r) for r in records]
+  records, melodies = zip(*(real or real_melodies(genre, data_dir)))
   tempi = [float(r['tempo']) for r in records]
   real = styles_lib.tempo_curve(tempi, melodies)
   if real is None:
     return None
   generated = {tempo: model.generate(count, length, seed=seed, tempo=tempo)
                for tempo in TEMPI}
-  rates = {tempo: [notes_a_quarter(m) for m in found] for tempo, found in generated.items()}
+  rates = {tempo: [styles_lib.notes_a_quarter(m) for m in found] for tempo, found in generated.items()}
   slope = float(np.polyfit(
       np.repeat(np.array(TEMPI, float) / 100, count),
       np.concatenate([rates[t] for t in TEMPI]), 1)[0])

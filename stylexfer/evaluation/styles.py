@@ -162,7 +162,7 @@ def tempo_curve(tempi, melodies):
   squares over melodies), 'bins' [[low, high, melodies, mean notes a quarter]]}, or None
   when fewer than MIN_MELODIES melodies state a tempo, or all state one.
   """
-  stated = [(tempo, _notes_a_quarter(melody)) for tempo, melody in zip(tempi, melodies)
+  stated = [(tempo, notes_a_quarter(melody)) for tempo, melody in zip(tempi, melodies)
             if tempo > 0]
   tempi, rates = [tempo for tempo, _ in stated], [rate for _, rate in stated]
   if len(tempi) < MIN_MELODIES or len(set(tempi)) < 2:
@@ -177,7 +177,7 @@ def tempo_curve(tempi, melodies):
   return {'melodies': int(len(tempi)), 'slope': slope, 'bins': bins}
 
 
-def _notes_a_quarter(melody):
+def notes_a_quarter(melody):
   """Notes a quarter note over the melody's span, from its first onset to its last."""
   span = float(melody.onsets[-1] - melody.onsets[0])
   return (len(melody) - 1) / span if span > 0 else 0.0

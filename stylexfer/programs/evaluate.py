@@ -217,12 +217,14 @@ def write_controls(f):
             for genre in f.genres}
   others = {genre: next(g for g in f.genres if g != genre) for genre in f.genres}
   gains = control_measures.what_heads_gain(models, f.data_dir)
+  real = {genre: control_measures.real_melodies(genre, f.data_dir) for genre in f.genres}
   judged = {}
   for genre in f.genres:
     judged.update(control_measures.style_judgements(
-        {genre: models[genre]}, f.data_dir, control_measures.LIMIT, f.seed, others[genre]))
+        {genre: models[genre]}, f.data_dir, control_measures.LIMIT, f.seed, others[genre],
+        real))
   tempo = {genre: control_measures.tempo_response(
-      models[genre], f.data_dir, seed=f.seed, other_genre=others[genre])
+      models[genre], f.data_dir, seed=f.seed, other_genre=others[genre], real=real[genre])
            for genre in f.genres}
   command = ' '.join(['stylexfer-evaluate'] + [a for a in sys.argv[1:]])
   os.makedirs(f.out, exist_ok=True)
