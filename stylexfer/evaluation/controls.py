@@ -19,6 +19,7 @@ import itertools
 import numpy as np
 
 from stylexfer.evaluation import classifier
+from stylexfer.evaluation import coherence
 from stylexfer.evaluation import data
 from stylexfer.evaluation import quality
 from stylexfer.evaluation import styles as styles_lib
@@ -29,6 +30,8 @@ GENERATED = 40
 LENGTH = 128
 # The tempi melodies are generated at (quarters a minute); the two ends are judged.
 TEMPI = (60, 90, 120, 160, 200, 260, 320)
+# The order of the duration n-gram that says how typical of the genre a style's rhythm is.
+NGRAM_ORDER = 3
 SLOW_TEMPO, FAST_TEMPO = 90, 260
 # Duration classes of a restyle's notes, quarter notes: up to a 16th, triplet eighths,
 # eighths, up to a quarter, longer.
@@ -73,8 +76,11 @@ def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=Non
   Returns {genre: {'judges' {'s|o': cross-validated balanced accuracy on real
   melodies}, 'rows' [{'source', 'melodies', 'asked', 'other', 'judged' (share of
   restyles asked for `asked` judged `asked` by the asked|other judge), 'judged_as_other'
-  (the same restyles asked for `other`), 'judged_as_any'}]}}. `real` maps a genre to its
-  real_melodies where they have been read.
+  (the same restyles asked for `other`), 'judged_as_any'}], 'coherence' {source: {style
+  or 'any': nats a note of its restyles' rhythm under the genre's duration n-gram}},
+  'real_nll' (its real held-out melodies')}}: a style pushed into a rhythm no real
+  melody plays shows there. `real` maps a genre to its real_melodies where they have
+  been read.
   """
   real = real or {}
   found = {}
@@ -96,11 +102,15 @@ def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=Non
           {first: by_label[first], second: by_label[second]}, seed=seed)['balanced_accuracy']
       judges[first, second] = judges[second, first] = judge
     groups = _sources(genre, style_set, data_dir, limit, seed, other_genre)
-    rows = []
+    baseline = coherence.fit_duration_ngram(
+        data.record_tokens(data.load_records(genre, 'train', data_dir)), NGRAM_ORDER)
+    rows, typical = [], {}
     for source, (own, melodies) in groups.items():
       restyled = {style: [data.rendition(model.restyle(melody, seed=n, style=style))
                           for n, melody in enumerate(melodies)]
                   for style in ('',) + style_set.names}
+      typical[source] = {style or 'any': coherence.ngram_nll(baseline, melodies)
+                         for style, melodies in restyled.items()}
       for (asked, other), judge in sorted(judges.items()):
         if own and other != own:
           continue  # melodies of a style: asked for another against their own
@@ -109,7 +119,10 @@ def style_judgements(models, data_dir=None, limit=LIMIT, seed=0, other_genre=Non
                      'judged': judge.share_judged(restyled[asked], asked),
                      'judged_as_other': judge.share_judged(restyled[other], asked),
                      'judged_as_any': judge.share_judged(restyled[''], asked)})
-    found[genre] = {'judges': accuracy, 'rows': rows}
+    held_out = [data.rendition(data.record_to_melody(r))
+                for r in data.load_records(genre, 'test', data_dir)]
+    found[genre] = {'judges': accuracy, 'rows': rows, 'coherence': typical,
+                    'real_nll': coherence.ngram_nll(baseline, held_out)}
   return found
 
 
@@ -216,6 +229,14 @@ def markdown(gains, judged, tempo):
       lines += ['', f"Mean over the rows: {mean('judged'):.1%} judged as asked, "
                 f"{mean('judged_as_other'):.1%} when asked for the other style, "
                 f"{mean('judged_as_any'):.1%} when asked for none."]
+    if found.get('coherence'):
+      styles = list(next(iter(found['coherence'].values())))
+      lines += ['', f"Nats a note of the restyles' rhythm under {genre}'s duration n-gram "
+                f"(its real held-out melodies: {found['real_nll']:.3f}; lower is blander, "
+                'higher noisier):', '', '| restyled | ' + ' | '.join(styles) + ' |',
+                '| --- |' + ' ---: |' * len(styles)]
+      lines += [f'| {source} | ' + ' | '.join(f'{nll[s]:.3f}' for s in styles) + ' |'
+                for source, nll in found['coherence'].items()]
     lines.append('')
   for genre, found in tempo.items():
     if not found:

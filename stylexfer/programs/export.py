@@ -35,9 +35,14 @@ def define_flags():
   flags.DEFINE_float('swing_ratio', None, 'Long-short ratio the genre plays its eighth pairs '
                      'with (WJazzD: 1.11, stylexfer-evaluate --swing); default: the run\'s '
                      'traits.json, else 1.0 (straight).', lower_bound=1.0, upper_bound=3.0)
+  flags.DEFINE_float('style_guidance', None, 'How far a style asked for is pushed away from '
+                     'the rhythm of any style (0: not at all); default: the run\'s '
+                     f'traits.json, else {traits.STYLE_GUIDANCE:g}.', lower_bound=0.0,
+                     upper_bound=16.0)
   # absl's bounds let NaN through.
-  flags.register_validator('swing_ratio', lambda value: value is None or math.isfinite(value),
-                           message='must be a number in [1, 3]')
+  for name, bounds in (('swing_ratio', '[1, 3]'), ('style_guidance', '[0, 16]')):
+    flags.register_validator(name, lambda value: value is None or math.isfinite(value),
+                             message=f'must be a number in {bounds}')
 
 
 def read_run(run_dir):
@@ -69,6 +74,8 @@ def export_run(f):
   sounding, genre_traits = read_run(f.run_dir)
   if f.swing_ratio is not None:
     genre_traits = dataclasses.replace(genre_traits, swing_ratio=f.swing_ratio)
+  if f.style_guidance is not None:
+    genre_traits = dataclasses.replace(genre_traits, style_guidance=f.style_guidance)
   # Imported once the run is known to be good: they start TensorFlow.
   # pylint: disable=g-import-not-at-top
   import keras

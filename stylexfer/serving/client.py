@@ -239,7 +239,7 @@ def traits_of(saved_model):
   """A SavedModel's traits (stylexfer.tokens.traits); the defaults for an export made
   before it served them."""
   if 'traits' not in saved_model.signatures:
-    return traits_lib.Traits()
+    return traits_lib.Traits(style_guidance=0.0)
   served = saved_model.signatures['traits']()
   # Served as float32: rounded back to the decimals they were written with.
   maps = {name: tuple(round(v, 6) for v in served[name].numpy().tolist())
@@ -253,6 +253,8 @@ def traits_of(saved_model):
                  style_swing=[round(v, 6) for v in served['style_swing'].numpy().tolist()],
                  tempo_swing=[[round(v, 6) for v in pair]
                               for pair in served['tempo_swing'].numpy().tolist()])
+  # An export made before guidance samples without it.
+  heard['style_guidance'] = round(float(served.get('style_guidance', 0.0)), 6)
   return traits_lib.Traits(int(served['first_pitch']), round(float(served['swing_ratio']), 6),
                            bool(served['compound_meter']), **maps, **heard)
 

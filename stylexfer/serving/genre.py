@@ -93,7 +93,7 @@ class GenreModule(signatures.MelodyModule):
 
   def _generate(self, batch_size, length, controls, primer=None, compiled=False):
     return generate_lib.generate(self.pitch_head, self.duration_head, batch_size, length,
-                                 controls, primer, compiled)
+                                 controls, primer, compiled, self.genre_traits.guidance)
 
   @tf.function(input_signature=_SEQUENCE_SPECS)
   def score(self, intervals_in, durations_in, intervals_out, positions, bar_lengths,

@@ -144,7 +144,8 @@ class MelodyModule(tf.Module):
     return restyle_lib.restyle(self.duration_head, intervals, durations, controls,
                                self.interval_values, self.duration_values, form, like,
                                compiled, (self.genre_traits.strength_map,
-                                          self.genre_traits.blend_map), lengths)
+                                          self.genre_traits.blend_map), lengths,
+                               self.genre_traits.guidance)
 
   def _restyled(self, intervals, durations, controls, form=None, like=None, lengths=None):
     durations, lengths = self._restyle(intervals, durations, controls, form, like,
@@ -310,6 +311,7 @@ class MelodyModule(tf.Module):
             'style_aliases': tf.reshape(tf.constant(
                 [label for pair in traits.style_aliases for label in pair], tf.string,
                 shape=[2 * len(traits.style_aliases)]), [-1, 2]),
+            'style_guidance': tf.constant(traits.style_guidance, tf.float32),
             'style_swing': tf.constant(traits.style_swing, tf.float32,
                                        shape=[len(traits.style_swing)]),
             'tempo_swing': tf.reshape(tf.constant(

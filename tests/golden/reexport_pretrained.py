@@ -4,6 +4,11 @@ Run it when a change alters the sampling graphs but not the weights, then check 
 
   python tests/golden/reexport_pretrained.py && pytest -q tests/test_pins.py
 
+With a folder, it writes the exports there instead, with another style guidance (how the
+guidance of the shipped genres was chosen, BUILD_NOTES.md "What the controls do"):
+
+  python tests/golden/reexport_pretrained.py 4 /tmp/guidance_4
+
 It rebuilds each genre's module around a default-preset model, restores every variable from
 the shipped checkpoint, saves it, and replaces saved_model.pb and fingerprint.pb only once
 the new checkpoint holds the same variables with the same values (the variable files stay).
@@ -12,6 +17,7 @@ the new checkpoint holds the same variables with the same values (the variable f
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -29,7 +35,7 @@ from stylexfer.tokens import traits
 # keep their rhythm; to folk every note leans to the genre by the strength, and all bars
 # change only above 0.75. The styles each model hears: folk's tune types, jazz's feels
 # (stylexfer-train --style_field=feel --style_groups=latin+funk+latin/funk
-# --min_style_melodies=20).
+# --min_style_melodies=20), each pushed from any style's rhythm by the default guidance.
 # How WJazzD's soloists swing their eighths (median ratio) by feel (latin 1.06 and funk
 # 1.03 together), and by tempo (quarters a minute): stylexfer-evaluate --styles --swing.
 STYLE_SWING = (1.12, 1.05, 1.22)
@@ -50,16 +56,23 @@ PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'
 GRAPH_FILES = ('saved_model.pb', 'fingerprint.pb')
 
 
-def reexport(genre):
+def reexport(genre, guidance=None, folder=None):
+  """Exports a shipped genre again; into `folder` with `guidance`, else in place."""
   path = os.path.join(PRETRAINED, genre, '1')
   checkpoint = os.path.join(path, 'variables', 'variables')
   old = tf.train.load_checkpoint(checkpoint)
+  genre_traits = TRAITS[genre]
+  if guidance is not None:
+    genre_traits = dataclasses.replace(genre_traits, style_guidance=guidance)
   module = genre_lib.GenreModule(
       melody_model.build_model(dataclasses.replace(
-          melody_model.preset('default'), styles=len(TRAITS[genre].styles))), genre,
-      old.get_tensor('sounding_values/.ATTRIBUTES/VARIABLE_VALUE'), TRAITS[genre])
+          melody_model.preset('default'), styles=len(genre_traits.styles))), genre,
+      old.get_tensor('sounding_values/.ATTRIBUTES/VARIABLE_VALUE'), genre_traits)
   tf.train.Checkpoint(module).read(checkpoint).assert_existing_objects_matched()
-  new_path = saving.save_versioned(module, tempfile.mkdtemp(), genre, 1)
+  new_path = saving.save_versioned(module, folder or tempfile.mkdtemp(), genre, 1)
+  if folder:
+    print(new_path)
+    return
   new = tf.train.load_checkpoint(os.path.join(new_path, 'variables', 'variables'))
   keys = new.get_variable_to_shape_map()
   if set(keys) != set(old.get_variable_to_shape_map()):
@@ -74,5 +87,9 @@ def reexport(genre):
 
 
 if __name__ == '__main__':
-  for genre in ('folk', 'jazz'):
-    reexport(genre)
+  if len(sys.argv) == 3:
+    for genre in ('folk', 'jazz'):
+      reexport(genre, float(sys.argv[1]), sys.argv[2])
+  else:
+    for genre in ('folk', 'jazz'):
+      reexport(genre)

@@ -343,6 +343,12 @@ def test_controls_measures_what_style_and_tempo_do(tiny_exports, monkeypatch, tm
         [(first, second, first), (second, first, second), (other, first, second),
          (other, second, first)])
     assert all(r['melodies'] == 3 and 0 <= r['judged'] <= 1 for r in rows)
+    # How typical of the genre each style's restyles are, beside its real melodies.
+    typical = found['styles'][genre]['coherence']
+    assert set(typical) == {first, second, other}
+    assert all({'any', first, second} <= set(nll) and all(v > 0 for v in nll.values())
+               for nll in typical.values())
+    assert found['styles'][genre]['real_nll'] > 0
   # Jazz states its tempi: a judge of real slow and fast melodies, and generated ones.
   tempo = found['tempo']['jazz']
   assert tempo['judge_real'] == 1.0 and set(tempo['generated']) == {'90', '260'}
@@ -351,4 +357,5 @@ def test_controls_measures_what_style_and_tempo_do(tiny_exports, monkeypatch, tm
   assert found['tempo']['folk']['judge_real'] == 1.0
   text = (out / 'controls.md').read_text()
   assert '| folk | duration |' in text and '## Tempo: jazz' in text
+  assert "under jazz's duration n-gram" in text
   assert os.path.getsize(out / 'tempo.png') > 1000

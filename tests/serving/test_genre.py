@@ -64,8 +64,8 @@ def _controls(seed, temperature=1.0, top_p=0.9, style='', tempo=0.0):
           'seed': np.int64(seed), 'style': np.bytes_(style), 'tempo': np.float32(tempo)}
 
 
-# The genre's styles (the tiny model hears two).
-TRAITS = traits_lib.Traits(62, 1.2, False, styles=('reel', 'jig'))
+# The genre's styles (the tiny model hears two), pushed apart by guidance.
+TRAITS = traits_lib.Traits(62, 1.2, False, styles=('reel', 'jig'), style_guidance=1.5)
 
 
 # One request per signature, as numpy values of the signature's dtypes.
@@ -90,7 +90,7 @@ REQUESTS = {
     'restyle_like': {'intervals': INTERVALS, 'durations': DURATIONS,
                      'like_intervals': np.ascontiguousarray(INTERVALS[::-1, :6]),
                      'like_durations': np.ascontiguousarray(DURATIONS[::-1, :7]), **FORM,
-                     'strength': np.float32(0.5), **_controls(12)},
+                     'strength': np.float32(0.5), **_controls(12, style='reel')},
     'restyle_notes_like': {'pitches': PITCHES, 'quarter_lengths': QUARTERS,
                            'like_pitches': np.ascontiguousarray(PITCHES[::-1, :7]),
                            'like_quarter_lengths': np.ascontiguousarray(QUARTERS[::-1, :7]),
@@ -156,7 +156,8 @@ def test_the_export_serves_its_traits(loaded):
   assert float(served['swing_ratio']) == pytest.approx(1.2)
   assert [s.decode() for s in served['styles'].numpy()] == ['reel', 'jig']
   assert client.traits_of(loaded) == traits_lib.Traits(62, pytest.approx(1.2), False,
-                                                       styles=('reel', 'jig'))
+                                                       styles=('reel', 'jig'),
+                                                       style_guidance=1.5)
 
 
 @pytest.fixture(scope='module')
@@ -307,7 +308,8 @@ def test_generate_equals_eager_step_loop(module, loaded, expected):
   restored = (heads.Head.of(loaded, 'pitch'), heads.Head.of(loaded, 'duration'))
   for pair in ((module.steps.pitch_head, module.steps.duration_head), restored):
     inputs = REQUESTS['generate']
-    intervals, durations = reference.generate(*pair, 2, 9, _draw_controls(inputs))
+    intervals, durations = reference.generate(*pair, 2, 9, _draw_controls(inputs),
+                                              guidance=TRAITS.style_guidance)
     np.testing.assert_array_equal(intervals, expected['generate']['intervals'])
     np.testing.assert_array_equal(durations, expected['generate']['durations'])
 
@@ -316,7 +318,8 @@ def test_generate_primed_equals_eager_step_loop_and_keeps_the_primer(module, exp
   inputs = REQUESTS['generate_primed']
   intervals, durations = reference.generate(
       module.steps.pitch_head, module.steps.duration_head, 2, 9, _draw_controls(inputs),
-      (inputs['primer_intervals'].tolist(), inputs['primer_durations'].tolist()))
+      (inputs['primer_intervals'].tolist(), inputs['primer_durations'].tolist()),
+      TRAITS.style_guidance)
   np.testing.assert_array_equal(intervals, expected['generate_primed']['intervals'])
   np.testing.assert_array_equal(durations, expected['generate_primed']['durations'])
   np.testing.assert_array_equal(durations[:, :3], inputs['primer_durations'])
@@ -339,7 +342,7 @@ def test_restyle_equals_eager_step_loop(module, expected, signature):
   form = form_lib.Form(BARS, BAR_LENGTHS, PICKUP) if signature == 'restyle' else None
   durations = reference.restyle(
       module.steps.duration_head, inputs['intervals'], inputs['durations'],
-      _draw_controls(inputs), *TABLES, form=form)
+      _draw_controls(inputs), *TABLES, form=form, guidance=TRAITS.style_guidance)
   np.testing.assert_array_equal(durations, expected[signature]['durations'])
   # Strength 0.5 keeps some of the melody's own durations and changes others.
   kept = durations.numpy() == DURATIONS
@@ -351,7 +354,8 @@ def test_restyle_like_equals_eager_step_loop_that_listens_first(module, expected
   durations = reference.restyle(
       module.steps.duration_head, inputs['intervals'], inputs['durations'],
       _draw_controls(inputs), *TABLES, form=form_lib.Form(BARS, BAR_LENGTHS, PICKUP),
-      like=(inputs['like_intervals'], inputs['like_durations']))
+      like=(inputs['like_intervals'], inputs['like_durations']),
+      guidance=TRAITS.style_guidance)
   np.testing.assert_array_equal(durations, expected['restyle_like']['durations'])
 
 

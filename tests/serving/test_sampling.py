@@ -17,6 +17,7 @@ from stylexfer.tokens import metre
 from stylexfer.tokens import vocabulary
 from stylexfer.serving import genre as genre_lib
 from stylexfer.serving.sampling import draws
+from stylexfer.serving.sampling import heads
 from stylexfer.serving.sampling import restyle as restyle_lib
 from stylexfer.tokens import traits as traits_lib
 
@@ -350,3 +351,36 @@ def test_note_seed_with_its_key_drawn_once_is_the_two_fold_ins():
         for key in (None, draws.seed_key(seed)):
           np.testing.assert_array_equal(draws.note_seed(seed, note, stream, key),
                                         expected_seed)
+
+
+def test_guidance_pushes_a_styles_rhythm_away_from_any_styles(tiny_model):
+  # heads.guided: log p_style + w (log p_style - log p_any) from two streams of one head;
+  # weight 0 steps the style's stream alone and leaves the other's state as it was.
+  steps = genre_lib.GenreModule(tiny_model(3, styles=2), 'folk', traits=traits_lib.Traits(
+      styles=('reel', 'jig'))).steps
+  head = steps.duration_head
+  tables = head.tables()
+  rng = np.random.default_rng(0)
+  known = heads.known_inputs(tables, tf.constant([5, 9]), tf.constant([0, 0]),
+                             tf.constant([0, 0]))
+  drawn = heads.drawn_inputs(tables, tf.constant([12, 20]), tf.constant([0, 0]))
+  styled = (known + heads.condition(tables, 2, 3)) + drawn
+  unstyled = (known + heads.condition(tables, 0, 3)) + drawn
+  state = tf.constant(rng.normal(size=(4, head.state_size)), tf.float32)
+  style_logits, style_state = head.cell(styled, state[:2])
+  any_logits, any_state = head.cell(unstyled, state[2:])
+  style, any_style = tf.nn.log_softmax(style_logits), tf.nn.log_softmax(any_logits)
+
+  pushed, pushed_state = heads.guided(head.cell, styled, unstyled, tf.constant(2.0), state)
+  np.testing.assert_allclose(pushed, style + 2.0 * (style - any_style), atol=1e-5)
+  np.testing.assert_allclose(pushed_state, tf.concat([style_state, any_state], 0), atol=1e-6)
+  # Further from any style than the style's own step is.
+  def distance(log_p):
+    p = tf.nn.softmax(log_p)
+    return float(tf.reduce_sum(p * (tf.nn.log_softmax(log_p) - any_style)))
+  assert distance(pushed) > distance(style) > 0
+
+  plain, plain_state = heads.guided(head.cell, styled, unstyled, tf.constant(0.0), state)
+  np.testing.assert_array_equal(plain, style_logits)
+  np.testing.assert_array_equal(plain_state[:2], style_state)
+  np.testing.assert_array_equal(plain_state[2:], state[2:])

@@ -40,9 +40,14 @@ def test_styles_and_their_swing_round_trip_and_choose_how_eighths_are_played(tmp
   assert jazz.swing_for('', 320) == 1.14 and jazz.swing_for('', 0) == 1.11
   assert traits.Traits().swing_for('reel', 200) == 1.0
   for bad in (dict(style_swing=(1.1,)), dict(tempo_swing=((250, 1.1), (120, 1.0))),
-              dict(styles=('swing', 'swing'))):
+              dict(styles=('swing', 'swing')), dict(style_guidance=-1.0)):
     try:
       traits.Traits(**{'styles': ('swing', 'latin'), **bad})
     except ValueError:
       continue
     raise AssertionError(f'{bad} was accepted')
+
+
+def test_guidance_is_applied_only_where_a_model_hears_styles():
+  assert traits.Traits(styles=('swing', 'latin'), style_guidance=2.5).guidance == 2.5
+  assert traits.Traits(style_guidance=2.5).guidance == 0.0

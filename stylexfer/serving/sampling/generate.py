@@ -11,7 +11,7 @@ from stylexfer.tokens import vocabulary
 
 
 def generate(pitch_head, duration_head, batch_size, length, controls, primer=None,
-             compiled=False):
+             compiled=False, guidance=0.0):
   """Samples `batch_size` melodies of `length` notes: intervals [B, L-1], durations [B, L].
 
   Note 0's interval is START (no previous note); each later note draws its interval from
@@ -21,6 +21,8 @@ def generate(pitch_head, duration_head, batch_size, length, controls, primer=Non
   The steps follow stylexfer.dataset.windows.frame: at note t the pitch head reads note
   t-1's interval and duration, the duration head note t's interval and note t-1's
   duration, START standing in before note 0. `compiled` runs the loop under XLA.
+  `guidance` pushes the rhythm of a style asked for away from any style's (heads.guided);
+  the tones hear the style unpushed.
   """
   batch_size = tf.convert_to_tensor(batch_size, tf.int32)
   length = tf.convert_to_tensor(length, tf.int32)
@@ -46,13 +48,19 @@ def generate(pitch_head, duration_head, batch_size, length, controls, primer=Non
 
   loop = _compiled_generate_loop if compiled else _generate_loop
   tables = (pitch_head.tables(), duration_head.tables())
+  duration_rows, guide = batch_size, None
+  if guidance:
+    # A second stream of the duration head, hearing any style: rows B.. of its state.
+    duration_rows = 2 * batch_size
+    guide = (heads.unstyled_condition(tables[1], controls),
+             heads.guidance_weight(guidance, controls))
   intervals, durations = loop(
       (pitch_head.cell, duration_head.cell), tables,
       tuple(heads.request_condition(table, controls) for table in tables),
       (tf.zeros([batch_size, pitch_head.state_size]),
-       tf.zeros([batch_size, duration_head.state_size])),
+       tf.zeros([duration_rows, duration_head.state_size])),
       (forced_intervals, forced_durations), primed, tf.zeros([length, batch_size], tf.int32),
-      (controls.temperature, controls.top_p, draws.seed_key(controls.seed)))
+      (controls.temperature, controls.top_p, draws.seed_key(controls.seed)), guide)
   return tf.transpose(intervals)[:, 1:], tf.transpose(durations)
 
 
@@ -88,12 +96,13 @@ def _check_primer(primer_intervals, primer_durations, batch_size, length):
 
 
 def _generate_loop(cells, tables, conditions, states, forced, primed, notes, draw,
-                   compiled=False):
+                   guide=None, compiled=False):
   """generate's loop: intervals and durations [L, B], L and B the shape of `notes`.
 
   `cells`, `tables`, `conditions` (heads.condition of the request), `states` and `forced`
   (the primer's rows) are (pitch, duration) pairs; `draw` is (temperature, top_p, the
-  request's seed_key).
+  request's seed_key); `guide` None or (the duration head's condition of any style, the
+  guidance weight), its state then holding both streams (heads.guided).
   """
   pitch_cell, duration_cell = cells
   forced_intervals, forced_durations = forced
@@ -114,9 +123,13 @@ def _generate_loop(cells, tables, conditions, states, forced, primed, notes, dra
     at = tf.minimum(t, primed)
     interval = tf.where(t < primed, forced_intervals[at], drawn)
     interval = tf.where(t > 0, interval, start)
-    heard = ((tf.gather(duration_tokens, interval) + duration_condition)
-             + tf.gather(duration_previous, duration))
-    duration_logits, duration_state = duration_cell(heard, duration_state)
+    token, previous = tf.gather(duration_tokens, interval), tf.gather(duration_previous, duration)
+    heard = (token + duration_condition) + previous
+    if guide is None:
+      duration_logits, duration_state = duration_cell(heard, duration_state)
+    else:
+      duration_logits, duration_state = heads.guided(
+          duration_cell, heard, (token + guide[0]) + previous, guide[1], duration_state)
     drawn = draws.sample(duration_logits, temperature, top_p,
                          draws.note_seed(None, t, draws.DURATION, key), compiled=compiled)
     duration = tf.where(t < primed, forced_durations[at], drawn)

@@ -97,6 +97,42 @@ def request_condition(tables, controls):
   return condition(tables, controls.style, conditions_lib.tempo_ids_graph(controls.tempo))
 
 
+def unstyled_condition(tables, controls):
+  """condition() of any style at the request's tempo: what guidance pushes away from."""
+  return condition(tables, 0, conditions_lib.tempo_ids_graph(controls.tempo))
+
+
+def guidance_weight(guidance, controls):
+  """How far a request's style is pushed (see guided): `guidance` (the genre's, a Python
+  float) where a style is asked for, 0 for any style."""
+  return tf.where(tf.convert_to_tensor(controls.style) > 0, float(guidance), 0.0)
+
+
+def guided(cell, styled, unstyled, weight, state):
+  """One step of a head that hears a style, pushed further from what it plays in any
+  style: (log-probabilities or logits [B, V], state [2B, S]).
+
+  The style embedding alone moves the rhythm little (the heads were trained on every
+  style, and on hidden ones); as in classifier-free guidance the head also steps as if it
+  heard no style (`unstyled`, rows B.. of the state), and the step's log-probabilities are
+  log p_style + weight * (log p_style - log p_any). With weight 0 (any style asked) only
+  the first B rows step and the logits are the head's own, as without guidance.
+  `styled` and `unstyled` are layer 0's projected inputs [B, G] of the two streams.
+  """
+  rows = tf.shape(styled)[0]
+
+  def both():
+    logits, new_state = cell(tf.concat([styled, unstyled], 0), state)
+    style, any_style = tf.split(tf.nn.log_softmax(logits), 2)
+    return style + weight * (style - any_style), new_state
+
+  def style_only():
+    logits, new_state = cell(styled, state[:rows])
+    return logits, tf.concat([new_state, state[rows:]], 0)
+
+  return tf.cond(weight > 0, both, style_only)
+
+
 def no_metre_tables(tables):
   """(token, previous duration) tables with the metre ids 0 folded in (no bars to hear).
 

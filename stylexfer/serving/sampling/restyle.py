@@ -74,7 +74,8 @@ def listen(duration_head, intervals, durations, heard_condition):
 
 
 def restyle(duration_head, intervals, durations, controls, interval_values, duration_values,
-            form=None, like=None, compiled=False, calibration=None, lengths=None):
+            form=None, like=None, compiled=False, calibration=None, lengths=None,
+            guidance=0.0):
   """New durations for fixed intervals [B, N-1] from a duration head: (ids [B, N], their
   lengths [B, N] in quarter notes, float64).
 
@@ -99,6 +100,9 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   those chosen at every higher one; and the weight of the genre in the other notes' blend
   with their own durations (0: their own duration, wherever it fits). Without a
   calibration the share is the strength and the other notes keep their own.
+
+  `guidance` (the genre's, stylexfer.tokens.traits) pushes the rhythm of a style asked
+  for away from the head's rhythm of any style (heads.guided); 0 leaves the head's own.
   """
   intervals = tf.convert_to_tensor(intervals, tf.int32)
   durations = tf.convert_to_tensor(durations, tf.int32)
@@ -139,7 +143,16 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   else:
     state, previous = listen(duration_head, gated['like_intervals'], gated['like_durations'],
                              heard_condition)
-  known = _known(tables, intervals, plan) + heard_condition
+  known_inputs = _known(tables, intervals, plan)
+  known = known_inputs + heard_condition
+  guide = None
+  if guidance:
+    # A second stream of the head, hearing any style: rows B.. of the state.
+    unstyled = heads.unstyled_condition(tables, controls)
+    guide = (known_inputs + unstyled, heads.guidance_weight(guidance, controls))
+    unstyled_state = state if like is None else listen(
+        duration_head, gated['like_intervals'], gated['like_durations'], unstyled)[0]
+    state = tf.concat([state, unstyled_state], 0)
   loop = _compiled_restyle_loop if compiled else _restyle_loop
   key = draws.seed_key(controls.seed)
   strength_map, blend_map = calibration or ((0.0, 1.0), (0.0, 0.0))
@@ -148,7 +161,8 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   draw = (strength, calibrated(strength, blend_map), changed, controls.temperature,
           controls.top_p, key)
   chosen, quarters = loop(duration_head.cell, tables, known, plan,
-                          (grid, durations, own_quarters), draw, (onset, previous, state))
+                          (grid, durations, own_quarters), draw, (onset, previous, state),
+                          guide)
   return tf.transpose(chosen), tf.transpose(quarters)
 
 
@@ -220,17 +234,23 @@ def _known(tables, intervals, plan):
                             tf.transpose(plan['left_ids']))
 
 
-def _restyle_loop(cell, tables, known, plan, own, draw, start, compiled=False):
+def _restyle_loop(cell, tables, known, plan, own, draw, start, guide=None, compiled=False):
   """restyle's loop: the durations [N, B] and their lengths [N, B].
 
   `own` is (grid, the melody's duration ids, their quarter notes), `draw` (strength, the
   other notes' blend weight, the notes that change [N, B], temperature, top_p, the
-  request's seed_key), `start` (onset, previous duration, state).
+  request's seed_key), `start` (onset, previous duration, state), `guide` None or (what
+  the head knows of each note hearing any style [N, B, G], the guidance weight), the
+  state then holding both streams (heads.guided).
   """
   length, batch_size = tf.shape(own[1])[1], tf.shape(own[1])[0]
 
   def step(t, previous, metre_ids, state):
-    return cell(known[t] + heads.drawn_inputs(tables, previous, metre_ids[:, 0]), state)
+    drawn = heads.drawn_inputs(tables, previous, metre_ids[:, 0])
+    if guide is None:
+      return cell(known[t] + drawn, state)
+    unstyled, weight = guide
+    return heads.guided(cell, known[t] + drawn, unstyled[t] + drawn, weight, state)
 
   def body(t, *carried):
     return (t + 1,) + restyle_step(step, plan, own, draw, t, carried, compiled)
