@@ -32,19 +32,23 @@ from stylexfer.tokens import traits
 # of each corpus's first notes; WJazzD's median swing (stylexfer-evaluate --swing); folk's
 # jigs in 6/8; and each one's strength, calibrated on held-out restyles to it so that 0.5
 # is half way (BUILD_NOTES.md, "Strength"): to jazz a share of the bars changes, the others
-# keep their rhythm; to folk every note leans to the genre by the strength, and all bars
-# change only above 0.75. The styles each model hears: folk's tune types, jazz's feels
-# (stylexfer-train --style_field=feel --style_groups=latin+funk+latin/funk
-# --min_style_melodies=20), each pushed from any style's rhythm by the default guidance.
-# How WJazzD's soloists swing their eighths (median ratio) by feel (latin 1.06 and funk
-# 1.03 together), and by tempo (quarters a minute): stylexfer-evaluate --styles --swing.
+# keep their rhythm; to folk every note leans to the genre (0.55 at strength 0.5), and
+# all bars change only above 0.75. The styles each model hears: folk's tune types, jazz's
+# feels (stylexfer-train --style_field=feel --style_groups=latin+funk+latin/funk
+# --min_style_melodies=20), pushed from any style's rhythm: jazz's by the default guidance,
+# folk's less, since past 2 its restyles' rhythm grew less typical of folk (its n-gram)
+# and the judges heard the tune types little better (BUILD_NOTES.md, "What the controls
+# do"). How WJazzD's soloists swing their eighths (median ratio) by feel (latin 1.06 and
+# funk 1.03 together), and by tempo (quarters a minute): stylexfer-evaluate --styles --swing.
 STYLE_SWING = (1.12, 1.05, 1.22)
 TEMPO_SWING = ((120, 1.06), (160, 1.11), (200, 1.16), (250, 1.14), (400, 1.09))
+FOLK_GUIDANCE = 2.0
 TRAITS = {
     'folk': traits.Traits(67, 1.0, True, strength_map=(0.0, 0.0, 0.0, 0.0, 1.0),
-                          blend_map=(0.0, 1.0),
-                          styles=('reel', 'jig', 'hornpipe', 'slip jig', 'waltz')),
-    'jazz': traits.Traits(65, 1.11, False, strength_map=(0.0, 0.3, 0.58, 0.8, 1.0),
+                          blend_map=(0.0, 0.55, 1.0),
+                          styles=('reel', 'jig', 'hornpipe', 'slip jig', 'waltz'),
+                          style_guidance=FOLK_GUIDANCE),
+    'jazz': traits.Traits(65, 1.11, False, strength_map=(0.0, 0.3, 0.52, 0.8, 1.0),
                           blend_map=(0.0, 0.0), styles=('swing', 'latin', 'twobeat'),
                           style_field='feel',
                           style_aliases=(('funk', 'latin'), ('latin/funk', 'latin')),
