@@ -157,7 +157,8 @@ def tempo_response(model, data_dir=None, genre=None, seed=0, other_genre=None, r
     return None
   generated = {tempo: model.generate(count, length, seed=seed, tempo=tempo)
                for tempo in TEMPI}
-  rates = {tempo: [styles_lib.notes_a_quarter(m) for m in found] for tempo, found in generated.items()}
+  rates = {tempo: [styles_lib.notes_a_quarter(m) for m in found]
+           for tempo, found in generated.items()}
   slope = float(np.polyfit(
       np.repeat(np.array(TEMPI, float) / 100, count),
       np.concatenate([rates[t] for t in TEMPI]), 1)[0])

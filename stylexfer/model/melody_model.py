@@ -46,9 +46,9 @@ class MelodyModel(keras.Model):
 
   Inputs are a dict of int32 [batch, time] tensors `intervals_in`, `durations_in`,
   `intervals_out`, the metrical ids `positions`, `bar_lengths`, `notes_left` of the
-  note each step predicts, and the melody's `styles` and `tempi` ids at every step. The LSTM layers keep their names (`pitch_lstm_0`,
-  `duration_lstm_1`, ...) and are kept as attributes, so a sampler can step their cells
-  one note at a time.
+  note each step predicts, and the melody's `styles` and `tempi` ids at every step. The
+  LSTM layers keep their names (`pitch_lstm_0`, `duration_lstm_1`, ...) and are kept as
+  attributes, so a sampler can step their cells one note at a time.
   """
 
   def __init__(self, embedding_width=64, lstm_units=160, lstm_layers=2, dropout=0.25,

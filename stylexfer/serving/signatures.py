@@ -40,8 +40,10 @@ The genre's traits (stylexfer.tokens.traits), what it needs at run time besides 
                       its strength, stylexfer.tokens.traits), styles [S] (string: the
                       styles a request may ask for, besides '' for any), style_field
                       (string: the label they are, style or feel), style_aliases [A, 2]
-                      (labels heard as one of the styles: funk as latin), style_swing [S]
-                      and tempo_swing [T, 2] (float32: how it swings by style and tempo)
+                      (labels heard as one of the styles: funk as latin), style_guidance
+                      (float32: how far a style asked for is pushed from any style's
+                      rhythm), style_swing [S] and tempo_swing [T, 2] (float32: how it
+                      swings by style and tempo)
 
 Compiled signatures (the inputs and outputs of the signature they are named after):
   generate_compiled, restyle_compiled   the sampling loop compiled by XLA: the same

@@ -149,9 +149,15 @@ def restyle(duration_head, intervals, durations, controls, interval_values, dura
   if guidance:
     # A second stream of the head, hearing any style: rows B.. of the state.
     unstyled = heads.unstyled_condition(tables, controls)
-    guide = (known_inputs + unstyled, heads.guidance_weight(guidance, controls))
-    unstyled_state = state if like is None else listen(
-        duration_head, gated['like_intervals'], gated['like_durations'], unstyled)[0]
+    weight = heads.guidance_weight(guidance, controls)
+    guide = (known_inputs + unstyled, weight)
+    unstyled_state = state
+    if like is not None:
+      # Heard again without the style only where a style is asked: for any style the
+      # second stream is never stepped (heads.guided), and would have heard the same.
+      unstyled_state = tf.cond(weight > 0, lambda: listen(
+          duration_head, gated['like_intervals'], gated['like_durations'], unstyled)[0],
+                               lambda: state)
     state = tf.concat([state, unstyled_state], 0)
   loop = _compiled_restyle_loop if compiled else _restyle_loop
   key = draws.seed_key(controls.seed)
